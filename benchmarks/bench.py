@@ -476,7 +476,7 @@ def memory_row(case: LayerCase, dtype) -> list[str]:
     return [
         case.label,
         np.dtype(dtype).name,
-        f"{x_mib:.1f}",
+        f"{x_mib:.2f}",
         f"{tinyconv_rss:.1f}",
         f"{tinyconv_traced:.1f}",
         f"{torch_rss:.1f}",
@@ -493,8 +493,9 @@ def memory_section(case_keys, dtypes, batch_sizes, markdown: bool) -> None:
         print("\nmemory: skipped, it reads /proc and glibc (Linux only)")
         return
     note = "peak extra memory of one forward + backward, default threads, each in a fresh process"
-    rows = [memory_row(CASES_BY_KEY[key], dtype) for key in case_keys for dtype in dtypes]
-    print_table(f"Memory: {note}", MEMORY_HEADERS, rows, markdown)
+    if case_keys:
+        rows = [memory_row(CASES_BY_KEY[key], dtype) for key in case_keys for dtype in dtypes]
+        print_table(f"Memory: {note}", MEMORY_HEADERS, rows, markdown)
     sweep_case = CASES_BY_KEY[BATCH_SWEEP_CASE]
     rows = [memory_row(sweep_case.with_batch(batch), dtype) for dtype in dtypes for batch in batch_sizes]
     print_table(f"Memory vs batch size: {note}", MEMORY_HEADERS, rows, markdown)
@@ -548,7 +549,7 @@ def torch_training_step(images: np.ndarray, labels: np.ndarray, learning_rate: f
         loss = nn.functional.cross_entropy(model(x), y)
         loss.backward()
         optimizer.step()
-        return float(loss)
+        return loss.item()
 
     return step
 
