@@ -117,10 +117,14 @@ class Effort:
     repeats: int
     min_sample_s: float
     naive_repeats: int
+    settle_s: float
 
 
-FULL = Effort(warmup=2, repeats=9, min_sample_s=0.05, naive_repeats=2)
-QUICK = Effort(warmup=1, repeats=3, min_sample_s=0.0, naive_repeats=1)
+# OpenBLAS worker threads spin for about 0.1 s after a product before they sleep; on a small machine they
+# slow whichever library runs next. Settling before each sample keeps one contender's idle threads out of
+# the other's time.
+FULL = Effort(warmup=2, repeats=9, min_sample_s=0.05, naive_repeats=2, settle_s=0.25)
+QUICK = Effort(warmup=1, repeats=3, min_sample_s=0.0, naive_repeats=1, settle_s=0.0)
 
 
 # ----------------------------------------------------------------------------------------------- timing
@@ -159,25 +163,26 @@ def _seconds(fn: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def race(contenders: list[Contender], warmup: int, repeats: int, min_sample_s: float) -> dict[tuple, float]:
+def race(contenders: list[Contender], effort: Effort) -> dict[tuple, float]:
     """Median seconds per call of each contender, keyed by contender name.
 
-    After ``warmup`` calls each, the contenders take turns for ``repeats`` rounds; in each round a
-    contender makes as many calls as fill ``min_sample_s`` (at least one), so fast calls are not lost
-    in timer noise.
+    After ``effort.warmup`` calls each, the contenders take turns for ``effort.repeats`` rounds; in each
+    round a contender waits ``effort.settle_s``, then makes as many calls as fill ``effort.min_sample_s``
+    (at least one), so that fast calls are not lost in timer noise.
     """
     calls = dict.fromkeys((contender.name for contender in contenders), 1)
     for contender in contenders:
         with thread_setting(contender.threads):
-            for _ in range(warmup):
+            for _ in range(effort.warmup):
                 contender.fn()
-            if min_sample_s > 0:
+            if effort.min_sample_s > 0:
                 one_call = max(_seconds(contender.fn, 1), 1e-9)
-                calls[contender.name] = max(1, math.ceil(min_sample_s / one_call))
+                calls[contender.name] = max(1, math.ceil(effort.min_sample_s / one_call))
     samples = {contender.name: [] for contender in contenders}
     gc.collect()
-    for _ in range(repeats):
+    for _ in range(effort.repeats):
         for contender in contenders:
+            time.sleep(effort.settle_s)
             with thread_setting(contender.threads):
                 samples[contender.name].append(_seconds(contender.fn, calls[contender.name]))
     return {name: statistics.median(times) for name, times in samples.items()}
@@ -305,6 +310,10 @@ def thread_label(threads: int | None) -> str:
     return "1 thread" if threads == 1 else "default threads"
 
 
+def load_average() -> str:
+    return "{:.2f}, {:.2f}, {:.2f} (1, 5, 15 min)".format(*os.getloadavg())
+
+
 def print_environment(markdown: bool) -> None:
     import torch
 
@@ -314,7 +323,7 @@ def print_environment(markdown: bool) -> None:
         ["torch", f"{torch.__version__}, num_threads {torch.get_num_threads()}"],
         ["os.cpu_count()", str(os.cpu_count())],
         # Other work on the machine slows the multi-threaded runs most: keep the load with the results.
-        ["load average (1, 5, 15 min)", ", ".join(f"{load:.2f}" for load in os.getloadavg())],
+        ["load average at the start", load_average()],
         ["cpu", platform.processor() or platform.machine()],
     ]
     for pool in threadpool_info():
@@ -343,7 +352,7 @@ def gemm_section(dtypes, effort: Effort, markdown: bool) -> None:
                 f"({k},{n_filters})x({n_filters},{p}) [w.T]": lambda: w.T @ dout,
             }
             for label, product in products.items():
-                times = race([Contender(t, product, t) for t in (1, None)], effort.warmup, effort.repeats, effort.min_sample_s)
+                times = race([Contender(t, product, t) for t in (1, None)], effort)
                 rows.append([label, np.dtype(dtype).name, milliseconds(times[1]), milliseconds(times[None]), ratio(times[1] / times[None])])
     print_table(
         "BLAS matrix products of im2col convolutions: 1 thread vs default threads (ms, median)",
@@ -362,52 +371,50 @@ def layer_section(cases, dtypes, thread_settings, effort: Effort, markdown: bool
             steps = {"tinyconv": tinyconv_step(case, arrays), "torch": torch_step(case, arrays)}
             check_agreement(case, dtype, steps["tinyconv"](), steps["torch"]())
             contenders = [Contender((lib, threads), steps[lib], threads) for threads in thread_settings for lib in LIBRARIES]
-            times[case, dtype] = race(contenders, effort.warmup, effort.repeats, effort.min_sample_s)
+            times[case, dtype] = race(contenders, effort)
+
+    both = len(thread_settings) == 2
+
+    def ratios_of(t):
+        """tinyconv/torch under each thread setting, then (both settings run) default/1 thread per library."""
+        values = [t["tinyconv", threads] / t["torch", threads] for threads in thread_settings]
+        return values + ([t[lib, None] / t[lib, 1] for lib in LIBRARIES] if both else [])
 
     headers = ["layer (forward + backward)", "dtype"]
-    for threads in thread_settings:
-        headers += [f"tinyconv ms ({thread_label(threads)})", f"torch ms ({thread_label(threads)})", f"tinyconv/torch ({thread_label(threads)})"]
-    both = len(thread_settings) == 2
-    if both:
-        headers += ["tinyconv default/1 thread", "torch default/1 thread"]
+    for label in map(thread_label, thread_settings):
+        headers += [f"tinyconv ms ({label})", f"torch ms ({label})", f"tinyconv/torch ({label})"]
+    headers += ["tinyconv default/1 thread", "torch default/1 thread"] if both else []
     rows = []
     for dtype in dtypes:
-        ratios = {column: [] for column in range(len(thread_settings) + (2 if both else 0))}
+        case_ratios = []
         for case in cases:
             t = times[case, dtype]
+            case_ratios.append(ratios_of(t))
             row = [case.label, np.dtype(dtype).name]
-            column_ratios = [t["tinyconv", threads] / t["torch", threads] for threads in thread_settings]
-            for threads, r in zip(thread_settings, column_ratios):
-                row += [milliseconds(t["tinyconv", threads]), milliseconds(t["torch", threads]), ratio(r)]
-            if both:
-                column_ratios += [t[lib, None] / t[lib, 1] for lib in LIBRARIES]
-                row += [ratio(r) for r in column_ratios[-2:]]
-            for column, r in enumerate(column_ratios):
-                ratios[column].append(r)
-            rows.append(row)
-        means = [ratio(geometric_mean(values)) for values in ratios.values()]
-        summary = [f"geometric mean over {len(cases)}", np.dtype(dtype).name]
-        for threads, mean in zip(thread_settings, means):
-            summary += ["", "", mean]
-        rows.append(summary + means[len(thread_settings):])
+            for threads, value in zip(thread_settings, case_ratios[-1]):
+                row += [milliseconds(t["tinyconv", threads]), milliseconds(t["torch", threads]), ratio(value)]
+            rows.append(row + [ratio(value) for value in case_ratios[-1][len(thread_settings):]])
+        means = [geometric_mean(column) for column in zip(*case_ratios)]
+        row = [f"geometric mean over {len(cases)}", np.dtype(dtype).name]
+        for mean in means[: len(thread_settings)]:
+            row += ["", "", ratio(mean)]
+        rows.append(row + [ratio(mean) for mean in means[len(thread_settings):]])
     print_table("Layers: tinyconv vs torch, forward + backward (median ms; ratio < 1 means tinyconv is faster)", headers, rows, markdown)
 
 
 def naive_section(effort: Effort, markdown: bool) -> None:
     """Naive against fast on the cs231n speed-test shapes; the naive loops are timed once or twice only."""
+    naive_effort = dataclasses.replace(effort, warmup=0, repeats=effort.naive_repeats, min_sample_s=0.0, settle_s=0.0)
     rows = []
     for key in NAIVE_CASES:
         case = CASES_BY_KEY[key]
         arrays = make_inputs(case, np.float64)
         times = {}
-        for impl, warmup, repeats, min_sample_s in (
-            ("naive", 0, effort.naive_repeats, 0.0),
-            ("fast", effort.warmup, effort.repeats, effort.min_sample_s),
-        ):
+        for impl, impl_effort in (("naive", naive_effort), ("fast", effort)):
             forward, backward = tinyconv_layer(case, arrays, impl)
             cache = forward()[1]
             contenders = [Contender((impl, "forward"), forward), Contender((impl, "backward"), lambda: backward(cache))]
-            times |= race(contenders, warmup, repeats, min_sample_s)
+            times |= race(contenders, impl_effort)
         for direction in ("forward", "backward"):
             naive, fast = times["naive", direction], times["fast", direction]
             rows.append([f"{case.kind} {direction}: {case.label}", milliseconds(naive), milliseconds(fast), f"{naive / fast:.1f}x"])
@@ -573,7 +580,7 @@ def e2e_section(dtypes, thread_settings, effort: Effort, markdown: bool, batch: 
         if not math.isclose(*first_losses, rel_tol=1e-4):
             raise RuntimeError(f"e2e {dtype}: first losses differ, tinyconv {first_losses[0]} vs torch {first_losses[1]}")
         contenders = [Contender((lib, threads), fn, threads) for threads in thread_settings for lib, fn in zip(LIBRARIES, (ours, theirs))]
-        times = race(contenders, effort.warmup, effort.repeats, effort.min_sample_s)
+        times = race(contenders, effort)
         for threads in thread_settings:
             per_second = {lib: batch / times[lib, threads] for lib in LIBRARIES}
             rows.append(
@@ -637,6 +644,7 @@ def main(argv=None) -> None:
         memory_section([key for key in MEMORY_CASES if key in chosen], dtypes, batch_sizes, args.markdown)
     if "e2e" in sections:
         e2e_section(dtypes, thread_settings, effort, args.markdown)
+    print(f"\nload average at the end: {load_average()}")
 
 
 if __name__ == "__main__":
