@@ -163,8 +163,8 @@ def _seconds(fn: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def race(contenders: list[Contender], effort: Effort) -> dict[tuple, float]:
-    """Median seconds per call of each contender, keyed by contender name.
+def race(contenders: list[Contender], effort: Effort) -> dict[tuple, list[float]]:
+    """Seconds per call of each contender, one sample per round, keyed by contender name.
 
     After ``effort.warmup`` calls each, the contenders take turns for ``effort.repeats`` rounds; in each
     round a contender waits ``effort.settle_s``, then makes as many calls as fill ``effort.min_sample_s``
@@ -185,6 +185,10 @@ def race(contenders: list[Contender], effort: Effort) -> dict[tuple, float]:
             time.sleep(effort.settle_s)
             with thread_setting(contender.threads):
                 samples[contender.name].append(_seconds(contender.fn, calls[contender.name]))
+    return samples
+
+
+def medians(samples: dict[tuple, list[float]]) -> dict[tuple, float]:
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
@@ -352,11 +356,16 @@ def gemm_section(dtypes, effort: Effort, markdown: bool) -> None:
                 f"({k},{n_filters})x({n_filters},{p}) [w.T]": lambda: w.T @ dout,
             }
             for label, product in products.items():
-                times = race([Contender(t, product, t) for t in (1, None)], effort)
-                rows.append([label, np.dtype(dtype).name, milliseconds(times[1]), milliseconds(times[None]), ratio(times[1] / times[None])])
+                samples = race([Contender(threads, product, threads) for threads in (1, None)], effort)
+                median, best = medians(samples), {threads: min(times) for threads, times in samples.items()}
+                rows.append(
+                    [label, np.dtype(dtype).name]
+                    + [milliseconds(median[threads]) for threads in (1, None)]
+                    + [ratio(median[1] / median[None]), ratio(best[1] / best[None])]
+                )
     print_table(
-        "BLAS matrix products of im2col convolutions: 1 thread vs default threads (ms, median)",
-        ["product", "dtype", "1 thread", "default", "speedup"],
+        "BLAS matrix products of im2col convolutions: 1 thread vs default threads (median ms; speedup > 1: threads help)",
+        ["product", "dtype", "1 thread ms", "default ms", "speedup (medians)", "speedup (best samples)"],
         rows,
         markdown,
     )
@@ -371,7 +380,7 @@ def layer_section(cases, dtypes, thread_settings, effort: Effort, markdown: bool
             steps = {"tinyconv": tinyconv_step(case, arrays), "torch": torch_step(case, arrays)}
             check_agreement(case, dtype, steps["tinyconv"](), steps["torch"]())
             contenders = [Contender((lib, threads), steps[lib], threads) for threads in thread_settings for lib in LIBRARIES]
-            times[case, dtype] = race(contenders, effort)
+            times[case, dtype] = medians(race(contenders, effort))
 
     both = len(thread_settings) == 2
 
@@ -414,7 +423,7 @@ def naive_section(effort: Effort, markdown: bool) -> None:
             forward, backward = tinyconv_layer(case, arrays, impl)
             cache = forward()[1]
             contenders = [Contender((impl, "forward"), forward), Contender((impl, "backward"), lambda: backward(cache))]
-            times |= race(contenders, impl_effort)
+            times |= medians(race(contenders, impl_effort))
         for direction in ("forward", "backward"):
             naive, fast = times["naive", direction], times["fast", direction]
             rows.append([f"{case.kind} {direction}: {case.label}", milliseconds(naive), milliseconds(fast), f"{naive / fast:.1f}x"])
@@ -580,7 +589,7 @@ def e2e_section(dtypes, thread_settings, effort: Effort, markdown: bool, batch: 
         if not math.isclose(*first_losses, rel_tol=1e-4):
             raise RuntimeError(f"e2e {dtype}: first losses differ, tinyconv {first_losses[0]} vs torch {first_losses[1]}")
         contenders = [Contender((lib, threads), fn, threads) for threads in thread_settings for lib, fn in zip(LIBRARIES, (ours, theirs))]
-        times = race(contenders, effort)
+        times = medians(race(contenders, effort))
         for threads in thread_settings:
             per_second = {lib: batch / times[lib, threads] for lib in LIBRARIES}
             rows.append(
