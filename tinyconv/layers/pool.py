@@ -121,11 +121,19 @@ def max_pool_backward_fast(dout, cache):
     ph, pw, stride, H_out, W_out = _checks.pool_geometry("max_pool_backward_fast", x, pool_param)
     _checks.gradient("max_pool_backward_fast", dout, out.shape, x.dtype)
     xp = array_module(x)
-    dx = xp.zeros_like(x)
+    overlapping = stride < max(ph, pw)
+    # Windows that tile x exactly write every element of dx once: no zero fill, no read-modify-write.
+    dx = xp.empty_like(x) if stride == ph == pw else xp.zeros_like(x)
+    is_max = xp.empty(out.shape, dtype=bool)
     unclaimed = xp.ones(out.shape, dtype=bool)
+    routed = xp.empty_like(dout) if overlapping else None
     for r, s in _window_offsets(ph, pw):
-        hit = _offset_view(x, r, s, stride, H_out, W_out) == out
-        hit &= unclaimed
-        unclaimed &= ~hit
-        _offset_view(dx, r, s, stride, H_out, W_out)[...] += xp.where(hit, dout, 0)
+        xp.equal(_offset_view(x, r, s, stride, H_out, W_out), out, out=is_max)
+        is_max &= unclaimed  # the first maximum of each window only
+        unclaimed ^= is_max
+        target = _offset_view(dx, r, s, stride, H_out, W_out)
+        if overlapping:
+            target += xp.multiply(dout, is_max, out=routed)
+        else:
+            xp.multiply(dout, is_max, out=target)
     return dx
