@@ -13,7 +13,9 @@ def dropout_forward(x, dropout_param):
     dropout_param : dict
         ``p``: probability of KEEPING a unit, in (0, 1].
         ``mode``: 'train' applies dropout, 'test' is the identity.
-        ``seed`` (optional): makes the mask reproducible (gradient checks need this).
+        ``seed`` (optional): draw the mask from a generator seeded with it, so every call
+        with this dict drops the same units (gradient checks need this). Without a seed the
+        mask comes from the global ``np.random`` state, which ``np.random.seed`` fixes.
 
     Returns
     -------
@@ -28,8 +30,9 @@ def dropout_forward(x, dropout_param):
     if mode == "test":
         return x.copy(), (dropout_param, None)
     xp = array_module(x)
-    rng = xp.random.default_rng(dropout_param.get("seed"))
-    mask = (rng.random(x.shape, dtype=x.dtype) < p) / x.dtype.type(p)
+    seed = dropout_param.get("seed")
+    uniform = xp.random.random_sample(x.shape) if seed is None else xp.random.default_rng(seed).random(x.shape)
+    mask = (uniform < p) / x.dtype.type(p)
     return x * mask, (dropout_param, mask)
 
 
