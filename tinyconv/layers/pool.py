@@ -5,9 +5,10 @@ Shapes: x (N, C, H, W), out (N, C, H_out, W_out) with
 
 Ties: when several elements of a window share the maximum, the whole gradient of
 that window goes to the first of them in row-major order (smallest row, then
-smallest column), as ``np.argmax`` over the flattened window picks it. Naive and
-fast forms follow this rule exactly. With overlapping windows an element that is
-the chosen maximum of several windows receives the sum of their gradients.
+smallest column). Naive and fast forms follow this rule exactly. With
+overlapping windows an element that is the chosen maximum of several windows
+receives the sum of their gradients. A window whose maximum is NaN passes no
+gradient (no element compares equal to NaN).
 """
 
 from .._backend import array_module
@@ -62,8 +63,10 @@ def max_pool_backward_naive(dout, cache):
             for i in range(H_out):
                 for j in range(W_out):
                     window = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
-                    r, s = divmod(int(window.argmax()), pw)
-                    dx[n, c, i * stride + r, j * stride + s] += dout[n, c, i, j]
+                    maxima = xp.flatnonzero(window == window.max())  # row-major order
+                    if maxima.size:
+                        r, s = divmod(int(maxima[0]), pw)
+                        dx[n, c, i * stride + r, j * stride + s] += dout[n, c, i, j]
     return dx
 
 
