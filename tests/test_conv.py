@@ -43,14 +43,27 @@ GEOMETRIES = [
 ]
 
 
-def conv(forward, stride, pad):
-    """The forward with conv_param closed over; a fresh dict each call."""
-    return lambda x, w, b: forward(x, w, b, {"stride": stride, "pad": pad})
+# 3x3 filters at stride 1, where the fast conv may use Winograd; C >= 8 so that 'auto' picks it too.
+WINOGRAD_GEOMETRIES = [
+    pytest.param((2, 8, 4, 3, 3, 1, 1, 4, 4), id="even-output"),
+    pytest.param((1, 8, 3, 3, 3, 1, 0, 3, 5), id="odd-output-no-pad"),
+    pytest.param((2, 9, 2, 3, 3, 1, 2, 5, 3), id="pad-2"),
+    pytest.param((1, 8, 2, 3, 3, 1, 3, 7, 6), id="pad-3-tiny-input"),
+    pytest.param((1, 8, 2, 3, 3, 1, 1, 1, 1), id="single-output"),
+]
+ALGORITHMS = ["auto", "im2col", "winograd"]
+
+
+def conv(forward, stride, pad, algorithm=None):
+    """The forward with conv_param closed over; a fresh dict each call. `algorithm` is for the fast form."""
+    extra = {} if algorithm is None else {"algorithm": algorithm}
+    return lambda x, w, b: forward(x, w, b, {"stride": stride, "pad": pad} | extra)
 
 
 def conv_inputs(rng, geometry, dtype=np.float64):
     N, C, F_, HH, WW, stride, pad, H_out, W_out = geometry
     H, W = conv_input_size(H_out, HH, stride, pad), conv_input_size(W_out, WW, stride, pad)
+    assert H >= 1 and W >= 1, f"invalid test geometry {geometry}"
     return (
         rng.standard_normal((N, C, H, W)).astype(dtype),
         rng.standard_normal((F_, C, HH, WW)).astype(dtype),
@@ -105,6 +118,31 @@ def test_matches_torch_conv2d(rng, forward, backward, geometry, dtype):
     )
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("geometry", WINOGRAD_GEOMETRIES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_fast_3x3_stride_1_matches_torch_conv2d_with_every_algorithm(rng, algorithm, geometry, dtype):
+    pad, H_out, W_out = geometry[6:]
+    inputs = conv_inputs(rng, geometry, dtype)
+    dout = rng.standard_normal((geometry[0], geometry[2], H_out, W_out)).astype(dtype)
+    check_against_oracle(
+        conv(conv_forward_fast, 1, pad, algorithm),
+        conv_backward_fast,
+        lambda x, w, b: F.conv2d(x, w, b, padding=pad),
+        inputs,
+        dout,
+        names=["x", "w", "b"],
+    )
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_fast_3x3_stride_1_backward_numerical(rng, algorithm):
+    geometry = (2, 2, 2, 3, 3, 1, 1, 3, 2)
+    inputs = conv_inputs(rng, geometry)
+    dout = rng.standard_normal((2, 2, 3, 2))
+    check_backward(conv(conv_forward_fast, 1, 1, algorithm), conv_backward_fast, inputs, dout, names=["x", "w", "b"])
+
+
 @pytest.mark.parametrize("forward, backward", CONVS)
 @pytest.mark.parametrize(
     "geometry",
@@ -133,20 +171,34 @@ def conv_cases(draw):
         draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(1, 3)),
         HH, WW, stride, pad, output_size(HH), output_size(WW),
     )  # fmt: skip
-    return geometry, draw(st.sampled_from(DTYPES)), draw(st.integers(0, 2**32 - 1))
+    algorithms = ALGORITHMS if (HH, WW, stride) == (3, 3, 1) else ["auto", "im2col"]
+    return geometry, draw(st.sampled_from(algorithms)), draw(st.sampled_from(DTYPES)), draw(st.integers(0, 2**32 - 1))
 
 
-@given(conv_cases())
-def test_naive_and_fast_agree(case):
-    geometry, dtype, seed = case
+@st.composite
+def winograd_cases(draw):
+    """3x3 filters at stride 1 with any padding and output size (odd sizes leave partial 2x2 tiles)."""
+    pad = draw(st.integers(0, 3))
+    smallest = max(1, 2 * pad - 1)  # the input must be at least 1 pixel
+    geometry = (
+        draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 4)), 3, 3, 1, pad,
+        draw(st.integers(smallest, smallest + 6)), draw(st.integers(smallest, smallest + 6)),
+    )  # fmt: skip
+    return geometry, "winograd", draw(st.sampled_from(DTYPES)), draw(st.integers(0, 2**32 - 1))
+
+
+def check_naive_and_fast_agree(case):
+    geometry, algorithm, dtype, seed = case
     rng = np.random.default_rng(seed)
     stride, pad, H_out, W_out = geometry[5:]
     inputs = conv_inputs(rng, geometry, dtype)
-    assert inputs[0].shape[2] >= 1 and inputs[0].shape[3] >= 1
     dout = rng.standard_normal((geometry[0], geometry[2], H_out, W_out)).astype(dtype)
     results = []
-    for forward, backward in [(conv_forward_naive, conv_backward_naive), (conv_forward_fast, conv_backward_fast)]:
-        out, cache = conv(forward, stride, pad)(*inputs)
+    for forward, backward, extra in [
+        (conv_forward_naive, conv_backward_naive, None),
+        (conv_forward_fast, conv_backward_fast, algorithm),
+    ]:
+        out, cache = conv(forward, stride, pad, extra)(*inputs)
         results.append([out, *backward(dout, cache)])
     for name, naive, fast in zip(["out", "dx", "dw", "db"], *results):
         assert naive.dtype == fast.dtype == dtype, name
@@ -154,6 +206,16 @@ def test_naive_and_fast_agree(case):
             np.testing.assert_allclose(fast, naive, rtol=1e-10, atol=1e-12, err_msg=name)
         else:
             assert_normwise_close(fast, naive, what=name)
+
+
+@given(conv_cases())
+def test_naive_and_fast_agree(case):
+    check_naive_and_fast_agree(case)
+
+
+@given(winograd_cases())
+def test_naive_and_winograd_agree(case):
+    check_naive_and_fast_agree(case)
 
 
 @pytest.mark.parametrize("forward, backward", CONVS)
@@ -239,10 +301,14 @@ def test_rejects_filter_larger_than_padded_input(rng, forward, filter_hw, stride
         forward(x, w, np.zeros(1), {"stride": stride, "pad": pad})
 
 
-@pytest.mark.parametrize("limit", [1, 5000, 7500])  # chunks of 1, 2 and 3 samples of 5
-def test_fast_conv_in_batch_chunks_matches_naive(rng, limit):
-    # A tiny workspace forces one or a few samples per chunk, including a short last chunk.
-    geometry = (5, 2, 3, 3, 2, 2, 1, 3, 2)
+@pytest.mark.parametrize(
+    "geometry, algorithm",
+    [((5, 2, 3, 3, 2, 2, 1, 3, 2), "im2col"), ((5, 2, 3, 3, 3, 1, 1, 3, 2), "winograd")],
+    ids=["im2col", "winograd"],
+)
+@pytest.mark.parametrize("limit", [1, 2**11, 2**12, 2**13, 2**30])
+def test_fast_conv_in_batch_chunks_matches_naive(rng, geometry, algorithm, limit):
+    # A tiny workspace forces one or a few samples per chunk, often with a short last chunk.
     stride, pad, H_out, W_out = geometry[5:]
     inputs = conv_inputs(rng, geometry)
     dout = rng.standard_normal((5, 3, H_out, W_out))
@@ -250,7 +316,7 @@ def test_fast_conv_in_batch_chunks_matches_naive(rng, limit):
     grads_naive = conv_backward_naive(dout, cache_naive)
     with limit_workspace(limit):
         assert workspace_limit() == limit
-        out_fast, cache_fast = conv(conv_forward_fast, stride, pad)(*inputs)
+        out_fast, cache_fast = conv(conv_forward_fast, stride, pad, algorithm)(*inputs)
         grads_fast = conv_backward_fast(dout, cache_fast)
     assert workspace_limit() != limit
     for name, fast, naive in zip(["out", "dx", "dw", "db"], [out_fast, *grads_fast], [out_naive, *grads_naive]):
@@ -285,3 +351,27 @@ def test_conv_param_is_not_modified(rng, forward, backward):
     out, cache = forward(x, w, b, conv_param)
     backward(np.ones_like(out), cache)
     assert conv_param == {"stride": 1, "pad": 1}
+
+
+@pytest.mark.parametrize(
+    "filter_hw, stride", [((5, 5), 1), ((3, 3), 2), ((3, 2), 1), ((1, 1), 1)]
+)
+def test_winograd_rejects_filters_it_cannot_handle(rng, filter_hw, stride):
+    x = rng.standard_normal((1, 2, 7, 7))
+    w = rng.standard_normal((2, 2, *filter_hw))
+    with pytest.raises(ValueError, match="algorithm|winograd"):
+        conv_forward_fast(x, w, np.zeros(2), {"stride": stride, "pad": 0, "algorithm": "winograd"})
+
+
+@pytest.mark.parametrize("algorithm", ["fft", "Winograd", None, ""])
+def test_fast_conv_rejects_unknown_algorithms(rng, algorithm):
+    x, w, b = conv_inputs(rng, (1, 2, 2, 3, 3, 1, 1, 3, 3))
+    with pytest.raises(ValueError, match="algorithm"):
+        conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "algorithm": algorithm})
+
+
+def test_conv_param_rejects_unknown_keys(rng):
+    x, w, b = conv_inputs(rng, (1, 2, 2, 3, 3, 1, 1, 3, 3))
+    for forward in (conv_forward_naive, conv_forward_fast):
+        with pytest.raises(ValueError, match="padding"):
+            forward(x, w, b, {"stride": 1, "padding": 1})
