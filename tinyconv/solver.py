@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from tinyconv import _arguments, optim
-from tinyconv.serialization import load_checkpoint, save_checkpoint
+from tinyconv.serialization import check_savable, load_checkpoint, save_checkpoint
 
 __all__ = ["Solver", "TrainingDivergedError"]
 
@@ -164,6 +164,8 @@ class Solver:
         self.num_train_samples = self._optional_count(settings, "num_train_samples")
         self.num_val_samples = self._optional_count(settings, "num_val_samples")
         self.checkpoint_name = settings["checkpoint_name"]
+        if self.checkpoint_name is not None or settings["resume_from"] is not None:
+            check_savable(model)
         self.print_every = _arguments.positive_int("print_every", settings["print_every"])
         self.verbose = bool(settings["verbose"])
         self.seed = _arguments.optional_seed("seed", settings["seed"])
