@@ -323,3 +323,18 @@ def test_constructors_reject_bad_arguments_clearly(build, error, match):
 def test_loss_rejects_inputs_of_the_wrong_shape(model, X):
     with pytest.raises(ValueError, match="X must"):
         model.loss(X)
+
+
+def test_config_is_plain_json_even_when_built_from_numpy_scalars():
+    three = np.int64(3)
+    models = [
+        ThreeLayerConvNet(input_dim=(three, 4, 4), num_filters=three, reg=np.float32(0.5)),
+        FullyConnectedNet([three], input_dim=np.int32(12), dropout_keep_ratio=np.float64(0.5)),
+        ConvNet(input_dim=(three, 4, 4), num_filters=[three], init="gaussian",
+                weight_scale=np.float32(0.0), seed=np.uint8(1)),
+    ]
+    for model in models:
+        config = model.get_config()
+        assert json.loads(json.dumps(config)) == config
+    # weight_scale 0 is honoured, not replaced by the default.
+    assert not models[2].params["W1"].any()
