@@ -285,7 +285,7 @@ def test_groupnorm_parameters_have_the_spatial_groupnorm_shape():
         (lambda: ThreeLayerConvNet(filter_size=2.5), TypeError, "filter_size must be a positive"),
         (lambda: ThreeLayerConvNet(input_dim=(3, 32)), ValueError, r"input_dim must have 3"),
         (lambda: ThreeLayerConvNet(input_dim=(3, 7, 8)), ValueError, "height 7"),
-        (lambda: ThreeLayerConvNet(dtype=np.int32), TypeError, "dtype must be one of"),
+        (lambda: ThreeLayerConvNet(dtype=np.int32), ValueError, "dtype must be one of"),
         (lambda: ThreeLayerConvNet(reg=-1.0), ValueError, "reg must be a finite number >= 0"),
         (lambda: ThreeLayerConvNet(weight_scale="big"), TypeError, "weight_scale must be a number"),
         (lambda: FullyConnectedNet(100), TypeError, r"hidden_dims must be a list.*\[100\]"),

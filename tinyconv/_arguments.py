@@ -71,7 +71,7 @@ def float_dtype(dtype):
     except TypeError:
         resolved = None
     if resolved is None or resolved.name not in SUPPORTED_DTYPES:
-        raise TypeError(f"dtype must be one of {SUPPORTED_DTYPES}, got {dtype!r}.")
+        raise ValueError(f"dtype must be one of {SUPPORTED_DTYPES}, got {dtype!r}.")
     return resolved.type
 
 
