@@ -27,8 +27,9 @@ _ROW_LENGTH = 32 * 32 * 3
 _numpy_reconstruct = np.empty(0).__reduce__()[0]
 
 
-def _refuse(message):
-    raise pickle.UnpicklingError(message)
+def _refuse(what):
+    raise pickle.UnpicklingError(f"refusing {what}: a CIFAR-10 batch holds only a dict of bytes, "
+                                 "strings, ints, lists and one uint8 array")
 
 
 def _latin1_bytes(text, encoding):
@@ -47,7 +48,7 @@ def _empty_ndarray(subtype, shape, typecode):
 
 def _uint8_dtype(spec, align=False, copy=False):
     if spec != "u1":
-        _refuse(f"dtype {spec!r}; a CIFAR-10 batch holds only uint8 ('u1') arrays")
+        _refuse(f"array dtype {spec!r}")
     return np.dtype(spec, align, copy)
 
 
@@ -67,8 +68,7 @@ class _BatchUnpickler(pickle.Unpickler):
         try:
             return _ALLOWED_GLOBALS[(module, name)]
         except KeyError:
-            _refuse(f"refusing to load global {module}.{name}: a CIFAR-10 batch holds only a dict "
-                    "of bytes, strings, ints, lists and one uint8 array")
+            _refuse(f"global {module}.{name}")
 
 
 def _unpickle_batch(path):
