@@ -1,0 +1,91 @@
+"""Numerical gradients by centered differences, for checking hand-written backward passes.
+
+As in cs231n, the functions perturb the caller's array ``x`` in place, one
+element at a time, and restore it afterwards: callers may pass closures that
+ignore their argument and read ``x`` directly. Use float64 inputs; in float32
+the differences are dominated by rounding.
+"""
+
+import numpy as np
+
+
+def _perturbed(f, x, index, h):
+    """``f`` evaluated at x[index] + h and x[index] - h, with x[index] restored afterwards."""
+    old = x[index]
+    try:
+        x[index] = old + h
+        plus = f(x)
+        x[index] = old - h
+        minus = f(x)
+    finally:
+        x[index] = old
+    return plus, minus
+
+
+def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
+    """Numerical gradient of a scalar function.
+
+    Parameters
+    ----------
+    f : callable taking x and returning a scalar
+    x : array of any shape, float64 recommended; perturbed in place and restored
+    verbose : print each index and its gradient
+    h : step of the centered difference
+
+    Returns
+    -------
+    grad : array shaped like x
+    """
+    grad = np.zeros_like(x)
+    for index in np.ndindex(*x.shape):
+        plus, minus = _perturbed(f, x, index, h)
+        grad[index] = (plus - minus) / (2 * h)
+        if verbose:
+            print(index, grad[index])
+    return grad
+
+
+def eval_numerical_gradient_array(f, x, df, h=1e-5):
+    """Numerical gradient of ``sum(f(x) * df)``: the vector-Jacobian product a backward pass computes.
+
+    Parameters
+    ----------
+    f : callable taking x and returning an array shaped like df
+    x : array of any shape; perturbed in place and restored
+    df : array, the upstream gradient
+    h : step of the centered difference
+
+    Returns
+    -------
+    grad : array shaped like x
+    """
+    grad = np.zeros_like(x)
+    for index in np.ndindex(*x.shape):
+        plus, minus = _perturbed(lambda z: np.array(f(z), copy=True), x, index, h)
+        grad[index] = np.sum((plus - minus) * df) / (2 * h)
+    return grad
+
+
+def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
+    """Compare ``analytic_grad`` with numerical gradients at ``num_checks`` random elements of x.
+
+    Prints one line per element (numerical, analytic, relative error) and returns
+    the list of relative errors. ``seed`` makes the sampled elements reproducible.
+    """
+    rng = np.random.default_rng(seed)
+    errors = []
+    for _ in range(num_checks):
+        index = tuple(int(rng.integers(dim)) for dim in x.shape)
+        plus, minus = _perturbed(f, x, index, h)
+        numerical = (plus - minus) / (2 * h)
+        analytic = analytic_grad[index]
+        error = abs(numerical - analytic) / max(1e-12, abs(numerical) + abs(analytic))
+        errors.append(float(error))
+        print(f"numerical: {numerical:f} analytic: {analytic:f}, relative error: {error:e}")
+    return errors
+
+
+def rel_error(x, y):
+    """Maximum relative error ``max(|x - y| / max(1e-8, |x| + |y|))``."""
+    x, y = np.asarray(x), np.asarray(y)
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))

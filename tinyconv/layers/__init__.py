@@ -1,0 +1,50 @@
+"""Every layer as a forward/backward pair, cs231n-compatible: ``out, cache = *_forward(...)``,
+gradients ``= *_backward(dout, cache)``.
+
+Where a layer has two forms, ``*_naive`` loops like the math and ``*_fast`` is vectorized;
+both live side by side in the same module (conv.py, pool.py).
+"""
+
+from .affine import affine_backward, affine_forward, relu_backward, relu_forward
+from .conv import (
+    conv_backward_fast,
+    conv_backward_naive,
+    conv_forward_fast,
+    conv_forward_naive,
+    limit_workspace,
+    workspace_limit,
+)
+from .dropout import dropout_backward, dropout_forward
+from .losses import softmax_loss, svm_loss
+from .norms import (
+    batchnorm_backward,
+    batchnorm_backward_alt,
+    batchnorm_forward,
+    layernorm_backward,
+    layernorm_forward,
+    spatial_batchnorm_backward,
+    spatial_batchnorm_forward,
+    spatial_groupnorm_backward,
+    spatial_groupnorm_forward,
+)
+from .pool import (
+    max_pool_backward_fast,
+    max_pool_backward_naive,
+    max_pool_forward_fast,
+    max_pool_forward_naive,
+)
+from .sandwich import (
+    affine_relu_backward,
+    affine_relu_forward,
+    conv_bn_relu_backward,
+    conv_bn_relu_forward,
+    conv_relu_backward,
+    conv_relu_forward,
+    conv_relu_pool_backward,
+    conv_relu_pool_forward,
+)
+
+__all__ = [name for name in dir() if name.endswith(("_forward", "_backward", "_alt", "_fast", "_naive", "_loss"))] + [
+    "limit_workspace",
+    "workspace_limit",
+]

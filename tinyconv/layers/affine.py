@@ -1,0 +1,93 @@
+"""Affine (fully connected) and ReLU layers."""
+
+import math
+
+from .._backend import array_module
+from . import _checks
+
+
+def affine_forward(x, w, b):
+    """Fully connected layer: ``out = x.reshape(N, D) @ w + b``.
+
+    Parameters
+    ----------
+    x : array (N, d_1, ..., d_k), with D = d_1 * ... * d_k
+    w : array (D, M)
+    b : array (M,)
+
+    Returns
+    -------
+    out : array (N, M)
+    cache : (x, w), for ``affine_backward``
+    """
+    where = "affine_forward"
+    _checks.float_array(where, "x", x)
+    _checks.float_array(where, "w", w, 2, "(D, M)")
+    _checks.float_array(where, "b", b, 1, "(M,)")
+    _checks.same_dtype(where, "x", x, w=w, b=b)
+    if x.ndim < 1:
+        raise ValueError(f"{where}: x must have a batch axis, shape (N, d_1, ..., d_k), got a scalar")
+    D = math.prod(x.shape[1:])
+    if w.shape[0] != D:
+        raise ValueError(
+            f"{where}: w must have shape (D, M) with D = prod(x.shape[1:]) = {D}, got {tuple(w.shape)}"
+        )
+    _checks.shape_is(where, "b", b, (w.shape[1],), "(M,)")
+    out = x.reshape(x.shape[0], D) @ w + b
+    return out, (x, w)
+
+
+def affine_backward(dout, cache):
+    """Backward pass of ``affine_forward``.
+
+    Parameters
+    ----------
+    dout : array (N, M), upstream gradient
+    cache : from ``affine_forward``
+
+    Returns
+    -------
+    dx : array (N, d_1, ..., d_k), shaped like x
+    dw : array (D, M)
+    db : array (M,)
+    """
+    x, w = cache
+    _checks.gradient("affine_backward", dout, (x.shape[0], w.shape[1]), x.dtype)
+    x2d = x.reshape(x.shape[0], -1)
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x2d.T @ dout
+    db = dout.sum(axis=0)
+    return dx, dw, db
+
+
+def relu_forward(x):
+    """Rectified linear unit, ``out = max(x, 0)``.
+
+    Parameters
+    ----------
+    x : array of any shape
+
+    Returns
+    -------
+    out : array shaped like x
+    cache : x
+    """
+    _checks.float_array("relu_forward", "x", x)
+    return array_module(x).maximum(x, 0), x
+
+
+def relu_backward(dout, cache):
+    """Backward pass of ``relu_forward``: the gradient flows where x > 0.
+
+    Parameters
+    ----------
+    dout : array shaped like x
+    cache : x, from ``relu_forward``
+
+    Returns
+    -------
+    dx : array shaped like x
+    """
+    x = cache
+    _checks.gradient("relu_backward", dout, x.shape, x.dtype)
+    return array_module(dout).where(x > 0, dout, 0)

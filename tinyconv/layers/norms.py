@@ -1,0 +1,300 @@
+"""Normalization layers: batch, layer, spatial batch and spatial group normalization.
+
+All of them compute ``x_hat = (x - mean) / sqrt(var + eps)`` over some axes and
+return ``gamma * x_hat + beta``; they differ only in which axes the statistics
+run over. Their backward passes share ``_normalize_backward``, the closed form
+of the gradient through the normalization. ``batchnorm_backward`` instead walks
+the computational graph step by step, as the derivation is first written down.
+"""
+
+from .._backend import array_module
+from . import _checks
+
+_BN_KEYS = ("mode", "eps", "momentum", "running_mean", "running_var")
+# cs231n's models set 'mode' on every normalization dict, layer and group norm included.
+_LN_KEYS = ("mode", "eps")
+
+
+def _normalize(x, axes, eps):
+    """Return ``(x_hat, mean, var, inv_std)`` with statistics over ``axes`` (kept as size-1 axes)."""
+    xp = array_module(x)
+    mean = x.mean(axis=axes, keepdims=True)
+    centered = x - mean
+    var = (centered * centered).mean(axis=axes, keepdims=True)
+    inv_std = 1 / xp.sqrt(var + eps)
+    return centered * inv_std, mean, var, inv_std
+
+
+def _normalize_backward(dx_hat, x_hat, inv_std, axes):
+    """Gradient through ``x_hat = (x - mean) * inv_std`` with statistics over ``axes``.
+
+    ``dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat))``.
+    """
+    mean_dx_hat = dx_hat.mean(axis=axes, keepdims=True)
+    mean_dx_hat_x_hat = (dx_hat * x_hat).mean(axis=axes, keepdims=True)
+    return inv_std * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
+
+
+def _check_affine_params(where, x, gamma, beta, shape, layout):
+    _checks.float_array(where, "gamma", gamma)
+    _checks.float_array(where, "beta", beta)
+    _checks.same_dtype(where, "x", x, gamma=gamma, beta=beta)
+    _checks.shape_is(where, "gamma", gamma, shape, layout)
+    _checks.shape_is(where, "beta", beta, shape, layout)
+
+
+def _running_stat(where, bn_param, key, xp, num_features, dtype):
+    """Fetch ``bn_param[key]``, creating zeros the first time; it must match (D,) and x's dtype."""
+    stat = bn_param.get(key)
+    if stat is None:
+        return xp.zeros(num_features, dtype=dtype)
+    _checks.float_array(where, f"bn_param['{key}']", stat)
+    _checks.shape_is(where, f"bn_param['{key}']", stat, (num_features,), "(D,)")
+    if stat.dtype != dtype:
+        raise TypeError(f"{where}: bn_param['{key}'] has dtype {stat.dtype} but x has {dtype}")
+    return stat
+
+
+def _batchnorm(where, x, gamma, beta, bn_param, axes):
+    """Batch normalization over ``axes``; the feature axis is 1 and gamma/beta/running stats are (D,)."""
+    _checks.param_dict(where, "bn_param", bn_param, _BN_KEYS)
+    mode = _checks.mode(where, "bn_param", bn_param)
+    eps = _checks.positive_float(where, "bn_param['eps']", bn_param.get("eps", 1e-5))
+    momentum = bn_param.get("momentum", 0.9)
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+        raise ValueError(f"{where}: bn_param['momentum'] must lie in [0, 1], got {momentum!r}")
+    xp = array_module(x)
+    D = x.shape[1]
+    running_mean = _running_stat(where, bn_param, "running_mean", xp, D, x.dtype)
+    running_var = _running_stat(where, bn_param, "running_var", xp, D, x.dtype)
+    broadcast = [1] * x.ndim
+    broadcast[1] = D
+    if mode == "train":
+        if x.shape[0] == 0:
+            raise ValueError(f"{where}: training mode needs at least one sample, got x of shape {tuple(x.shape)}")
+        x_hat, mean, var, inv_std = _normalize(x, axes, eps)
+        # New arrays rather than in-place updates: the caller's arrays are never modified.
+        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean.reshape(D)
+        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var.reshape(D)
+    else:
+        inv_std = (1 / xp.sqrt(running_var + eps)).reshape(broadcast)
+        x_hat = (x - running_mean.reshape(broadcast)) * inv_std
+        mean = var = None
+        bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
+    out = gamma.reshape(broadcast) * x_hat + beta.reshape(broadcast)
+    cache = {"mode": mode, "x": x, "x_hat": x_hat, "gamma": gamma, "mean": mean, "var": var,
+             "inv_std": inv_std, "eps": eps, "axes": axes}
+    return out, cache
+
+
+def _batchnorm_backward(where, dout, cache, dx_hat_to_dx):
+    """Shared backward of batch norms; ``dx_hat_to_dx(dx_hat, cache)`` differs by method."""
+    x_hat, gamma, axes = cache["x_hat"], cache["gamma"], cache["axes"]
+    _checks.gradient(where, dout, x_hat.shape, x_hat.dtype)
+    broadcast = [1] * x_hat.ndim
+    broadcast[1] = gamma.shape[0]
+    dgamma = (dout * x_hat).sum(axis=axes)
+    dbeta = dout.sum(axis=axes)
+    dx_hat = dout * gamma.reshape(broadcast)
+    if cache["mode"] == "test":  # running statistics are constants
+        return dx_hat * cache["inv_std"], dgamma, dbeta
+    return dx_hat_to_dx(dx_hat, cache), dgamma, dbeta
+
+
+def _closed_form(dx_hat, cache):
+    return _normalize_backward(dx_hat, cache["x_hat"], cache["inv_std"], cache["axes"])
+
+
+def _staged(dx_hat, cache):
+    """The chain rule through the graph x -> mean -> centered -> var -> std -> x_hat, one node at a time."""
+    xp = array_module(dx_hat)
+    x, mean, var, eps = cache["x"], cache["mean"], cache["var"], cache["eps"]
+    N = x.shape[0]
+    centered = x - mean
+    std = xp.sqrt(var + eps)
+    # x_hat = centered / std
+    dcentered = dx_hat / std
+    dstd = -(dx_hat * centered).sum(axis=0, keepdims=True) / (std * std)
+    # std = sqrt(var + eps)
+    dvar = dstd / (2 * std)
+    # var = mean(centered ** 2)
+    dcentered += 2 * centered * dvar / N
+    # centered = x - mean
+    dx = dcentered
+    dmean = -dcentered.sum(axis=0, keepdims=True)
+    # mean = sum(x) / N
+    return dx + dmean / N
+
+
+def batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch normalization of features over the batch.
+
+    In 'train' mode normalizes with the batch mean and (biased) variance and
+    updates the running averages ``running = momentum * running + (1 - momentum) * batch``,
+    writing them back into ``bn_param``. In 'test' mode normalizes with the running averages.
+
+    Parameters
+    ----------
+    x : array (N, D)
+    gamma, beta : arrays (D,), scale and shift
+    bn_param : dict
+        ``mode`` (required): 'train' or 'test'; ``eps`` (default 1e-5);
+        ``momentum`` (default 0.9); ``running_mean``, ``running_var``: arrays (D,),
+        created as zeros on the first call.
+
+    Returns
+    -------
+    out : array (N, D)
+    cache : for ``batchnorm_backward`` and ``batchnorm_backward_alt``
+    """
+    where = "batchnorm_forward"
+    _checks.float_array(where, "x", x, 2, "(N, D)")
+    _check_affine_params(where, x, gamma, beta, (x.shape[1],), "(D,)")
+    return _batchnorm(where, x, gamma, beta, bn_param, (0,))
+
+
+def batchnorm_backward(dout, cache):
+    """Backward pass of ``batchnorm_forward``, following the computational graph node by node.
+
+    Parameters
+    ----------
+    dout : array (N, D)
+    cache : from ``batchnorm_forward``
+
+    Returns
+    -------
+    dx : array (N, D)
+    dgamma, dbeta : arrays (D,)
+    """
+    return _batchnorm_backward("batchnorm_backward", dout, cache, _staged)
+
+
+def batchnorm_backward_alt(dout, cache):
+    """Backward pass of ``batchnorm_forward`` in simplified closed form.
+
+    ``dx = inv_std * (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat))`` with
+    ``dx_hat = dout * gamma`` and means over the batch. Same cache and results as
+    ``batchnorm_backward``.
+
+    Returns
+    -------
+    dx : array (N, D)
+    dgamma, dbeta : arrays (D,)
+    """
+    return _batchnorm_backward("batchnorm_backward_alt", dout, cache, _closed_form)
+
+
+def spatial_batchnorm_forward(x, gamma, beta, bn_param):
+    """Batch normalization per channel, with statistics over N, H and W.
+
+    Parameters
+    ----------
+    x : array (N, C, H, W)
+    gamma, beta : arrays (C,)
+    bn_param : dict, as for ``batchnorm_forward`` (running statistics of shape (C,))
+
+    Returns
+    -------
+    out : array (N, C, H, W)
+    cache : for ``spatial_batchnorm_backward``
+    """
+    where = "spatial_batchnorm_forward"
+    _checks.float_array(where, "x", x, 4, "(N, C, H, W)")
+    _check_affine_params(where, x, gamma, beta, (x.shape[1],), "(C,)")
+    return _batchnorm(where, x, gamma, beta, bn_param, (0, 2, 3))
+
+
+def spatial_batchnorm_backward(dout, cache):
+    """Backward pass of ``spatial_batchnorm_forward``.
+
+    Returns
+    -------
+    dx : array (N, C, H, W)
+    dgamma, dbeta : arrays (C,)
+    """
+    return _batchnorm_backward("spatial_batchnorm_backward", dout, cache, _closed_form)
+
+
+def layernorm_forward(x, gamma, beta, ln_param):
+    """Layer normalization: each sample normalized over its D features.
+
+    Parameters
+    ----------
+    x : array (N, D)
+    gamma, beta : arrays (D,)
+    ln_param : dict with optional ``eps`` (default 1e-5); a ``mode`` key is accepted and ignored
+
+    Returns
+    -------
+    out : array (N, D)
+    cache : for ``layernorm_backward``
+    """
+    where = "layernorm_forward"
+    _checks.float_array(where, "x", x, 2, "(N, D)")
+    _check_affine_params(where, x, gamma, beta, (x.shape[1],), "(D,)")
+    _checks.param_dict(where, "ln_param", ln_param, _LN_KEYS)
+    eps = _checks.positive_float(where, "ln_param['eps']", ln_param.get("eps", 1e-5))
+    x_hat, _, _, inv_std = _normalize(x, (1,), eps)
+    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
+
+
+def layernorm_backward(dout, cache):
+    """Backward pass of ``layernorm_forward``.
+
+    Returns
+    -------
+    dx : array (N, D)
+    dgamma, dbeta : arrays (D,)
+    """
+    x_hat, gamma, inv_std = cache
+    _checks.gradient("layernorm_backward", dout, x_hat.shape, x_hat.dtype)
+    dx = _normalize_backward(dout * gamma, x_hat, inv_std, (1,))
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
+
+
+def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
+    """Group normalization: each sample's C channels split into G contiguous groups, each normalized over
+    its channels and H, W.
+
+    Parameters
+    ----------
+    x : array (N, C, H, W)
+    gamma, beta : arrays (1, C, 1, 1)
+    G : int, number of groups; must divide C
+    gn_param : dict with optional ``eps`` (default 1e-5); a ``mode`` key is accepted and ignored
+
+    Returns
+    -------
+    out : array (N, C, H, W)
+    cache : for ``spatial_groupnorm_backward``
+    """
+    where = "spatial_groupnorm_forward"
+    _checks.float_array(where, "x", x, 4, "(N, C, H, W)")
+    N, C, H, W = x.shape
+    _check_affine_params(where, x, gamma, beta, (1, C, 1, 1), "(1, C, 1, 1)")
+    G = _checks.integer(where, "G", G, 1)
+    if C % G:
+        raise ValueError(f"{where}: the number of groups G={G} must divide the number of channels C={C}")
+    _checks.param_dict(where, "gn_param", gn_param, _LN_KEYS)
+    eps = _checks.positive_float(where, "gn_param['eps']", gn_param.get("eps", 1e-5))
+    x_hat, _, _, inv_std = _normalize(x.reshape(N, G, -1), (2,), eps)
+    x_hat = x_hat.reshape(x.shape)
+    return gamma * x_hat + beta, (x_hat, gamma, inv_std, G)
+
+
+def spatial_groupnorm_backward(dout, cache):
+    """Backward pass of ``spatial_groupnorm_forward``.
+
+    Returns
+    -------
+    dx : array (N, C, H, W)
+    dgamma, dbeta : arrays (1, C, 1, 1)
+    """
+    x_hat, gamma, inv_std, G = cache
+    _checks.gradient("spatial_groupnorm_backward", dout, x_hat.shape, x_hat.dtype)
+    N = x_hat.shape[0]
+    grouped = (N, G, -1)
+    dx = _normalize_backward((dout * gamma).reshape(grouped), x_hat.reshape(grouped), inv_std, (2,))
+    dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)
+    dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)
+    return dx.reshape(x_hat.shape), dgamma, dbeta
