@@ -1,0 +1,156 @@
+"""First-order update rules.
+
+Every rule has the interface::
+
+    next_w, config = rule(w, dw, config=None)
+
+Parameters
+----------
+w : ndarray
+    Current weights, any shape.
+dw : ndarray
+    Gradient of the loss with respect to ``w``; same shape and dtype as ``w``.
+config : dict or None
+    Hyperparameters and per-parameter state (moving averages and the like).
+    Missing hyperparameters are filled in with ``setdefault``, so the values a
+    caller set are kept, and the dict passed in is the dict returned.
+
+Returns
+-------
+next_w : ndarray
+    Updated weights, same shape and dtype as ``w``. ``w`` itself is not modified.
+config : dict
+    The config, with its state updated, to pass to the next call.
+
+The array module (NumPy or CuPy) is taken from ``w``; state arrays are created
+in ``w``'s dtype, and hyperparameters are cast to it, so a float32 model stays
+float32 even when a learning rate arrives as a float64 NumPy scalar.
+"""
+
+from tinyconv._backend import array_module
+
+__all__ = ["sgd", "sgd_momentum", "rmsprop", "adam"]
+
+
+def _check_pair(w, dw):
+    if getattr(w, "shape", None) != getattr(dw, "shape", None) or w.dtype != dw.dtype:
+        raise ValueError(
+            "dw must have the shape and dtype of w; got w "
+            f"{getattr(w, 'shape', type(w))} {getattr(w, 'dtype', '')} and dw "
+            f"{getattr(dw, 'shape', type(dw))} {getattr(dw, 'dtype', '')}."
+        )
+
+
+def _prepare(w, dw, config, defaults):
+    """Validate the inputs, fill in default hyperparameters, return (xp, config)."""
+    _check_pair(w, dw)
+    if config is None:
+        config = {}
+    elif not isinstance(config, dict):
+        raise TypeError(f"config must be a dict or None, got {type(config).__name__}.")
+    for key, value in defaults.items():
+        config.setdefault(key, value)
+    return array_module(w), config
+
+
+def _state(xp, config, key, w):
+    """The state array ``config[key]``, created as zeros like ``w`` on first use."""
+    value = config.get(key)
+    if value is None:
+        value = xp.zeros_like(w)
+    elif value.shape != w.shape:
+        raise ValueError(f"config['{key}'] has shape {value.shape}, but w has shape {w.shape}.")
+    return value
+
+
+def _as_w_dtype(value, w):
+    # Hyperparameter arithmetic happens in Python floats; the result is cast to
+    # w's dtype so that a float32 model stays float32.
+    return w.dtype.type(value)
+
+
+def sgd(w, dw, config=None):
+    """Vanilla stochastic gradient descent: ``w - learning_rate * dw``.
+
+    config: ``learning_rate`` (default 1e-2).
+    """
+    _, config = _prepare(w, dw, config, {"learning_rate": 1e-2})
+    next_w = w - _as_w_dtype(config["learning_rate"], w) * dw
+    return next_w, config
+
+
+def sgd_momentum(w, dw, config=None):
+    """SGD with momentum.
+
+    ``v = momentum * v - learning_rate * dw``; ``next_w = w + v``.
+
+    config: ``learning_rate`` (default 1e-2), ``momentum`` (default 0.9; 0 gives
+    plain SGD), ``velocity`` (array like ``w``, starts at zeros).
+    """
+    xp, config = _prepare(w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9})
+    velocity = _state(xp, config, "velocity", w)
+    velocity = (
+        _as_w_dtype(config["momentum"], w) * velocity - _as_w_dtype(config["learning_rate"], w) * dw
+    )
+    config["velocity"] = velocity
+    return w + velocity, config
+
+
+def rmsprop(w, dw, config=None):
+    """RMSProp: scale each step by a moving average of squared gradients.
+
+    ``cache = decay_rate * cache + (1 - decay_rate) * dw**2``;
+    ``next_w = w - learning_rate * dw / (sqrt(cache) + epsilon)``.
+
+    config: ``learning_rate`` (default 1e-2), ``decay_rate`` (default 0.99),
+    ``epsilon`` (default 1e-8, added after the square root), ``cache`` (array
+    like ``w``, starts at zeros).
+    """
+    xp, config = _prepare(
+        w, dw, config, {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}
+    )
+    decay = float(config["decay_rate"])
+    cache = (
+        _as_w_dtype(decay, w) * _state(xp, config, "cache", w)
+        + _as_w_dtype(1 - decay, w) * (dw * dw)
+    )
+    config["cache"] = cache
+    step = (
+        _as_w_dtype(config["learning_rate"], w)
+        * dw
+        / (xp.sqrt(cache) + _as_w_dtype(config["epsilon"], w))
+    )
+    return w - step, config
+
+
+def adam(w, dw, config=None):
+    """Adam: bias-corrected moving averages of the gradient and its square.
+
+    ``t += 1`` (before use, so the first step has t = 1);
+    ``m = beta1 * m + (1 - beta1) * dw``; ``v = beta2 * v + (1 - beta2) * dw**2``;
+    ``next_w = w - learning_rate * m_hat / (sqrt(v_hat) + epsilon)`` with
+    ``m_hat = m / (1 - beta1**t)`` and ``v_hat = v / (1 - beta2**t)``.
+
+    config: ``learning_rate`` (default 1e-3), ``beta1`` (0.9), ``beta2`` (0.999),
+    ``epsilon`` (1e-8), ``m`` and ``v`` (arrays like ``w``, start at zeros),
+    ``t`` (int step count, starts at 0).
+    """
+    xp, config = _prepare(
+        w,
+        dw,
+        config,
+        {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 0},
+    )
+    beta1, beta2 = float(config["beta1"]), float(config["beta2"])
+    config["t"] = t = int(config["t"]) + 1
+    m = _as_w_dtype(beta1, w) * _state(xp, config, "m", w) + _as_w_dtype(1 - beta1, w) * dw
+    v = _as_w_dtype(beta2, w) * _state(xp, config, "v", w) + _as_w_dtype(1 - beta2, w) * (dw * dw)
+    config["m"], config["v"] = m, v
+    m_hat = m / _as_w_dtype(1 - beta1**t, w)
+    v_hat = v / _as_w_dtype(1 - beta2**t, w)
+    step = (
+        _as_w_dtype(config["learning_rate"], w)
+        * m_hat
+        / (xp.sqrt(v_hat) + _as_w_dtype(config["epsilon"], w))
+    )
+    return w - step, config

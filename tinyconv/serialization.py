@@ -1,0 +1,265 @@
+"""Model and training-checkpoint files: ``.npz`` archives without pickle.
+
+A file holds plain numeric arrays plus one JSON document (stored as a uint8
+array under the key ``__tinyconv__``) that describes everything else: the file
+kind and format version, the model class (from a fixed registry of tinyconv
+models), its constructor config and dtype, and where each array belongs.
+Files are read with ``allow_pickle=False`` and written atomically: to a
+temporary file in the destination directory, then ``os.replace``.
+
+Public functions
+----------------
+save_model(path, model) / load_model(path)
+save_checkpoint(path, model, solver_state) / load_checkpoint(path)
+"""
+
+import contextlib
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
+
+__all__ = ["save_model", "load_model", "save_checkpoint", "load_checkpoint", "MODEL_CLASSES"]
+
+FORMAT_VERSION = 1
+_META_KEY = "__tinyconv__"
+_ARRAY_TAG = "__array__"
+_MODEL_KIND = "tinyconv-model"
+_CHECKPOINT_KIND = "tinyconv-checkpoint"
+
+#: The classes a file may name; nothing outside this table is ever instantiated.
+MODEL_CLASSES = {cls.__name__: cls for cls in (ThreeLayerConvNet, FullyConnectedNet, ConvNet)}
+
+
+def atomic_savez(path, arrays):
+    """Write ``arrays`` (dict name -> ndarray) to ``path`` as an uncompressed npz, atomically.
+
+    The archive is written to a temporary file in the same directory and moved
+    over ``path`` with ``os.replace``, so a reader sees either the old file or
+    the complete new one, never a partial write. ``path`` is used exactly as
+    given (no ``.npz`` is appended).
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temp_path = tempfile.mkstemp(
+        dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_path, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_path)
+        raise
+
+
+# --- nested structures <-> (JSON document, flat arrays) --------------------------------
+
+
+def _join(key, name):
+    return f"{key}/{name}" if key else str(name)
+
+
+def _encode(value, key, arrays):
+    """JSON-ready copy of ``value``; its ndarrays move to ``arrays`` under '/'-joined keys."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.hasobject:
+            raise TypeError(f"{key}: object arrays cannot be saved without pickle.")
+        arrays[key] = value
+        return {_ARRAY_TAG: key}
+    if isinstance(value, dict):
+        encoded = {}
+        for name, item in value.items():
+            if not isinstance(name, str) or name == _ARRAY_TAG:
+                raise TypeError(f"{key}: dict keys must be strings other than {_ARRAY_TAG!r}.")
+            encoded[name] = _encode(item, _join(key, name), arrays)
+        return encoded
+    if isinstance(value, (list, tuple)):
+        return [_encode(item, _join(key, index), arrays) for index, item in enumerate(value)]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise TypeError(f"{key}: cannot save a value of type {type(value).__name__}.")
+
+
+def _decode(value, arrays, path):
+    if isinstance(value, dict):
+        if set(value) == {_ARRAY_TAG}:
+            key = value[_ARRAY_TAG]
+            if not isinstance(key, str) or key not in arrays:
+                raise ValueError(f"{path}: the file refers to a missing array {key!r}.")
+            return arrays[key]
+        return {name: _decode(item, arrays, path) for name, item in value.items()}
+    if isinstance(value, list):
+        return [_decode(item, arrays, path) for item in value]
+    return value
+
+
+def _write(path, kind, body):
+    arrays = {}
+    document = {"format": kind, "format_version": FORMAT_VERSION}
+    document.update(_encode(body, "", arrays))
+    text = json.dumps(document, allow_nan=False)
+    arrays[_META_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    atomic_savez(path, arrays)
+
+
+def _read(path, kinds):
+    """Read a tinyconv file of one of ``kinds``; return its decoded document.
+
+    Anything that is not such a file (corrupt, truncated, foreign, pickled)
+    raises ValueError naming the path; a missing file raises FileNotFoundError.
+    """
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except FileNotFoundError:
+        raise
+    except (AttributeError, TypeError):
+        # np.load returned a bare ndarray: a .npy file, not an archive.
+        raise ValueError(f"{path} is not a tinyconv file: it is not an npz archive.") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(
+            f"{path} is not a readable tinyconv file (corrupt, truncated, pickled or "
+            f"not an npz archive): {error}"
+        ) from error
+    if _META_KEY not in arrays:
+        raise ValueError(f"{path} is not a tinyconv file: it has no {_META_KEY!r} record.")
+    meta = arrays.pop(_META_KEY)
+    try:
+        if meta.dtype != np.uint8 or meta.ndim != 1:
+            raise ValueError("the record is not a byte string")
+        document = json.loads(meta.tobytes().decode("utf-8"))
+        if not isinstance(document, dict):
+            raise ValueError("the record is not a JSON object")
+    except ValueError as error:
+        raise ValueError(f"{path} has a damaged tinyconv record: {error}.") from error
+    kind, version = document.get("format"), document.get("format_version")
+    if kind not in kinds:
+        raise ValueError(f"{path} is a {kind!r} file; expected one of {sorted(kinds)}.")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} has format version {version!r}; this tinyconv reads version {FORMAT_VERSION}."
+        )
+    return _decode(document, arrays, path)
+
+
+# --- models ---------------------------------------------------------------------------
+
+
+def _model_record(model):
+    name = type(model).__name__
+    if MODEL_CLASSES.get(name) is not type(model):
+        raise TypeError(
+            f"model must be one of {sorted(MODEL_CLASSES)}; got {type(model).__name__}."
+        )
+    return {
+        "class": name,
+        "config": model.get_config(),
+        "dtype": np.dtype(model.dtype).name,
+        "params": dict(model.params),
+        "state": model.state(),
+    }
+
+
+@contextlib.contextmanager
+def _global_rng_untouched():
+    # Rebuilding a model draws its (then overwritten) initial weights from
+    # NumPy's global RNG; loading a file should not advance that stream.
+    saved = np.random.get_state()
+    try:
+        yield
+    finally:
+        np.random.set_state(saved)
+
+
+def _model_from_record(record, path):
+    try:
+        cls = MODEL_CLASSES[record["class"]]
+        config, params, state = record["config"], record["params"], record["state"]
+        with _global_rng_untouched():
+            model = cls(**config)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path} does not describe a valid tinyconv model: {error!r}") from error
+    expected = {name: (value.shape, value.dtype) for name, value in model.params.items()}
+    found = {name: (getattr(value, "shape", None), getattr(value, "dtype", None))
+             for name, value in params.items()}
+    if expected != found:
+        raise ValueError(
+            f"{path}: the stored parameters {found} do not match a {record['class']} "
+            f"built from the stored config {expected}."
+        )
+    model.params = dict(params)
+    try:
+        model.load_state(state)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from error
+    return model
+
+
+def save_model(path, model):
+    """Save a tinyconv model (parameters, buffers, constructor config) to ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination, used exactly as given (``.npz`` is the conventional suffix).
+    model : ThreeLayerConvNet, FullyConnectedNet or ConvNet
+    """
+    _write(path, _MODEL_KIND, {"model": _model_record(model)})
+
+
+def load_model(path):
+    """Load a model written by :func:`save_model` (or the model in a checkpoint).
+
+    Returns
+    -------
+    model
+        A new instance of the stored class with the stored parameters and buffers.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` does not exist.
+    ValueError
+        ``path`` is not a tinyconv model or checkpoint file (the message names it).
+    """
+    document = _read(path, {_MODEL_KIND, _CHECKPOINT_KIND})
+    return _model_from_record(document.get("model", {}), os.fspath(path))
+
+
+def save_checkpoint(path, model, solver_state):
+    """Save a training checkpoint: the model record plus ``solver_state``.
+
+    ``solver_state`` is a nested structure of dicts (string keys), lists,
+    ndarrays and JSON scalars; its arrays are stored as npz members, the rest
+    in the JSON record.
+    """
+    _write(path, _CHECKPOINT_KIND, {"model": _model_record(model), "solver": solver_state})
+
+
+def load_checkpoint(path):
+    """Read a checkpoint written by :func:`save_checkpoint`.
+
+    Returns
+    -------
+    model
+        The model stored in the checkpoint, rebuilt as by :func:`load_model`.
+    solver_state : dict
+        The solver state as saved (tuples come back as lists).
+    """
+    document = _read(path, {_CHECKPOINT_KIND})
+    model = _model_from_record(document.get("model", {}), os.fspath(path))
+    solver_state = document.get("solver")
+    if not isinstance(solver_state, dict):
+        raise ValueError(f"{os.fspath(path)} is a checkpoint without solver state.")
+    return model, solver_state

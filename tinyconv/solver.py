@@ -1,0 +1,507 @@
+"""Solver: minibatch training of a tinyconv model, with checkpoints and exact resume.
+
+Example
+-------
+>>> solver = Solver(model, data, update_rule="adam", optim_config={"learning_rate": 1e-3},
+...                 lr_decay=0.95, num_epochs=5, batch_size=200, print_every=100, seed=0)
+>>> solver.train()
+
+``data`` holds ``X_train (N_train, ...)``, ``y_train (N_train,)``, ``X_val
+(N_val, ...)`` and ``y_val (N_val,)``; the model needs ``params`` (dict name ->
+array) and ``loss(X, y=None)`` returning scores ``(N, C)`` without labels and
+``(loss, grads)`` with them.
+"""
+
+import os
+import sys
+
+import numpy as np
+
+from tinyconv import _arguments, optim
+from tinyconv.serialization import load_checkpoint, save_checkpoint
+
+__all__ = ["Solver", "TrainingDivergedError"]
+
+_DEFAULTS = {
+    "update_rule": "sgd",
+    "optim_config": None,
+    "lr_decay": 1.0,
+    "batch_size": 100,
+    "num_epochs": 10,
+    "num_train_samples": 1000,
+    "num_val_samples": None,
+    "checkpoint_name": None,
+    "print_every": 10,
+    "verbose": True,
+    "seed": None,
+    "resume_from": None,
+}
+# Settings that change the course of training: a resumed run must use the
+# values its checkpoint was written with, or it would not continue that run.
+_TRAJECTORY_SETTINGS = (
+    "update_rule",
+    "optim_config",
+    "lr_decay",
+    "batch_size",
+    "num_train_samples",
+    "num_val_samples",
+)
+
+
+class TrainingDivergedError(RuntimeError):
+    """The training loss became NaN or infinite.
+
+    Raised after the model has been given the best parameters seen so far.
+
+    Attributes
+    ----------
+    iteration : int
+        1-based iteration whose loss was not finite.
+    epoch : int
+        1-based epoch that iteration belongs to.
+    """
+
+    def __init__(self, message, iteration, epoch):
+        super().__init__(message)
+        self.iteration = iteration
+        self.epoch = epoch
+
+
+def _rule_name(rule):
+    return rule if isinstance(rule, str) else f"{rule.__module__}.{rule.__qualname__}"
+
+
+def _resolve_update_rule(rule):
+    if callable(rule):
+        return rule
+    if isinstance(rule, str) and rule in optim.__all__:
+        return getattr(optim, rule)
+    raise ValueError(
+        f"Invalid update_rule {rule!r}: pass one of {optim.__all__} or a function "
+        "next_w, config = rule(w, dw, config)."
+    )
+
+
+class Solver:
+    """Trains a classification model with minibatch gradient descent.
+
+    Parameters
+    ----------
+    model : object
+        Has ``params`` and ``loss(X, y=None)`` (see the module docstring).
+    data : dict
+        ``X_train``, ``y_train``, ``X_val``, ``y_val``.
+    update_rule : str or callable, default 'sgd'
+        A name from :mod:`tinyconv.optim` or a function with its interface.
+    optim_config : dict, optional
+        Hyperparameters given to the update rule; each parameter gets its own copy.
+    lr_decay : float, default 1.0
+        Every parameter's learning rate is multiplied by this after each epoch.
+    batch_size : int, default 100
+    num_epochs : int, default 10
+    num_train_samples : int or None, default 1000
+        Training samples used to measure the training accuracy (None: all).
+    num_val_samples : int or None, default None
+        Validation samples used to measure the validation accuracy (None: all).
+    checkpoint_name : str or os.PathLike, optional
+        Prefix of the checkpoint written at the end of each epoch k:
+        ``{checkpoint_name}_epoch_{k}.npz``.
+    print_every : int, default 10
+        Report the loss every this many iterations.
+    verbose : bool, default True
+        Report progress: a tqdm bar per epoch when stdout is a terminal and tqdm
+        is installed, otherwise print lines.
+    seed : int, optional
+        Seed of the generator that draws the minibatches and the accuracy
+        subsamples. None seeds it from NumPy's global RNG, so ``np.random.seed``
+        still makes a run repeatable.
+    resume_from : str or os.PathLike, optional
+        A checkpoint written by a Solver. Its model parameters and buffers,
+        optimizer state, histories, counters and random states (the Solver's
+        and NumPy's global one, which unseeded dropout uses) are restored, so
+        ``train()`` ends exactly where the interrupted run would have ended. The
+        model must have the checkpoint's class and config, and the settings
+        that steer training (update_rule, optim_config, lr_decay, batch_size,
+        num_train_samples, num_val_samples) the checkpoint's values;
+        num_epochs may differ.
+
+    Attributes
+    ----------
+    loss_history : list of float
+        The minibatch loss of every iteration.
+    train_acc_history, val_acc_history : list of float
+        Accuracies after the first iteration and at the end of every epoch.
+    best_val_acc : float
+    best_params : dict
+        Copies of the params that reached ``best_val_acc``; put into the model
+        when training ends.
+    epoch : int
+        Epochs completed.
+    optim_configs : dict
+        The update rule's config (and state) of every parameter.
+    """
+
+    def __init__(self, model, data, **kwargs):
+        unknown = sorted(set(kwargs) - set(_DEFAULTS))
+        if unknown:
+            raise ValueError(
+                f"Unrecognized arguments {unknown}; Solver accepts {sorted(_DEFAULTS)}."
+            )
+        if not hasattr(model, "params") or not callable(getattr(model, "loss", None)):
+            raise TypeError("model must have a params dict and a loss(X, y=None) method.")
+        settings = {**_DEFAULTS, **kwargs}
+        self.model = model
+        self._set_data(data)
+        self.update_rule = _resolve_update_rule(settings["update_rule"])
+        self._update_rule_name = _rule_name(settings["update_rule"])
+        optim_config = settings["optim_config"]
+        if optim_config is not None and not isinstance(optim_config, dict):
+            raise TypeError(f"optim_config must be a dict, got {type(optim_config).__name__}.")
+        self.optim_config = {} if optim_config is None else optim_config
+        self.lr_decay = _arguments.nonnegative_float("lr_decay", settings["lr_decay"])
+        self.batch_size = _arguments.positive_int("batch_size", settings["batch_size"])
+        self.num_epochs = _arguments.positive_int("num_epochs", settings["num_epochs"])
+        self.num_train_samples = self._optional_count(settings, "num_train_samples")
+        self.num_val_samples = self._optional_count(settings, "num_val_samples")
+        self.checkpoint_name = settings["checkpoint_name"]
+        self.print_every = _arguments.positive_int("print_every", settings["print_every"])
+        self.verbose = bool(settings["verbose"])
+        self.seed = _arguments.optional_seed("seed", settings["seed"])
+        self.resume_from = settings["resume_from"]
+
+        self._reset()
+        if self.resume_from is not None:
+            self._resume(self.resume_from)
+
+    def _set_data(self, data):
+        missing = [key for key in ("X_train", "y_train", "X_val", "y_val") if key not in data]
+        if missing:
+            raise ValueError(f"data is missing {missing}; it needs X_train, y_train, X_val, y_val.")
+        for split in ("train", "val"):
+            X, y = data[f"X_{split}"], data[f"y_{split}"]
+            if len(X) != len(y) or len(X) == 0:
+                raise ValueError(
+                    f"X_{split} and y_{split} must hold the same positive number of samples, "
+                    f"got {len(X)} and {len(y)}."
+                )
+        self.X_train, self.y_train = data["X_train"], data["y_train"]
+        self.X_val, self.y_val = data["X_val"], data["y_val"]
+
+    @staticmethod
+    def _optional_count(settings, name):
+        value = settings[name]
+        return None if value is None else _arguments.positive_int(name, value)
+
+    def _reset(self):
+        """Fresh training state: counters, histories, per-parameter optimizer configs, RNG."""
+        self.epoch = 0
+        self._iteration = 0
+        self.best_val_acc = 0
+        self.best_params = {}
+        self.loss_history = []
+        self.train_acc_history = []
+        self.val_acc_history = []
+        self.optim_configs = {name: dict(self.optim_config) for name in self.model.params}
+        seed = self.seed
+        if seed is None:
+            seed = np.random.randint(0, 2**32, size=4, dtype=np.uint64)
+        self._rng = np.random.default_rng(seed)
+
+    # --- checkpoints ----------------------------------------------------------------
+
+    def _settings(self):
+        """The Solver's keyword arguments, as stored in a checkpoint."""
+        return {
+            "update_rule": self._update_rule_name,
+            "optim_config": self.optim_config,
+            "lr_decay": self.lr_decay,
+            "batch_size": self.batch_size,
+            "num_epochs": self.num_epochs,
+            "num_train_samples": self.num_train_samples,
+            "num_val_samples": self.num_val_samples,
+            "print_every": self.print_every,
+            "seed": self.seed,
+            "checkpoint_name": None if self.checkpoint_name is None else os.fspath(self.checkpoint_name),
+        }
+
+    def _save_checkpoint(self):
+        if self.checkpoint_name is None:
+            return
+        name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
+        state = {
+            "settings": self._settings(),
+            "epoch": self.epoch,
+            "iteration": self._iteration,
+            "loss_history": np.array(self.loss_history, dtype=np.float64),
+            "train_acc_history": np.array(self.train_acc_history, dtype=np.float64),
+            "val_acc_history": np.array(self.val_acc_history, dtype=np.float64),
+            "best_val_acc": float(self.best_val_acc),
+            "best_params": self.best_params,
+            "optim_configs": self.optim_configs,
+            "rng_state": self._rng.bit_generator.state,
+            "global_rng_state": {
+                "name": name, "keys": keys, "pos": pos,
+                "has_gauss": has_gauss, "cached_gaussian": cached_gaussian,
+            },
+        }
+        path = f"{os.fspath(self.checkpoint_name)}_epoch_{self.epoch}.npz"
+        save_checkpoint(path, self.model, state)
+
+    def _resume(self, path):
+        stored_model, state = load_checkpoint(path)
+        path = os.fspath(path)
+        if type(stored_model) is not type(self.model):
+            raise ValueError(
+                f"{path} holds a {type(stored_model).__name__}, but the model is a "
+                f"{type(self.model).__name__}."
+            )
+        stored_config, config = stored_model.get_config(), self.model.get_config()
+        differing = sorted(key for key in config if stored_config.get(key) != config[key])
+        if differing:
+            raise ValueError(
+                f"{path} was written for a model with "
+                + ", ".join(f"{key}={stored_config.get(key)!r}" for key in differing)
+                + "; this model has "
+                + ", ".join(f"{key}={config[key]!r}" for key in differing)
+                + ". Build the model from the checkpoint's config to resume it."
+            )
+        try:
+            stored_settings = state["settings"]
+            current_settings = self._settings()
+            for key in _TRAJECTORY_SETTINGS:
+                if stored_settings[key] != current_settings[key]:
+                    raise ValueError(
+                        f"{path} was written with {key}={stored_settings[key]!r}, but this Solver "
+                        f"has {key}={current_settings[key]!r}; pass the checkpoint's value to resume."
+                    )
+            self._restore(stored_model, state)
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"{path} has incomplete solver state: {error!r}") from error
+        iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
+        if self._iteration != self.epoch * iterations_per_epoch:
+            raise ValueError(
+                f"{path} ends epoch {self.epoch} at iteration {self._iteration}, but with "
+                f"{len(self.X_train)} training samples and batch_size={self.batch_size} an epoch "
+                f"has {iterations_per_epoch} iterations; resume with the same training data."
+            )
+
+    def _restore(self, stored_model, state):
+        self.model.params = dict(stored_model.params)
+        if hasattr(self.model, "load_state"):
+            self.model.load_state(stored_model.state())
+        self.epoch = int(state["epoch"])
+        self._iteration = int(state["iteration"])
+        self.loss_history = [float(value) for value in state["loss_history"]]
+        self.train_acc_history = [float(value) for value in state["train_acc_history"]]
+        self.val_acc_history = [float(value) for value in state["val_acc_history"]]
+        self.best_val_acc = state["best_val_acc"]
+        self.best_params = dict(state["best_params"])
+        if set(state["optim_configs"]) != set(self.model.params):
+            raise ValueError(
+                f"the optimizer state covers {sorted(state['optim_configs'])}, "
+                f"the model has {sorted(self.model.params)}"
+            )
+        self.optim_configs = state["optim_configs"]
+        self._rng.bit_generator.state = state["rng_state"]
+        global_state = state["global_rng_state"]
+        np.random.set_state(
+            (
+                global_state["name"],
+                global_state["keys"],
+                global_state["pos"],
+                global_state["has_gauss"],
+                global_state["cached_gaussian"],
+            )
+        )
+
+    # --- training -------------------------------------------------------------------
+
+    def _step(self):
+        """One minibatch update; returns the minibatch loss (the params are left
+        untouched when it is not finite)."""
+        batch = self._rng.integers(len(self.X_train), size=self.batch_size)
+        loss, grads = self.model.loss(self.X_train[batch], self.y_train[batch])
+        loss = float(loss)
+        self.loss_history.append(loss)
+        if not np.isfinite(loss):
+            return loss
+        for name, w in list(self.model.params.items()):
+            next_w, self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])
+            self.model.params[name] = next_w
+        return loss
+
+    def check_accuracy(self, X, y, num_samples=None, batch_size=100):
+        """Fraction of the samples in ``X`` that the model classifies as ``y``.
+
+        Parameters
+        ----------
+        X : ndarray (N, ...)
+        y : ndarray (N,) of int
+        num_samples : int, optional
+            Measure on this many samples drawn (with replacement) from X when N is larger.
+        batch_size : int
+            Samples scored at once, to bound memory.
+
+        Returns
+        -------
+        float in [0, 1]
+        """
+        batch_size = _arguments.positive_int("batch_size", batch_size)
+        N = X.shape[0]
+        if num_samples is not None and N > num_samples:
+            chosen = self._rng.integers(N, size=num_samples)
+            X, y, N = X[chosen], y[chosen], num_samples
+        predictions = [
+            np.argmax(self.model.loss(X[start : start + batch_size]), axis=1)
+            for start in range(0, N, batch_size)
+        ]
+        return float(np.mean(np.concatenate(predictions) == y))
+
+    def _record_accuracies(self):
+        train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
+        val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
+        self.train_acc_history.append(train_acc)
+        self.val_acc_history.append(val_acc)
+        if val_acc > self.best_val_acc or not self.best_params:
+            self.best_val_acc = val_acc
+            self.best_params = {name: value.copy() for name, value in self.model.params.items()}
+        return train_acc, val_acc
+
+    def _use_best_params(self):
+        if self.best_params:
+            self.model.params = {name: value.copy() for name, value in self.best_params.items()}
+
+    def _diverged(self, loss, iteration, num_iterations):
+        self._use_best_params()
+        if self.best_params:
+            kept = f"the model now holds the best parameters seen (val acc {self.best_val_acc:f})"
+        else:
+            kept = "no accuracy check had run yet, so the model keeps the parameters it had"
+        return TrainingDivergedError(
+            f"Training diverged: the loss is {loss} at iteration {iteration} / {num_iterations} "
+            f"(epoch {self.epoch + 1} / {self.num_epochs}); {kept}. Try a smaller learning rate.",
+            iteration=iteration,
+            epoch=self.epoch + 1,
+        )
+
+    def train(self):
+        """Run the optimization for ``num_epochs`` epochs (continuing a resumed run).
+
+        Leaves the best parameters (by validation accuracy) in the model.
+
+        Raises
+        ------
+        TrainingDivergedError
+            When the loss becomes NaN or infinite; the model then holds the best
+            parameters seen so far.
+        """
+        iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
+        num_iterations = self.num_epochs * iterations_per_epoch
+        progress = _make_progress(self, num_iterations, iterations_per_epoch)
+        try:
+            for t in range(self._iteration, num_iterations):
+                loss = self._step()
+                if not np.isfinite(loss):
+                    raise self._diverged(loss, t + 1, num_iterations)
+                self._iteration = t + 1
+                progress.iteration(t, loss)
+                epoch_end = self._iteration % iterations_per_epoch == 0
+                if epoch_end:
+                    self.epoch += 1
+                    for config in self.optim_configs.values():
+                        if "learning_rate" in config:
+                            config["learning_rate"] *= self.lr_decay
+                if t == 0 or epoch_end:
+                    progress.accuracies(*self._record_accuracies())
+                if epoch_end:
+                    self._save_checkpoint()
+                    progress.epoch_done()
+        finally:
+            progress.close()
+        self._use_best_params()
+
+
+# --- progress reports -----------------------------------------------------------------
+
+
+class _Progress:
+    """Silent progress report; the subclasses print lines or draw a bar."""
+
+    def __init__(self, solver, num_iterations, iterations_per_epoch):
+        self.solver = solver
+        self.num_iterations = num_iterations
+        self.iterations_per_epoch = iterations_per_epoch
+
+    def iteration(self, t, loss):
+        """Iteration ``t`` (0-based) finished with minibatch loss ``loss``."""
+
+    def accuracies(self, train_acc, val_acc):
+        """Accuracies measured after the first iteration or at the end of an epoch."""
+
+    def epoch_done(self):
+        """An epoch ended (its checkpoint, if any, is written)."""
+
+    def close(self):
+        """Training stopped, normally or by an exception."""
+
+
+class _PrintProgress(_Progress):
+    """The starter code's report lines."""
+
+    def iteration(self, t, loss):
+        if t % self.solver.print_every == 0:
+            print("(Iteration %d / %d) loss: %f" % (t + 1, self.num_iterations, loss))
+
+    def accuracies(self, train_acc, val_acc):
+        print(
+            "(Epoch %d / %d) train acc: %f; val_acc: %f"
+            % (self.solver.epoch, self.solver.num_epochs, train_acc, val_acc)
+        )
+
+
+class _BarProgress(_Progress):
+    """One tqdm bar per epoch showing the loss and the latest accuracies."""
+
+    def __init__(self, solver, num_iterations, iterations_per_epoch, tqdm):
+        super().__init__(solver, num_iterations, iterations_per_epoch)
+        self._tqdm = tqdm
+        self._bar = None
+        self._postfix = {}
+
+    def iteration(self, t, loss):
+        if self._bar is None:
+            self._bar = self._tqdm(
+                total=self.iterations_per_epoch,
+                initial=t % self.iterations_per_epoch,
+                desc=f"epoch {self.solver.epoch + 1}/{self.solver.num_epochs}",
+                file=sys.stdout,
+                dynamic_ncols=True,
+            )
+        self._postfix["loss"] = f"{loss:.4f}"
+        self._bar.set_postfix(self._postfix, refresh=False)
+        self._bar.update(1)
+
+    def accuracies(self, train_acc, val_acc):
+        self._postfix.update(train_acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
+        self._bar.set_postfix(self._postfix)
+
+    def epoch_done(self):
+        self.close()
+
+    def close(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _make_progress(solver, num_iterations, iterations_per_epoch):
+    if not solver.verbose:
+        return _Progress(solver, num_iterations, iterations_per_epoch)
+    if getattr(sys.stdout, "isatty", lambda: False)():
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            pass
+        else:
+            return _BarProgress(solver, num_iterations, iterations_per_epoch, tqdm)
+    return _PrintProgress(solver, num_iterations, iterations_per_epoch)
