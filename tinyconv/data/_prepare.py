@@ -2,27 +2,21 @@
 
 import numpy as np
 
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+from .. import _arguments
 
 
-def check_count(name, value, minimum=0):
-    """Return ``value`` if it is an int >= ``minimum``; raise TypeError/ValueError naming ``name``."""
+def check_count(name, value):
+    """Return ``value`` as an int if it is an integer >= 0; raise TypeError/ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
     return int(value)
 
 
 def check_float_dtype(dtype):
     """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise ValueError."""
-    try:
-        resolved = np.dtype(dtype)
-    except TypeError as error:
-        raise ValueError(f"dtype must be float32 or float64, got {dtype!r}") from error
-    if resolved not in _FLOAT_DTYPES:
-        raise ValueError(f"dtype must be float32 or float64, got {resolved}")
-    return resolved
+    return np.dtype(_arguments.float_dtype(dtype))
 
 
 def check_split_sizes(available, what, **sizes):
