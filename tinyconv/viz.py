@@ -42,16 +42,26 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
     tiles = np.where(span > 0, (tiles - low) * (dtype.type(ubound) / safe_span), 0).astype(dtype)
 
     N, H, W, C = Xs.shape
-    grid_size = math.ceil(math.sqrt(N))
-    step_y, step_x = H + padding, W + padding
-    grid = np.zeros((grid_size * step_y - padding, grid_size * step_x - padding, C), dtype=dtype)
-    for index, tile in enumerate(tiles):
-        row, column = divmod(index, grid_size)
-        grid[row * step_y:row * step_y + H, column * step_x:column * step_x + W] = tile
+    grid = np.zeros((*_grid_shape(N, H, W, padding), C), dtype=dtype)
+    for tile, (top, left) in zip(tiles, _tile_corners(N, H, W, padding)):
+        grid[top:top + H, left:left + W] = tile
     return grid
 
 
-def _new_figure(width, height):
+def _grid_shape(N, H, W, padding):
+    """(height, width) of the grid of N tiles of H x W that ``visualize_grid`` builds."""
+    side = math.ceil(math.sqrt(N))
+    return side * (H + padding) - padding, side * (W + padding) - padding
+
+
+def _tile_corners(N, H, W, padding):
+    """Top-left (row, column) of each of the N tiles, filling the grid row by row."""
+    side = math.ceil(math.sqrt(N))
+    return [(row * (H + padding), column * (W + padding))
+            for row, column in (divmod(index, side) for index in range(N))]
+
+
+def new_figure(width, height):
     """A matplotlib Figure drawn by the Agg backend, without touching pyplot's global state."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -61,7 +71,8 @@ def _new_figure(width, height):
     return figure
 
 
-def _save_png(figure, path):
+def save_png(figure, path):
+    """Write a matplotlib Figure to ``path`` as a PNG, atomically."""
     with atomic_write(path) as file:
         figure.savefig(file, format="png")
 
@@ -76,7 +87,7 @@ def save_training_curves(solver, path):
     path : str or path-like
         The PNG to write (atomically).
     """
-    figure = _new_figure(10, 4)
+    figure = new_figure(10, 4)
     loss_axes, accuracy_axes = figure.subplots(1, 2)
     loss_axes.plot(solver.loss_history, linewidth=0.8)
     loss_axes.set(title="Training loss", xlabel="iteration", ylabel="loss")
@@ -86,7 +97,7 @@ def save_training_curves(solver, path):
     accuracy_axes.set(title="Accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
     accuracy_axes.xaxis.get_major_locator().set_params(integer=True)
     accuracy_axes.legend(loc="lower right")
-    _save_png(figure, path)
+    save_png(figure, path)
 
 
 def filters_to_tiles(weights):
@@ -121,8 +132,15 @@ def save_conv_filters(weights, path, title="First-layer filters"):
         The PNG to write (atomically).
     title : str
     """
-    grid = visualize_grid(filters_to_tiles(weights), ubound=1.0)
-    figure = _new_figure(5, 5)
+    tiles = filters_to_tiles(weights)
+    grid = visualize_grid(tiles, ubound=1.0)
+    # White gaps instead of black ones, so that dark filter pixels stand out from the gaps.
+    background = np.ones(grid.shape[:2], dtype=bool)
+    N, H, W, _ = tiles.shape
+    for top, left in _tile_corners(N, H, W, padding=1):
+        background[top:top + H, left:left + W] = False
+    grid[background] = 1.0
+    figure = new_figure(5, 5)
     axes = figure.subplots()
     if grid.shape[2] == 1:
         axes.imshow(grid[:, :, 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
@@ -130,4 +148,4 @@ def save_conv_filters(weights, path, title="First-layer filters"):
         axes.imshow(grid, interpolation="nearest")
     axes.set_title(title)
     axes.axis("off")
-    _save_png(figure, path)
+    save_png(figure, path)

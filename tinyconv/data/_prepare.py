@@ -5,6 +5,10 @@ import numpy as np
 from .. import _arguments
 
 
+class DataSourceMissing(ValueError):
+    """No folder was given for a dataset that is not bundled, and none is configured."""
+
+
 def check_count(name, value):
     """Return ``value`` as an int if it is an integer >= 0; raise TypeError/ValueError naming ``name``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._prepare import holdout_splits
+from ._prepare import DataSourceMissing, holdout_splits
 
 TRAIN_BATCHES = tuple(f"data_batch_{index}" for index in range(1, 6))
 TEST_BATCH = "test_batch"
@@ -162,13 +162,16 @@ def load_CIFAR10(root):
 
 
 def resolve_cifar10_dir(cifar10_dir):
-    """Return ``cifar10_dir``, else the folder named by $TINYCONV_CIFAR10; raise ValueError if neither."""
+    """Return ``cifar10_dir``, else the folder named by $TINYCONV_CIFAR10.
+
+    Raises DataSourceMissing (a ValueError) when neither is given.
+    """
     if cifar10_dir is not None:
         return cifar10_dir
     from_env = os.environ.get(ENV_VAR)
     if from_env:
         return from_env
-    raise ValueError(
+    raise DataSourceMissing(
         "CIFAR-10 folder not given: pass cifar10_dir='.../cifar-10-batches-py' (the command line's "
         f"--data-dir) or set the environment variable {ENV_VAR}; the data is the 'CIFAR-10 python "
         "version' from https://www.cs.toronto.edu/~kriz/cifar.html")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._prepare import holdout_splits
+from ._prepare import DataSourceMissing, holdout_splits
 
 FILE_STEMS = {
     "train_images": "train-images-idx3-ubyte",
@@ -115,13 +115,16 @@ def load_fashion_mnist(root):
 
 
 def resolve_fashion_mnist_dir(root):
-    """Return ``root``, else $TINYCONV_FASHION_MNIST, else Debian's folder if present; else raise ValueError."""
+    """Return ``root``, else $TINYCONV_FASHION_MNIST, else Debian's folder if present.
+
+    Raises DataSourceMissing (a ValueError) when none of them is available.
+    """
     for candidate in (root, os.environ.get(ENV_VAR)):
         if candidate:
             return candidate
     if Path(DEBIAN_DIR).is_dir():
         return DEBIAN_DIR
-    raise ValueError(
+    raise DataSourceMissing(
         f"Fashion-MNIST folder not given: pass root= (the command line's --data-dir) or set {ENV_VAR} "
         "to a folder with train-images-idx3-ubyte(.gz) and the other three IDX files "
         f"(Debian/Ubuntu: apt-get install dataset-fashion-mnist puts them in {DEBIAN_DIR})")
