@@ -157,16 +157,16 @@ def _write_json(path, document):
 
 
 # Options that fix the model or the course of training; a resumed run takes them from its checkpoint.
-_FIXED_BY_CHECKPOINT = ("model", "normalization", "dtype", "reg", "update_rule", "lr", "lr_decay",
+_FIXED_BY_CHECKPOINT = ("model_spec", "normalization", "dtype", "reg", "update_rule", "lr", "lr_decay",
                         "batch_size", "seed")
 
 
 def _check_resume_options(context):
-    given = [name for name in _FIXED_BY_CHECKPOINT
-             if context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT]
+    given = [param.opts[0] for param in context.command.params if param.name in _FIXED_BY_CHECKPOINT
+             and context.get_parameter_source(param.name) != click.core.ParameterSource.DEFAULT]
     if given:
-        flags = ", ".join("--" + name.replace("_", "-") for name in given)
-        raise click.UsageError(f"--resume continues the checkpoint's run with its own settings; drop {flags}.")
+        raise click.UsageError(f"--resume continues the checkpoint's run with its own settings; "
+                               f"drop {', '.join(given)}.")
 
 
 def _solver_settings(update_rule, lr, lr_decay, batch_size, seed):
@@ -251,7 +251,9 @@ def train(context, model_spec, normalization, dataset, data_dir, num_train, num_
                f"{len(data['X_val'])} validation images) for {epochs} epochs; results in {out}")
     started = time.perf_counter()
     try:
-        solver.train()
+        # Overflow on the way to a NaN loss is reported once, as TrainingDivergedError, not as warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            solver.train()
     except TrainingDivergedError as error:
         raise click.ClickException(f"{error} No model file was written.") from error
     seconds = time.perf_counter() - started
