@@ -63,6 +63,9 @@ def test_evaluate_prints_accuracy_and_confusion_matrix(small_run):
     counts = np.array([[int(value) for value in row[2:12]] for row in rows])
     assert counts.sum() == 50
     assert np.trace(counts) / 50 == pytest.approx(metrics["test_acc"])
+    for digit, row in enumerate(rows):
+        if counts[digit].sum():
+            assert float(row[12]) == pytest.approx(counts[digit, digit] / counts[digit].sum(), abs=5e-4)
 
 
 def test_evaluate_refuses_a_model_for_other_images(small_run, cifar_dir):

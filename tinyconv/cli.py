@@ -169,6 +169,11 @@ def _check_resume_options(context):
                                f"drop {', '.join(given)}.")
 
 
+# The Solver settings a checkpoint records and a resumed run must reuse.
+_RESUMED_SETTINGS = ("update_rule", "optim_config", "lr_decay", "batch_size", "num_train_samples",
+                     "num_val_samples", "seed")
+
+
 def _solver_settings(update_rule, lr, lr_decay, batch_size, seed):
     return dict(update_rule=update_rule, optim_config={"learning_rate": lr}, lr_decay=lr_decay,
                 batch_size=batch_size, seed=seed)
@@ -179,11 +184,9 @@ def _resume(checkpoint):
 
     try:
         model, state = load_checkpoint(checkpoint)
-        stored = state["settings"]
+        settings = {key: state["settings"][key] for key in _RESUMED_SETTINGS}
     except (OSError, ValueError, KeyError) as error:
-        raise click.BadParameter(str(error), param_hint="--resume") from error
-    settings = _solver_settings(stored["update_rule"], stored["optim_config"]["learning_rate"],
-                                stored["lr_decay"], stored["batch_size"], stored["seed"])
+        raise click.BadParameter(f"{checkpoint}: {error}", param_hint="--resume") from error
     return model, settings
 
 
@@ -299,9 +302,9 @@ def format_confusion(counts, class_names):
     cell = max(len(str(counts.max())), len(str(len(class_names) - 1))) + 1
     lines = ["true \\ predicted".ljust(label_width) + "".join(f"{index:>{cell}}" for index in range(len(labels)))
              + "  recall"]
-    for label, row in zip(labels, counts):
+    for true_class, (label, row) in enumerate(zip(labels, counts)):
         total = row.sum()
-        recall = f"{row[len(lines) - 1] / total:8.3f}" if total else "       -"
+        recall = f"{row[true_class] / total:8.3f}" if total else "       -"
         lines.append(label.ljust(label_width) + "".join(f"{count:>{cell}}" for count in row) + recall)
     return "\n".join(lines)
 
