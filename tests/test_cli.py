@@ -15,6 +15,8 @@ from tinyconv.data import get_digits_data
 from tinyconv.layers import relu_forward
 from tinyconv.serialization import load_model
 
+from .dataset_files import make_cifar_dir
+
 SMALL_DIGITS = ["--num-val", "100", "--num-test", "50"]
 SMALL_RUN = ["--model", "c4p-f16", "--epochs", "2", "--batch-size", "100", *SMALL_DIGITS]
 
@@ -68,7 +70,8 @@ def test_evaluate_prints_accuracy_and_confusion_matrix(small_run):
             assert float(row[12]) == pytest.approx(counts[digit, digit] / counts[digit].sum(), abs=5e-4)
 
 
-def test_evaluate_refuses_a_model_for_other_images(small_run, cifar_dir):
+def test_evaluate_refuses_a_model_for_other_images(tmp_path, small_run):
+    cifar_dir = make_cifar_dir(tmp_path)
     result = invoke("evaluate", small_run / "model.npz", "--dataset", "cifar10", "--data-dir", cifar_dir.root,
                     "--num-train", "30", "--num-val", "10", "--num-test", "10")
     assert result.exit_code == 1
@@ -97,7 +100,8 @@ def test_default_model_learns_the_digits_in_one_epoch(tmp_path):
     assert metrics["val_acc"] >= 0.7
 
 
-def test_cifar10_format_run(tmp_path, cifar_dir):
+def test_cifar10_format_run(tmp_path):
+    cifar_dir = make_cifar_dir(tmp_path)
     out = tmp_path / "cifar-run"
     result = invoke("train", "--dataset", "cifar10", "--data-dir", cifar_dir.root, "--num-train", "30",
                     "--num-val", "10", "--num-test", "10", "--model", "c2p-f8", "--batch-size", "10",

@@ -12,6 +12,8 @@ from tinyconv.data import (get_CIFAR10_data, get_digits_data, get_fashion_mnist_
                            load_CIFAR_batch, load_digits, load_fashion_mnist, read_idx)
 from tinyconv.data._prepare import prepare_splits
 
+from .dataset_files import make_cifar_dir, make_fashion_dir, write_cifar_batch, write_idx
+
 
 # ---------------------------------------------------------------- bundled digits
 
@@ -124,7 +126,8 @@ def test_python2_batch_loads(tmp_path):
         assert images[n, row, column, channel] == data[n, channel * 1024 + row * 32 + column]
 
 
-def test_load_cifar10_layout_and_dtype(cifar_dir):
+def test_load_cifar10_layout_and_dtype(tmp_path):
+    cifar_dir = make_cifar_dir(tmp_path)
     Xtr, ytr, Xte, yte = load_CIFAR10(cifar_dir.root)
     assert Xtr.shape == (40, 32, 32, 3) and Xte.shape == (10, 32, 32, 3)
     assert Xtr.dtype == np.float64
@@ -135,7 +138,8 @@ def test_load_cifar10_layout_and_dtype(cifar_dir):
     np.testing.assert_array_equal(Xte.reshape(10, -1, 3)[:, :, 1], cifar_dir.test_data[:, 1024:2048])
 
 
-def test_get_cifar10_data_splits_and_mean(cifar_dir):
+def test_get_cifar10_data_splits_and_mean(tmp_path):
+    cifar_dir = make_cifar_dir(tmp_path)
     data = get_CIFAR10_data(num_training=30, num_validation=6, num_test=4, cifar10_dir=cifar_dir.root,
                             dtype=np.float64)
     images = cifar_dir.train_data.reshape(40, 3, 32, 32).astype(np.float64)
@@ -148,7 +152,8 @@ def test_get_cifar10_data_splits_and_mean(cifar_dir):
     assert get_CIFAR10_data(30, 6, 4, cifar10_dir=cifar_dir.root)["X_train"].dtype == np.float32
 
 
-def test_get_cifar10_data_directory_from_environment(cifar_dir, monkeypatch):
+def test_get_cifar10_data_directory_from_environment(tmp_path, monkeypatch):
+    cifar_dir = make_cifar_dir(tmp_path)
     monkeypatch.setenv("TINYCONV_CIFAR10", str(cifar_dir.root))
     data = get_CIFAR10_data(num_training=20, num_validation=5, num_test=5, subtract_mean=False)
     np.testing.assert_array_equal(data["y_test"], cifar_dir.test_labels[:5])
@@ -157,12 +162,14 @@ def test_get_cifar10_data_directory_from_environment(cifar_dir, monkeypatch):
         get_CIFAR10_data()
 
 
-def test_get_cifar10_data_too_many_rows(cifar_dir):
+def test_get_cifar10_data_too_many_rows(tmp_path):
+    cifar_dir = make_cifar_dir(tmp_path)
     with pytest.raises(ValueError, match="num_training=49000"):
         get_CIFAR10_data(cifar10_dir=cifar_dir.root)
 
 
-def test_missing_cifar_files(tmp_path, cifar_dir):
+def test_missing_cifar_files(tmp_path):
+    cifar_dir = make_cifar_dir(tmp_path)
     with pytest.raises(FileNotFoundError, match="nowhere"):
         load_CIFAR10(tmp_path / "nowhere")
     os.remove(cifar_dir.root / "data_batch_3")
@@ -209,9 +216,9 @@ def test_hostile_pickles_are_refused_without_running(tmp_path, payload):
     (np.zeros((2, 3072), dtype=np.uint8), [0, "cat"], "list of ints"),
     (np.zeros((2, 3072), dtype=np.float64), [0, 1], "refusing array dtype 'f8'"),
 ])
-def test_malformed_batches(tmp_path, cifar_writer, data, labels, message):
+def test_malformed_batches(tmp_path, data, labels, message):
     path = tmp_path / "test_batch"
-    cifar_writer(path, data, labels)
+    write_cifar_batch(path, data, labels)
     with pytest.raises(ValueError, match=message) as error:
         load_CIFAR_batch(path)
     assert "test_batch" in str(error.value)
@@ -228,7 +235,8 @@ def test_batch_missing_key_or_not_a_dict(tmp_path):
 
 
 @pytest.mark.parametrize("keep", [0.0, 0.3, 0.9, 0.999])
-def test_truncated_batch(cifar_dir, keep):
+def test_truncated_batch(tmp_path, keep):
+    cifar_dir = make_cifar_dir(tmp_path)
     path = cifar_dir.root / "data_batch_4"
     raw = path.read_bytes()
     path.write_bytes(raw[:int(len(raw) * keep)])
@@ -239,16 +247,17 @@ def test_truncated_batch(cifar_dir, keep):
 # ---------------------------------------------------------------- Fashion-MNIST
 
 @pytest.mark.parametrize("gzipped", [True, False])
-def test_read_idx_round_trip(tmp_path, idx_writer, gzipped):
+def test_read_idx_round_trip(tmp_path, gzipped):
     values = np.random.default_rng(2).integers(0, 256, size=(4, 3, 5), dtype=np.uint8)
     path = tmp_path / "images"
-    idx_writer(path, values, gzipped)
+    write_idx(path, values, gzipped)
     result = read_idx(path, ndim=3)
     np.testing.assert_array_equal(result, values)
     assert result.dtype == np.uint8
 
 
-def test_load_fashion_mnist_mixed_gzip(fashion_dir):
+def test_load_fashion_mnist_mixed_gzip(tmp_path):
+    fashion_dir = make_fashion_dir(tmp_path)
     Xtr, ytr, Xte, yte = load_fashion_mnist(fashion_dir.root)
     assert Xtr.shape == (30, 28, 28, 1) and Xte.shape == (12, 28, 28, 1)
     np.testing.assert_array_equal(Xtr[..., 0], fashion_dir.train_images)
@@ -257,7 +266,8 @@ def test_load_fashion_mnist_mixed_gzip(fashion_dir):
     np.testing.assert_array_equal(yte, fashion_dir.test_labels)
 
 
-def test_get_fashion_mnist_data(fashion_dir, monkeypatch):
+def test_get_fashion_mnist_data(tmp_path, monkeypatch):
+    fashion_dir = make_fashion_dir(tmp_path)
     monkeypatch.setenv("TINYCONV_FASHION_MNIST", str(fashion_dir.root))
     data = get_fashion_mnist_data(num_training=20, num_validation=10, num_test=12, dtype=np.float64)
     mean_image = fashion_dir.train_images[:20].astype(np.float64).mean(axis=0)
@@ -289,12 +299,13 @@ def test_read_idx_rejects_bad_files(tmp_path, content, message):
     assert "broken-idx3-ubyte" in str(error.value)
 
 
-def test_fashion_mnist_bad_labels_and_counts(fashion_dir, idx_writer):
+def test_fashion_mnist_bad_labels_and_counts(tmp_path):
+    fashion_dir = make_fashion_dir(tmp_path)
     labels_path = fashion_dir.root / "t10k-labels-idx1-ubyte"
-    idx_writer(labels_path, np.array([0] * 11 + [10], dtype=np.uint8), gzipped=False)
+    write_idx(labels_path, np.array([0] * 11 + [10], dtype=np.uint8), gzipped=False)
     with pytest.raises(ValueError, match=r"t10k-labels-idx1-ubyte.*0\.\.9"):
         load_fashion_mnist(fashion_dir.root)
-    idx_writer(labels_path, np.zeros(11, dtype=np.uint8), gzipped=False)
+    write_idx(labels_path, np.zeros(11, dtype=np.uint8), gzipped=False)
     with pytest.raises(ValueError, match="12 images but .* 11 labels"):
         load_fashion_mnist(fashion_dir.root)
     os.remove(labels_path)

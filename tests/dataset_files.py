@@ -1,4 +1,4 @@
-"""Fixtures that write small datasets in the exact on-disk formats tinyconv reads."""
+"""Small datasets written in the exact on-disk formats tinyconv reads."""
 
 import gzip
 import pickle
@@ -6,7 +6,6 @@ import struct
 import types
 
 import numpy as np
-import pytest
 
 
 def write_cifar_batch(path, data, labels, **extra):
@@ -25,19 +24,8 @@ def write_idx(path, values, gzipped):
     path.write_bytes(gzip.compress(payload) if gzipped else payload)
 
 
-@pytest.fixture
-def cifar_writer():
-    return write_cifar_batch
-
-
-@pytest.fixture
-def idx_writer():
-    return write_idx
-
-
-@pytest.fixture
-def cifar_dir(tmp_path):
-    """A CIFAR-10 folder with 5 training batches of 8 images and a test batch of 10.
+def make_cifar_dir(tmp_path):
+    """Write a CIFAR-10 folder with 5 training batches of 8 images and a test batch of 10.
 
     Returns a namespace with ``root`` and the raw rows ``train_data (40, 3072)``,
     ``train_labels (40,)``, ``test_data (10, 3072)``, ``test_labels (10,)``.
@@ -57,9 +45,8 @@ def cifar_dir(tmp_path):
                                  test_data=test_data, test_labels=test_labels)
 
 
-@pytest.fixture
-def fashion_dir(tmp_path):
-    """A Fashion-MNIST folder: 30 training and 12 test images of 28x28, training files gzipped.
+def make_fashion_dir(tmp_path):
+    """Write a Fashion-MNIST folder: 30 training and 12 test images of 28x28, training files gzipped.
 
     Returns a namespace with ``root``, ``train_images (30, 28, 28)``, ``train_labels (30,)``,
     ``test_images (12, 28, 28)``, ``test_labels (12,)``.
