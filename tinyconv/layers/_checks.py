@@ -104,7 +104,7 @@ def conv_geometry(where, x, w, b, conv_param):
             f"{where}: w has {w.shape[1]} input channels (w.shape[1]) but x has {x.shape[1]} (x.shape[1])"
         )
     shape_is(where, "b", b, (w.shape[0],), "(F,)")
-    param_dict(where, "conv_param", conv_param, ("stride", "pad"))
+    param_dict(where, "conv_param", conv_param, ("stride", "pad", "algorithm"))
     stride = integer(where, "conv_param['stride']", conv_param.get("stride", 1), 1)
     pad = integer(where, "conv_param['pad']", conv_param.get("pad", 0), 0)
     H, W = x.shape[2:]

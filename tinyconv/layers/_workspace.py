@@ -1,0 +1,34 @@
+"""The scratch-memory budget of the fast conv algorithms, which process the batch in chunks that fit it."""
+
+import contextlib
+
+from . import _checks
+
+_LIMIT = [64 * 2**20]
+
+
+def workspace_limit():
+    """Bytes of scratch memory one fast conv call may use; the batch is processed in chunks that fit."""
+    return _LIMIT[0]
+
+
+@contextlib.contextmanager
+def limit_workspace(nbytes):
+    """Set the fast conv workspace limit to ``nbytes`` inside a ``with`` block.
+
+    Example: ``with limit_workspace(16 * 2**20): out, cache = conv_forward_fast(x, w, b, conv_param)``.
+    One sample's workspace is the floor: a chunk never holds fewer than one sample.
+    """
+    nbytes = _checks.integer("limit_workspace", "nbytes", nbytes, 1)
+    previous = _LIMIT[0]
+    _LIMIT[0] = nbytes
+    try:
+        yield
+    finally:
+        _LIMIT[0] = previous
+
+
+def batch_chunks(num_samples, bytes_per_sample):
+    """Slices of range(num_samples) whose workspace fits the limit, at least one sample each."""
+    step = max(1, workspace_limit() // max(1, bytes_per_sample))
+    return [slice(start, min(start + step, num_samples)) for start in range(0, num_samples, step)]
