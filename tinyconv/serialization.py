@@ -11,6 +11,7 @@ Public functions
 ----------------
 save_model(path, model) / load_model(path)
 save_checkpoint(path, model, solver_state) / load_checkpoint(path)
+check_savable(model), atomic_savez(path, arrays)
 """
 
 import contextlib
@@ -23,7 +24,15 @@ import numpy as np
 from tinyconv._files import atomic_write
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
 
-__all__ = ["save_model", "load_model", "save_checkpoint", "load_checkpoint", "MODEL_CLASSES"]
+__all__ = [
+    "save_model",
+    "load_model",
+    "save_checkpoint",
+    "load_checkpoint",
+    "check_savable",
+    "atomic_savez",
+    "MODEL_CLASSES",
+]
 
 FORMAT_VERSION = 1
 _META_KEY = "__tinyconv__"
@@ -103,7 +112,8 @@ def _read(path, kinds):
     """
     path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # Our own handle: np.load leaks the one it opens when the zip is damaged.
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise
@@ -139,14 +149,19 @@ def _read(path, kinds):
 # --- models ---------------------------------------------------------------------------
 
 
-def _model_record(model):
-    name = type(model).__name__
-    if MODEL_CLASSES.get(name) is not type(model):
+def check_savable(model):
+    """Raise TypeError unless ``model`` is an instance of a class in :data:`MODEL_CLASSES`."""
+    if MODEL_CLASSES.get(type(model).__name__) is not type(model):
         raise TypeError(
-            f"model must be one of {sorted(MODEL_CLASSES)}; got {type(model).__name__}."
+            f"only tinyconv models can be saved ({sorted(MODEL_CLASSES)}); "
+            f"got {type(model).__name__}."
         )
+
+
+def _model_record(model):
+    check_savable(model)
     return {
-        "class": name,
+        "class": type(model).__name__,
         "config": model.get_config(),
         "dtype": np.dtype(model.dtype).name,
         "params": dict(model.params),
