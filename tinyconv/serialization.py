@@ -55,6 +55,9 @@ def atomic_savez(path, arrays):
         np.savez(handle, **arrays)
 
 
+# --- nested structures <-> (JSON document, flat arrays) --------------------------------
+
+
 def _join(key, name):
     return f"{key}/{name}" if key else str(name)
 
