@@ -190,7 +190,15 @@ class _CallsEval:
         return eval, ("1 + 1",)
 
 
-@pytest.mark.parametrize("payload", ["shell_at_top", "shell_inside_dict", "eval_as_labels", "object_array"])
+class _HugeArray:
+    """Calls numpy.ndarray directly: a 1 TB allocation if it were allowed."""
+
+    def __reduce__(self):
+        return np.ndarray, ((2**40,),)
+
+
+@pytest.mark.parametrize("payload", ["shell_at_top", "shell_inside_dict", "eval_as_labels", "object_array",
+                                     "huge_array"])
 def test_hostile_pickles_are_refused_without_running(tmp_path, payload):
     marker = tmp_path / "was_executed"
     data = np.zeros((2, 3072), dtype=np.uint8)
@@ -199,6 +207,7 @@ def test_hostile_pickles_are_refused_without_running(tmp_path, payload):
         "shell_inside_dict": {b"data": data, b"labels": [0, 1], b"batch_label": _RunsShellCommand(marker)},
         "eval_as_labels": {b"data": data, b"labels": _CallsEval()},
         "object_array": {b"data": np.array([[1, 2]], dtype=object), b"labels": [0]},
+        "huge_array": {b"data": _HugeArray(), b"labels": [0]},
     }[payload]
     path = tmp_path / "data_batch_1"
     path.write_bytes(pickle.dumps(content, protocol=2))

@@ -39,9 +39,23 @@ def _latin1_bytes(text, encoding):
     return text.encode("latin1")
 
 
+class _NdarrayToken:
+    """Stands in for numpy.ndarray in a batch; only _empty_ndarray accepts it.
+
+    Calling numpy.ndarray itself would allocate an array of any size the pickle names, so a call
+    is refused.
+    """
+
+    def __call__(self, *args, **kwargs):
+        _refuse("a direct call of numpy.ndarray")
+
+
+_NDARRAY_TOKEN = _NdarrayToken()
+
+
 def _empty_ndarray(subtype, shape, typecode):
     """The first step of unpickling an array: an empty ndarray that BUILD then fills."""
-    if subtype is not np.ndarray or tuple(shape) != (0,):
+    if subtype is not _NDARRAY_TOKEN or tuple(shape) != (0,):
         _refuse(f"array reconstruction of {subtype!r} with shape {shape!r}")
     return _numpy_reconstruct(np.ndarray, (0,), typecode)
 
@@ -56,7 +70,7 @@ _ALLOWED_GLOBALS = {
     ("_codecs", "encode"): _latin1_bytes,
     ("numpy.core.multiarray", "_reconstruct"): _empty_ndarray,
     ("numpy._core.multiarray", "_reconstruct"): _empty_ndarray,
-    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "ndarray"): _NDARRAY_TOKEN,
     ("numpy", "dtype"): _uint8_dtype,
 }
 
