@@ -16,7 +16,6 @@ from ._prepare import DataSourceMissing, holdout_splits
 
 TRAIN_BATCHES = tuple(f"data_batch_{index}" for index in range(1, 6))
 TEST_BATCH = "test_batch"
-IMAGE_SHAPE = (32, 32, 3)
 NUM_CLASSES = 10
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer",
                "dog", "frog", "horse", "ship", "truck")

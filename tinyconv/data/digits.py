@@ -11,7 +11,6 @@ from ._prepare import check_count, check_split_sizes, prepare_splits
 
 NUM_DIGITS = 1797
 DIGIT_SHAPE = (8, 8)
-MAX_PIXEL = 16  # each pixel counts set bits in a 4x4 block of the original 32x32 bitmap
 
 
 def load_digits():
@@ -20,7 +19,8 @@ def load_digits():
     Returns
     -------
     images : ndarray of uint8, shape (1797, 8, 8, 1)
-        NHWC images with values 0..16.
+        NHWC images; each value 0..16 counts the set pixels of a 4x4 block of the original
+        32x32 bitmap.
     labels : ndarray of int64, shape (1797,)
         The digit 0..9 each image shows.
     """
