@@ -14,10 +14,10 @@ stays under ``workspace_limit()`` bytes whatever the batch size.
 from .._backend import array_module
 from . import _checks, _im2col, _winograd
 
-ALGORITHMS = ("auto", "im2col", "winograd")
+ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
 # Below this many input channels Winograd's output transform, which scales with F,
 # costs more than the im2col copies it saves (measured with benchmarks/bench.py).
-_WINOGRAD_MIN_CHANNELS = 8
+_WINOGRAD_MIN_CHANNELS = 16
 
 
 def _pad(x, pad):
@@ -91,17 +91,20 @@ def conv_backward_naive(dout, cache):
     return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
 
 
+_WINOGRAD = {"winograd2": _winograd.F2, "winograd4": _winograd.F4}
+
+
 def _algorithm(where, x, w, conv_param):
-    """The fast algorithm for these shapes: 'winograd' or 'im2col'."""
+    """The fast algorithm for these shapes: a key of ``_WINOGRAD`` or 'im2col'."""
     requested = conv_param.get("algorithm", "auto")
     if requested not in ALGORITHMS:
         raise ValueError(f"{where}: conv_param['algorithm'] must be one of {ALGORITHMS}, got {requested!r}")
     winograd_fits = w.shape[2:] == (3, 3) and conv_param.get("stride", 1) == 1
-    if requested == "winograd" and not winograd_fits:
-        raise ValueError(f"{where}: the 'winograd' algorithm needs 3x3 filters and stride 1, got filters "
+    if requested in _WINOGRAD and not winograd_fits:
+        raise ValueError(f"{where}: the {requested!r} algorithm needs 3x3 filters and stride 1, got filters "
                          f"{tuple(w.shape[2:])} and stride {conv_param.get('stride', 1)}")
     if requested == "auto":
-        return "winograd" if winograd_fits and x.shape[1] >= _WINOGRAD_MIN_CHANNELS else "im2col"
+        return "winograd2" if winograd_fits and x.shape[1] >= _WINOGRAD_MIN_CHANNELS else "im2col"
     return requested
 
 
@@ -114,7 +117,8 @@ def conv_forward_fast(x, w, b, conv_param):
     w : array (F, C, HH, WW)
     b : array (F,)
     conv_param : dict with ``stride`` (default 1), ``pad`` (default 0) and optionally
-        ``algorithm``: 'auto' (default), 'im2col' or 'winograd' (3x3 filters, stride 1)
+        ``algorithm``: 'auto' (default), 'im2col', 'winograd2' or 'winograd4' (Winograd F(2x2, 3x3)
+        or F(4x4, 3x3); 3x3 filters and stride 1 only)
 
     Returns
     -------
@@ -123,8 +127,9 @@ def conv_forward_fast(x, w, b, conv_param):
     """
     where = "conv_forward_fast"
     stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
-    if _algorithm(where, x, w, conv_param) == "winograd":
-        out = _winograd.forward(x, w, b, pad, H_out, W_out)
+    algorithm = _algorithm(where, x, w, conv_param)
+    if algorithm in _WINOGRAD:
+        out = _winograd.forward(x, w, b, pad, H_out, W_out, _WINOGRAD[algorithm])
     else:
         out = _im2col.forward(x, w, b, stride, pad, H_out, W_out)
     return out, (x, w, b, conv_param)
@@ -148,8 +153,9 @@ def conv_backward_fast(dout, cache):
     x, w, b, conv_param = cache
     stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     _checks.gradient(where, dout, (x.shape[0], w.shape[0], H_out, W_out), x.dtype)
-    if _algorithm(where, x, w, conv_param) == "winograd":
-        dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out)
+    algorithm = _algorithm(where, x, w, conv_param)
+    if algorithm in _WINOGRAD:
+        dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out, _WINOGRAD[algorithm])
     else:
         dx, dw = _im2col.backward(dout, x, w, stride, pad, H_out, W_out)
     return dx, dw, dout.sum(axis=(0, 2, 3))
