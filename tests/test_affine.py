@@ -91,6 +91,9 @@ def test_affine_rejects_bad_inputs(rng):
         affine_forward(x.tolist(), w, b)
     with pytest.raises(TypeError, match=r"\bx\b"):
         affine_forward(x.astype(np.int64), w, b)
+    for unsupported in (np.float16, np.longdouble):
+        with pytest.raises(TypeError, match=r"x must be a float32 or float64 array"):
+            affine_forward(x.astype(unsupported), w.astype(unsupported), b.astype(unsupported))
     with pytest.raises(ValueError, match=r"\bx\b"):
         affine_forward(np.array(1.0), w, b)  # no batch axis
     with pytest.raises(TypeError, match=r"\bw\b"):

@@ -51,7 +51,8 @@ WINOGRAD_GEOMETRIES = [
     pytest.param((1, 8, 2, 3, 3, 1, 3, 7, 6), id="pad-3-tiny-input"),
     pytest.param((1, 8, 2, 3, 3, 1, 1, 1, 1), id="single-output"),
 ]
-ALGORITHMS = ["auto", "im2col", "winograd"]
+ALGORITHMS = ["auto", "im2col", "winograd2", "winograd4"]
+WINOGRAD = ["winograd2", "winograd4"]
 
 
 def conv(forward, stride, pad, algorithm=None):
@@ -177,14 +178,15 @@ def conv_cases(draw):
 
 @st.composite
 def winograd_cases(draw):
-    """3x3 filters at stride 1 with any padding and output size (odd sizes leave partial 2x2 tiles)."""
+    """3x3 filters at stride 1 with any padding and output size (sizes that are not multiples of the tile
+    leave partial tiles)."""
     pad = draw(st.integers(0, 3))
     smallest = max(1, 2 * pad - 1)  # the input must be at least 1 pixel
     geometry = (
         draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 4)), 3, 3, 1, pad,
         draw(st.integers(smallest, smallest + 6)), draw(st.integers(smallest, smallest + 6)),
     )  # fmt: skip
-    return geometry, "winograd", draw(st.sampled_from(DTYPES)), draw(st.integers(0, 2**32 - 1))
+    return geometry, draw(st.sampled_from(WINOGRAD)), draw(st.sampled_from(DTYPES)), draw(st.integers(0, 2**32 - 1))
 
 
 def check_naive_and_fast_agree(case):
@@ -303,8 +305,9 @@ def test_rejects_filter_larger_than_padded_input(rng, forward, filter_hw, stride
 
 @pytest.mark.parametrize(
     "geometry, algorithm",
-    [((5, 2, 3, 3, 2, 2, 1, 3, 2), "im2col"), ((5, 2, 3, 3, 3, 1, 1, 3, 2), "winograd")],
-    ids=["im2col", "winograd"],
+    [((5, 2, 3, 3, 2, 2, 1, 3, 2), "im2col"), ((5, 2, 3, 3, 3, 1, 1, 3, 2), "winograd2"),
+     ((5, 2, 3, 3, 3, 1, 1, 5, 6), "winograd4")],
+    ids=["im2col", "winograd2", "winograd4"],
 )
 @pytest.mark.parametrize("limit", [1, 2**11, 2**12, 2**13, 2**30])
 def test_fast_conv_in_batch_chunks_matches_naive(rng, geometry, algorithm, limit):
@@ -356,14 +359,15 @@ def test_conv_param_is_not_modified(rng, forward, backward):
 @pytest.mark.parametrize(
     "filter_hw, stride", [((5, 5), 1), ((3, 3), 2), ((3, 2), 1), ((1, 1), 1)]
 )
-def test_winograd_rejects_filters_it_cannot_handle(rng, filter_hw, stride):
+@pytest.mark.parametrize("algorithm", WINOGRAD)
+def test_winograd_rejects_filters_it_cannot_handle(rng, filter_hw, stride, algorithm):
     x = rng.standard_normal((1, 2, 7, 7))
     w = rng.standard_normal((2, 2, *filter_hw))
-    with pytest.raises(ValueError, match="algorithm|winograd"):
-        conv_forward_fast(x, w, np.zeros(2), {"stride": stride, "pad": 0, "algorithm": "winograd"})
+    with pytest.raises(ValueError, match="3x3 filters and stride 1"):
+        conv_forward_fast(x, w, np.zeros(2), {"stride": stride, "pad": 0, "algorithm": algorithm})
 
 
-@pytest.mark.parametrize("algorithm", ["fft", "Winograd", None, ""])
+@pytest.mark.parametrize("algorithm", ["fft", "winograd", "Winograd2", None, ""])
 def test_fast_conv_rejects_unknown_algorithms(rng, algorithm):
     x, w, b = conv_inputs(rng, (1, 2, 2, 3, 3, 1, 1, 3, 3))
     with pytest.raises(ValueError, match="algorithm"):

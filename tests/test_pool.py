@@ -118,6 +118,14 @@ def test_ties_send_the_gradient_to_the_first_maximum_in_row_major_order(forward,
 
 
 @pytest.mark.parametrize("forward, backward", POOLS)
+def test_a_window_whose_maximum_is_nan_passes_no_gradient(forward, backward):
+    x = np.array([[[[1.0, np.nan, 3.0, 0.0], [0.0, 2.0, 1.0, 5.0]]]])
+    out, cache = forward(x, {"pool_height": 2, "pool_width": 2, "stride": 2})
+    dx = backward(np.ones_like(out), cache)
+    np.testing.assert_array_equal(dx, [[[[0, 0, 0, 0], [0, 0, 0, 1]]]])
+
+
+@pytest.mark.parametrize("forward, backward", POOLS)
 def test_overlapping_ties_use_each_windows_own_first_maximum(forward, backward):
     # A constant input: every window picks its own top-left element.
     x = np.ones((1, 1, 3, 4))
