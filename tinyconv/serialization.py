@@ -17,11 +17,11 @@ check_savable(model), atomic_savez(path, arrays)
 import contextlib
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from tinyconv._files import atomic_write
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
 
 __all__ = [
@@ -47,26 +47,12 @@ MODEL_CLASSES = {cls.__name__: cls for cls in (ThreeLayerConvNet, FullyConnected
 def atomic_savez(path, arrays):
     """Write ``arrays`` (dict name -> ndarray) to ``path`` as an uncompressed npz, atomically.
 
-    The archive is written to a temporary file in the same directory and moved
-    over ``path`` with ``os.replace``, so a reader sees either the old file or
-    the complete new one, never a partial write. ``path`` is used exactly as
+    See :func:`tinyconv._files.atomic_write`: a reader sees either the old file
+    or the complete new one, never a partial write. ``path`` is used exactly as
     given (no ``.npz`` is appended).
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temp_path = tempfile.mkstemp(
-        dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_path)
-        raise
+    with atomic_write(path) as handle:
+        np.savez(handle, **arrays)
 
 
 # --- nested structures <-> (JSON document, flat arrays) --------------------------------
