@@ -47,38 +47,48 @@ def _col2im(dcols, x_shape, stride, pad):
 def _chunks(x, w, pad, H_out, W_out):
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
-    # Per sample: columns and their gradient, padded input and its gradient, an output block.
-    per_sample = 2 * C * HH * WW * H_out * W_out + 2 * C * (H + 2 * pad) * (W + 2 * pad) + 2 * F * H_out * W_out
+    # Per sample, at the backward's peak: columns and their gradient, the padded input gradient and the
+    # channel-major copy of dout.
+    per_sample = 2 * C * HH * WW * H_out * W_out + C * (H + 2 * pad) * (W + 2 * pad) + F * H_out * W_out
     return batch_chunks(N, per_sample * x.itemsize)
+
+
+def _forward_chunk(x, w_rows, b, HH, WW, stride, pad, out):
+    """Fill ``out`` (n, F, H_out, W_out) for one chunk x (n, C, H, W); its buffers die on return."""
+    F, H_out, W_out = out.shape[1:]
+    cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
+    block = w_rows @ cols.reshape(w_rows.shape[1], -1)
+    block += b[:, None]
+    out[...] = block.reshape(F, -1, H_out, W_out).transpose(1, 0, 2, 3)
+
+
+def _backward_chunk(dout, x, w_rows, HH, WW, stride, pad, dx):
+    """Fill ``dx`` (n, C, H, W) for one chunk and return its contribution to dw (F, C*HH*WW)."""
+    F, H_out, W_out = dout.shape[1:]
+    cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
+    dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    dcols = (w_rows.T @ dout_rows).reshape(cols.shape)
+    dx[...] = _col2im(dcols, x.shape, stride, pad)
+    return dout_rows @ cols.reshape(w_rows.shape[1], -1).T
 
 
 def forward(x, w, b, stride, pad, H_out, W_out):
     """out (N, F, H_out, W_out) from x (N, C, H, W), w (F, C, HH, WW), b (F,)."""
     xp = array_module(x)
     N, F = x.shape[0], w.shape[0]
-    HH, WW = w.shape[2:]
     w_rows = w.reshape(F, -1)
     out = xp.empty((N, F, H_out, W_out), dtype=x.dtype)
     for chunk in _chunks(x, w, pad, H_out, W_out):
-        cols = _im2col(x[chunk], HH, WW, stride, pad, H_out, W_out)
-        block = w_rows @ cols.reshape(w_rows.shape[1], -1)
-        block += b[:, None]
-        out[chunk] = block.reshape(F, -1, H_out, W_out).transpose(1, 0, 2, 3)
+        _forward_chunk(x[chunk], w_rows, b, *w.shape[2:], stride, pad, out[chunk])
     return out
 
 
 def backward(dout, x, w, stride, pad, H_out, W_out):
     """dx (N, C, H, W) and dw (F, C, HH, WW) from dout (N, F, H_out, W_out)."""
     xp = array_module(x)
-    F = w.shape[0]
-    HH, WW = w.shape[2:]
-    w_rows = w.reshape(F, -1)
+    w_rows = w.reshape(w.shape[0], -1)
     dw_rows = xp.zeros_like(w_rows)
     dx = xp.empty_like(x)
     for chunk in _chunks(x, w, pad, H_out, W_out):
-        cols = _im2col(x[chunk], HH, WW, stride, pad, H_out, W_out)
-        dout_rows = dout[chunk].transpose(1, 0, 2, 3).reshape(F, -1)
-        dw_rows += dout_rows @ cols.reshape(w_rows.shape[1], -1).T
-        dcols = (w_rows.T @ dout_rows).reshape(cols.shape)
-        dx[chunk] = _col2im(dcols, x.shape, stride, pad)
+        dw_rows += _backward_chunk(dout[chunk], x[chunk], w_rows, *w.shape[2:], stride, pad, dx[chunk])
     return dx, dw_rows.reshape(w.shape)

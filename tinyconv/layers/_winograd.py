@@ -210,6 +210,22 @@ def _chunks(x, F, tiles_h, tiles_w, tf):
     return batch_chunks(N, per_sample * x.itemsize)
 
 
+def _forward_chunk(x, U, b, pad, tiles_h, tiles_w, tf, out):
+    """Fill ``out`` (n, F, H_out, W_out) for one chunk x (n, C, H, W); its buffers die on return."""
+    M = transform_input(x, pad, tiles_h, tiles_w, tf) @ U
+    M[tf.bias_index] += b
+    Y = transform_output(M, x.shape[0], tiles_h, tiles_w, tf)
+    _channels_first(Y[:out.shape[2], :out.shape[3]], out)
+
+
+def _backward_chunk(dout, x, U_T, pad, tiles_h, tiles_w, tf, dx):
+    """Fill ``dx`` (n, C, H, W) for one chunk and return its contribution to dU (t^2, C, F)."""
+    V = transform_input(x, pad, tiles_h, tiles_w, tf)
+    dM = output_gradient(_channels_last(dout, 0, tf.m * tiles_h, tf.m * tiles_w), tf)
+    input_gradient(dM @ U_T, dx, pad, tiles_h, tiles_w, tf)
+    return V.transpose(0, 2, 1) @ dM
+
+
 def forward(x, w, b, pad, H_out, W_out, tf):
     """out (N, F, H_out, W_out) from x (N, C, H, W), w (F, C, 3, 3), b (F,), stride 1."""
     xp = array_module(x)
@@ -218,24 +234,17 @@ def forward(x, w, b, pad, H_out, W_out, tf):
     U = transform_filters(w, tf)
     out = xp.empty((N, F, H_out, W_out), dtype=x.dtype)
     for chunk in _chunks(x, F, tiles_h, tiles_w, tf):
-        M = transform_input(x[chunk], pad, tiles_h, tiles_w, tf) @ U
-        M[tf.bias_index] += b
-        Y = transform_output(M, out[chunk].shape[0], tiles_h, tiles_w, tf)
-        _channels_first(Y[:H_out, :W_out], out[chunk])
+        _forward_chunk(x[chunk], U, b, pad, tiles_h, tiles_w, tf, out[chunk])
     return out
 
 
 def backward(dout, x, w, pad, H_out, W_out, tf):
     """dx (N, C, H, W) and dw (F, C, 3, 3) from dout (N, F, H_out, W_out)."""
     xp = array_module(x)
-    F = w.shape[0]
     tiles_h, tiles_w = tiles(H_out, W_out, tf.m)
     U_T = transform_filters(w, tf).transpose(0, 2, 1)
-    dU = xp.zeros((tf.t ** 2, x.shape[1], F), dtype=x.dtype)
+    dU = xp.zeros((tf.t ** 2, x.shape[1], w.shape[0]), dtype=x.dtype)
     dx = xp.empty_like(x)
-    for chunk in _chunks(x, F, tiles_h, tiles_w, tf):
-        V = transform_input(x[chunk], pad, tiles_h, tiles_w, tf)
-        dM = output_gradient(_channels_last(dout[chunk], 0, tf.m * tiles_h, tf.m * tiles_w), tf)
-        dU += V.transpose(0, 2, 1) @ dM
-        input_gradient(dM @ U_T, dx[chunk], pad, tiles_h, tiles_w, tf)
+    for chunk in _chunks(x, w.shape[0], tiles_h, tiles_w, tf):
+        dU += _backward_chunk(dout[chunk], x[chunk], U_T, pad, tiles_h, tiles_w, tf, dx[chunk])
     return dx, filter_gradient(dU, tf)

@@ -4,7 +4,8 @@ import contextlib
 
 from . import _checks
 
-_LIMIT = [64 * 2**20]
+# Small enough to stay near the caches: measured no slower than larger chunks (benchmarks/bench.py).
+_LIMIT = [16 * 2**20]
 
 
 def workspace_limit():
