@@ -30,6 +30,8 @@ def limit_workspace(nbytes):
 
 
 def batch_chunks(num_samples, bytes_per_sample):
-    """Slices of range(num_samples) whose workspace fits the limit, at least one sample each."""
-    step = max(1, workspace_limit() // max(1, bytes_per_sample))
+    """Slices of range(num_samples) of near-equal sizes whose workspace fits the limit (>= 1 sample each)."""
+    most = max(1, workspace_limit() // max(1, bytes_per_sample))
+    count = -(-num_samples // most)
+    step = max(1, -(-num_samples // max(1, count)))
     return [slice(start, min(start + step, num_samples)) for start in range(0, num_samples, step)]
