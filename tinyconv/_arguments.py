@@ -16,10 +16,17 @@ def _shown(value):
     return f"{value!r} ({type(value).__name__})"
 
 
-def positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {_shown(value)}.")
+def _integer(name, value, what):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {what}, got {_shown(value)}.")
     return int(value)
+
+
+def positive_int(name, value):
+    value = _integer(name, value, "a positive integer")
+    if value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value}.")
+    return value
 
 
 def positive_ints(name, values, allow_empty):
@@ -35,13 +42,10 @@ def positive_ints(name, values, allow_empty):
 
 
 def nonnegative_float(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not np.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name} must be a finite number >= 0, got {_shown(value)}.")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {_shown(value)}.")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}.")
     return float(value)
 
 
@@ -53,8 +57,10 @@ def one_of(name, value, options):
 
 def image_shape(name, value):
     """An image shape (C, H, W) of positive ints, as a tuple."""
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)) or len(value) != 3:
-        raise ValueError(f"{name} must be a (C, H, W) tuple of positive integers, got {_shown(value)}.")
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"{name} must be a (C, H, W) tuple of positive integers, got {_shown(value)}.")
+    if len(value) != 3:
+        raise ValueError(f"{name} must have 3 entries (C, H, W), got {value!r}.")
     return tuple(positive_int(f"{name}[{index}]", size) for index, size in enumerate(value))
 
 
@@ -72,9 +78,10 @@ def float_dtype(dtype):
 def optional_seed(name, value):
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be None or a non-negative integer, got {_shown(value)}.")
-    return int(value)
+    value = _integer(name, value, "None or a non-negative integer")
+    if value < 0:
+        raise ValueError(f"{name} must be None or a non-negative integer, got {value}.")
+    return value
 
 
 def pooled_size(name, size, block):

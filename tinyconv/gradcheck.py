@@ -9,6 +9,15 @@ the differences are dominated by rounding.
 import numpy as np
 
 
+def _check_float(function, x):
+    """Perturbing an integer array would round x + h back to x: refuse it rather than return garbage."""
+    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
+        raise TypeError(
+            f"{function}: x must be a floating-point NumPy array (float64 recommended), got "
+            f"{getattr(x, 'dtype', type(x).__name__)}"
+        )
+
+
 def _perturbed(f, x, index, h):
     """``f`` evaluated at x[index] + h and x[index] - h, with x[index] restored afterwards."""
     old = x[index]
@@ -36,6 +45,7 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     -------
     grad : array shaped like x
     """
+    _check_float("eval_numerical_gradient", x)
     grad = np.zeros_like(x)
     for index in np.ndindex(*x.shape):
         plus, minus = _perturbed(f, x, index, h)
@@ -59,6 +69,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     -------
     grad : array shaped like x
     """
+    _check_float("eval_numerical_gradient_array", x)
     grad = np.zeros_like(x)
     for index in np.ndindex(*x.shape):
         plus, minus = _perturbed(lambda z: np.array(f(z), copy=True), x, index, h)
@@ -72,6 +83,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
     Prints one line per element (numerical, analytic, relative error) and returns
     the list of relative errors. ``seed`` makes the sampled elements reproducible.
     """
+    _check_float("grad_check_sparse", x)
     rng = np.random.default_rng(seed)
     errors = []
     for _ in range(num_checks):

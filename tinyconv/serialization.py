@@ -11,19 +11,28 @@ Public functions
 ----------------
 save_model(path, model) / load_model(path)
 save_checkpoint(path, model, solver_state) / load_checkpoint(path)
+check_savable(model), atomic_savez(path, arrays)
 """
 
 import contextlib
 import json
 import os
-import tempfile
 import zipfile
 
 import numpy as np
 
+from tinyconv._files import atomic_write
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
 
-__all__ = ["save_model", "load_model", "save_checkpoint", "load_checkpoint", "MODEL_CLASSES"]
+__all__ = [
+    "save_model",
+    "load_model",
+    "save_checkpoint",
+    "load_checkpoint",
+    "check_savable",
+    "atomic_savez",
+    "MODEL_CLASSES",
+]
 
 FORMAT_VERSION = 1
 _META_KEY = "__tinyconv__"
@@ -38,26 +47,12 @@ MODEL_CLASSES = {cls.__name__: cls for cls in (ThreeLayerConvNet, FullyConnected
 def atomic_savez(path, arrays):
     """Write ``arrays`` (dict name -> ndarray) to ``path`` as an uncompressed npz, atomically.
 
-    The archive is written to a temporary file in the same directory and moved
-    over ``path`` with ``os.replace``, so a reader sees either the old file or
-    the complete new one, never a partial write. ``path`` is used exactly as
+    See :func:`tinyconv._files.atomic_write`: a reader sees either the old file
+    or the complete new one, never a partial write. ``path`` is used exactly as
     given (no ``.npz`` is appended).
     """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temp_path = tempfile.mkstemp(
-        dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp_path, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_path)
-        raise
+    with atomic_write(path) as handle:
+        np.savez(handle, **arrays)
 
 
 # --- nested structures <-> (JSON document, flat arrays) --------------------------------
@@ -120,7 +115,8 @@ def _read(path, kinds):
     """
     path = os.fspath(path)
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # Our own handle: np.load leaks the one it opens when the zip is damaged.
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
             arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise
@@ -156,14 +152,19 @@ def _read(path, kinds):
 # --- models ---------------------------------------------------------------------------
 
 
-def _model_record(model):
-    name = type(model).__name__
-    if MODEL_CLASSES.get(name) is not type(model):
+def check_savable(model):
+    """Raise TypeError unless ``model`` is an instance of a class in :data:`MODEL_CLASSES`."""
+    if MODEL_CLASSES.get(type(model).__name__) is not type(model):
         raise TypeError(
-            f"model must be one of {sorted(MODEL_CLASSES)}; got {type(model).__name__}."
+            f"only tinyconv models can be saved ({sorted(MODEL_CLASSES)}); "
+            f"got {type(model).__name__}."
         )
+
+
+def _model_record(model):
+    check_savable(model)
     return {
-        "class": name,
+        "class": type(model).__name__,
         "config": model.get_config(),
         "dtype": np.dtype(model.dtype).name,
         "params": dict(model.params),

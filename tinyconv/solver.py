@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from tinyconv import _arguments, optim
-from tinyconv.serialization import load_checkpoint, save_checkpoint
+from tinyconv.serialization import check_savable, load_checkpoint, save_checkpoint
 
 __all__ = ["Solver", "TrainingDivergedError"]
 
@@ -46,6 +46,9 @@ _TRAJECTORY_SETTINGS = (
     "num_train_samples",
     "num_val_samples",
 )
+# The parts of np.random.get_state(), saved so that a model drawing from NumPy's
+# global RNG also continues exactly after a resume.
+_GLOBAL_RNG_FIELDS = ("name", "keys", "pos", "has_gauss", "cached_gaussian")
 
 
 class TrainingDivergedError(RuntimeError):
@@ -164,6 +167,8 @@ class Solver:
         self.num_train_samples = self._optional_count(settings, "num_train_samples")
         self.num_val_samples = self._optional_count(settings, "num_val_samples")
         self.checkpoint_name = settings["checkpoint_name"]
+        if self.checkpoint_name is not None or settings["resume_from"] is not None:
+            check_savable(model)
         self.print_every = _arguments.positive_int("print_every", settings["print_every"])
         self.verbose = bool(settings["verbose"])
         self.seed = _arguments.optional_seed("seed", settings["seed"])
@@ -227,7 +232,6 @@ class Solver:
     def _save_checkpoint(self):
         if self.checkpoint_name is None:
             return
-        name, keys, pos, has_gauss, cached_gaussian = np.random.get_state()
         state = {
             "settings": self._settings(),
             "epoch": self.epoch,
@@ -239,10 +243,7 @@ class Solver:
             "best_params": self.best_params,
             "optim_configs": self.optim_configs,
             "rng_state": self._rng.bit_generator.state,
-            "global_rng_state": {
-                "name": name, "keys": keys, "pos": pos,
-                "has_gauss": has_gauss, "cached_gaussian": cached_gaussian,
-            },
+            "global_rng_state": dict(zip(_GLOBAL_RNG_FIELDS, np.random.get_state())),
         }
         path = f"{os.fspath(self.checkpoint_name)}_epoch_{self.epoch}.npz"
         save_checkpoint(path, self.model, state)
@@ -274,7 +275,7 @@ class Solver:
                         f"{path} was written with {key}={stored_settings[key]!r}, but this Solver "
                         f"has {key}={current_settings[key]!r}; pass the checkpoint's value to resume."
                     )
-            self._restore(stored_model, state)
+            self._restore(path, stored_model, state)
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path} has incomplete solver state: {error!r}") from error
         iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
@@ -285,10 +286,14 @@ class Solver:
                 f"has {iterations_per_epoch} iterations; resume with the same training data."
             )
 
-    def _restore(self, stored_model, state):
+    def _restore(self, path, stored_model, state):
+        if set(state["optim_configs"]) != set(stored_model.params):
+            raise ValueError(
+                f"{path}: the optimizer state covers {sorted(state['optim_configs'])}, "
+                f"but the model has {sorted(stored_model.params)}."
+            )
         self.model.params = dict(stored_model.params)
-        if hasattr(self.model, "load_state"):
-            self.model.load_state(stored_model.state())
+        self.model.load_state(stored_model.state())
         self.epoch = int(state["epoch"])
         self._iteration = int(state["iteration"])
         self.loss_history = [float(value) for value in state["loss_history"]]
@@ -296,23 +301,10 @@ class Solver:
         self.val_acc_history = [float(value) for value in state["val_acc_history"]]
         self.best_val_acc = state["best_val_acc"]
         self.best_params = dict(state["best_params"])
-        if set(state["optim_configs"]) != set(self.model.params):
-            raise ValueError(
-                f"the optimizer state covers {sorted(state['optim_configs'])}, "
-                f"the model has {sorted(self.model.params)}"
-            )
         self.optim_configs = state["optim_configs"]
         self._rng.bit_generator.state = state["rng_state"]
         global_state = state["global_rng_state"]
-        np.random.set_state(
-            (
-                global_state["name"],
-                global_state["keys"],
-                global_state["pos"],
-                global_state["has_gauss"],
-                global_state["cached_gaussian"],
-            )
-        )
+        np.random.set_state(tuple(global_state[field] for field in _GLOBAL_RNG_FIELDS))
 
     # --- training -------------------------------------------------------------------
 

@@ -6,14 +6,8 @@ both live side by side in the same module (conv.py, pool.py).
 """
 
 from .affine import affine_backward, affine_forward, relu_backward, relu_forward
-from .conv import (
-    conv_backward_fast,
-    conv_backward_naive,
-    conv_forward_fast,
-    conv_forward_naive,
-    limit_workspace,
-    workspace_limit,
-)
+from ._workspace import limit_workspace, workspace_limit
+from .conv import conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive
 from .dropout import dropout_backward, dropout_forward
 from .losses import softmax_loss, svm_loss
 from .norms import (

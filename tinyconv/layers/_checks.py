@@ -7,17 +7,21 @@ was expected, so a learner never meets a bare broadcasting error from NumPy.
 
 import numbers
 
+import numpy as np
+
 from .._backend import is_array
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def float_array(where, name, a, ndim=None, layout=None):
     """Check that ``a`` is a floating-point NumPy/CuPy array, optionally of ``ndim`` dimensions."""
     if not is_array(a):
         raise TypeError(f"{where}: {name} must be a NumPy or CuPy array, got {type(a).__name__}")
-    if a.dtype.kind != "f":
+    if a.dtype not in _FLOAT_DTYPES:
         raise TypeError(
-            f"{where}: {name} must be a floating-point array (float32 or float64), got dtype "
-            f"{a.dtype}; convert it first, e.g. {name}.astype(np.float32)"
+            f"{where}: {name} must be a float32 or float64 array, got dtype {a.dtype}; "
+            f"convert it first, e.g. {name}.astype(np.float32)"
         )
     if ndim is not None and a.ndim != ndim:
         shape = f" {layout}" if layout else ""
@@ -104,7 +108,7 @@ def conv_geometry(where, x, w, b, conv_param):
             f"{where}: w has {w.shape[1]} input channels (w.shape[1]) but x has {x.shape[1]} (x.shape[1])"
         )
     shape_is(where, "b", b, (w.shape[0],), "(F,)")
-    param_dict(where, "conv_param", conv_param, ("stride", "pad"))
+    param_dict(where, "conv_param", conv_param, ("stride", "pad", "algorithm"))
     stride = integer(where, "conv_param['stride']", conv_param.get("stride", 1), 1)
     pad = integer(where, "conv_param['pad']", conv_param.get("pad", 0), 0)
     H, W = x.shape[2:]

@@ -4,36 +4,20 @@ Shapes: x (N, C, H, W), w (F, C, HH, WW), b (F,), out (N, F, H_out, W_out) with
 ``H_out = 1 + (H + 2*pad - HH) / stride`` and likewise for W_out.
 
 The naive pair loops over every output element and reads like the definition.
-The fast pair is im2col: it copies each of the HH*WW kernel offsets' strided
-views of the padded input into a column matrix and does one matrix product;
-the backward scatters the column gradients back the same way, one strided add
-per kernel offset. The batch is processed in chunks so that the workspace
+The fast pair picks an algorithm from the shapes (``conv_param['algorithm']``
+overrides it): Winograd F(2x2, 3x3) for 3x3 filters at stride 1 on enough
+input channels (``_winograd.py``), im2col and one matrix product otherwise
+(``_im2col.py``). Both process the batch in chunks so that their scratch memory
 stays under ``workspace_limit()`` bytes whatever the batch size.
 """
 
-import contextlib
-
 from .._backend import array_module
-from . import _checks
+from . import _checks, _im2col, _winograd
 
-_WORKSPACE_LIMIT = [64 * 2**20]
-
-
-def workspace_limit():
-    """Bytes of scratch memory one fast conv call may use (the batch is chunked to fit)."""
-    return _WORKSPACE_LIMIT[0]
-
-
-@contextlib.contextmanager
-def limit_workspace(nbytes):
-    """Temporarily set the fast conv workspace limit to ``nbytes``, e.g. ``with limit_workspace(16 * 2**20):``."""
-    nbytes = _checks.integer("limit_workspace", "nbytes", nbytes, 1)
-    previous = _WORKSPACE_LIMIT[0]
-    _WORKSPACE_LIMIT[0] = nbytes
-    try:
-        yield
-    finally:
-        _WORKSPACE_LIMIT[0] = previous
+ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
+# Below this many input channels Winograd's output transform, which scales with F,
+# costs more than the im2col copies it saves (measured with benchmarks/bench.py).
+_WINOGRAD_MIN_CHANNELS = 16
 
 
 def _pad(x, pad):
@@ -107,79 +91,52 @@ def conv_backward_naive(dout, cache):
     return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
 
 
-def _offset_view(a, kh, kw, stride, H_out, W_out):
-    """The strided view of ``a[..., H, W]`` that kernel offset (kh, kw) sees at every output position."""
-    return a[..., kh:kh + stride * (H_out - 1) + 1:stride, kw:kw + stride * (W_out - 1) + 1:stride]
+_WINOGRAD = {"winograd2": _winograd.F2, "winograd4": _winograd.F4}
 
 
-def _im2col(x, HH, WW, stride, pad, H_out, W_out):
-    """Columns of x: an array (C, HH, WW, n, H_out, W_out), reshaped by callers to (C*HH*WW, n*H_out*W_out)."""
-    xp = array_module(x)
-    n, C, H, W = x.shape
-    # Channel-major padded copy, so each offset's copy below keeps the axis order of its target.
-    x_pad = xp.zeros((C, n, H + 2 * pad, W + 2 * pad), dtype=x.dtype)
-    x_pad[:, :, pad:pad + H, pad:pad + W] = x.transpose(1, 0, 2, 3)
-    cols = xp.empty((C, HH, WW, n, H_out, W_out), dtype=x.dtype)
-    for kh in range(HH):
-        for kw in range(WW):
-            cols[:, kh, kw] = _offset_view(x_pad, kh, kw, stride, H_out, W_out)
-    return cols
-
-
-def _col2im(dcols, x_shape, stride, pad):
-    """Adjoint of ``_im2col``: sum the column gradients (C, HH, WW, n, H_out, W_out) into dx (n, C, H, W)."""
-    xp = array_module(dcols)
-    C, HH, WW, n, H_out, W_out = dcols.shape
-    H, W = x_shape[2:]
-    dx_pad = xp.zeros((C, n, H + 2 * pad, W + 2 * pad), dtype=dcols.dtype)
-    for kh in range(HH):
-        for kw in range(WW):
-            _offset_view(dx_pad, kh, kw, stride, H_out, W_out)[...] += dcols[:, kh, kw]
-    return dx_pad[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
-
-
-def _batch_chunks(x, w, stride, pad, H_out, W_out):
-    """Slices of the batch whose im2col workspace fits ``workspace_limit()`` (at least one sample each)."""
-    N, C, H, W = x.shape
-    F, _, HH, WW = w.shape
-    # Per sample: the columns and their gradient, the padded input and its gradient, the output block.
-    per_sample = (2 * C * HH * WW * H_out * W_out + 2 * C * (H + 2 * pad) * (W + 2 * pad)
-                  + 2 * F * H_out * W_out) * x.itemsize
-    step = max(1, workspace_limit() // per_sample)
-    return [slice(start, min(start + step, N)) for start in range(0, N, step)]
+def _algorithm(where, x, w, conv_param):
+    """The fast algorithm for these shapes: a key of ``_WINOGRAD`` or 'im2col'."""
+    requested = conv_param.get("algorithm", "auto")
+    if requested not in ALGORITHMS:
+        raise ValueError(f"{where}: conv_param['algorithm'] must be one of {ALGORITHMS}, got {requested!r}")
+    winograd_fits = w.shape[2:] == (3, 3) and conv_param.get("stride", 1) == 1
+    if requested in _WINOGRAD and not winograd_fits:
+        raise ValueError(f"{where}: the {requested!r} algorithm needs 3x3 filters and stride 1, got filters "
+                         f"{tuple(w.shape[2:])} and stride {conv_param.get('stride', 1)}")
+    if requested == "auto":
+        return "winograd2" if winograd_fits and x.shape[1] >= _WINOGRAD_MIN_CHANNELS else "im2col"
+    return requested
 
 
 def conv_forward_fast(x, w, b, conv_param):
-    """Convolution by im2col and one matrix product per batch chunk; same results as ``conv_forward_naive``.
+    """Vectorized convolution; same results as ``conv_forward_naive``.
 
     Parameters
     ----------
     x : array (N, C, H, W), NumPy or CuPy
     w : array (F, C, HH, WW)
     b : array (F,)
-    conv_param : dict with ``stride`` (default 1) and ``pad`` (default 0)
+    conv_param : dict with ``stride`` (default 1), ``pad`` (default 0) and optionally
+        ``algorithm``: 'auto' (default), 'im2col', 'winograd2' or 'winograd4' (Winograd F(2x2, 3x3)
+        or F(4x4, 3x3); 3x3 filters and stride 1 only)
 
     Returns
     -------
     out : array (N, F, H_out, W_out)
     cache : (x, w, b, conv_param)
     """
-    stride, pad, H_out, W_out = _checks.conv_geometry("conv_forward_fast", x, w, b, conv_param)
-    xp = array_module(x)
-    N, F = x.shape[0], w.shape[0]
-    HH, WW = w.shape[2:]
-    w_rows = w.reshape(F, -1)
-    out = xp.empty((N, F, H_out, W_out), dtype=x.dtype)
-    for chunk in _batch_chunks(x, w, stride, pad, H_out, W_out):
-        cols = _im2col(x[chunk], HH, WW, stride, pad, H_out, W_out)
-        block = w_rows @ cols.reshape(w_rows.shape[1], -1)
-        block += b[:, None]
-        out[chunk] = block.reshape(F, -1, H_out, W_out).transpose(1, 0, 2, 3)
+    where = "conv_forward_fast"
+    stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
+    algorithm = _algorithm(where, x, w, conv_param)
+    if algorithm in _WINOGRAD:
+        out = _winograd.forward(x, w, b, pad, H_out, W_out, _WINOGRAD[algorithm])
+    else:
+        out = _im2col.forward(x, w, b, stride, pad, H_out, W_out)
     return out, (x, w, b, conv_param)
 
 
 def conv_backward_fast(dout, cache):
-    """Backward pass of ``conv_forward_fast``; the columns are rebuilt per chunk rather than cached.
+    """Backward pass of ``conv_forward_fast``, by the algorithm the forward used.
 
     Parameters
     ----------
@@ -192,19 +149,13 @@ def conv_backward_fast(dout, cache):
     dw : array (F, C, HH, WW)
     db : array (F,)
     """
+    where = "conv_backward_fast"
     x, w, b, conv_param = cache
-    stride, pad, H_out, W_out = _checks.conv_geometry("conv_backward_fast", x, w, b, conv_param)
-    N, F = x.shape[0], w.shape[0]
-    _checks.gradient("conv_backward_fast", dout, (N, F, H_out, W_out), x.dtype)
-    xp = array_module(x)
-    HH, WW = w.shape[2:]
-    w_rows = w.reshape(F, -1)
-    dw_rows = xp.zeros_like(w_rows)
-    dx = xp.empty_like(x)
-    for chunk in _batch_chunks(x, w, stride, pad, H_out, W_out):
-        cols = _im2col(x[chunk], HH, WW, stride, pad, H_out, W_out)
-        dout_rows = dout[chunk].transpose(1, 0, 2, 3).reshape(F, -1)
-        dw_rows += dout_rows @ cols.reshape(w_rows.shape[1], -1).T
-        dcols = (w_rows.T @ dout_rows).reshape(cols.shape)
-        dx[chunk] = _col2im(dcols, x.shape, stride, pad)
-    return dx, dw_rows.reshape(w.shape), dout.sum(axis=(0, 2, 3))
+    stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
+    _checks.gradient(where, dout, (x.shape[0], w.shape[0], H_out, W_out), x.dtype)
+    algorithm = _algorithm(where, x, w, conv_param)
+    if algorithm in _WINOGRAD:
+        dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out, _WINOGRAD[algorithm])
+    else:
+        dx, dw = _im2col.backward(dout, x, w, stride, pad, H_out, W_out)
+    return dx, dw, dout.sum(axis=(0, 2, 3))

@@ -13,12 +13,14 @@ def dropout_forward(x, dropout_param):
     dropout_param : dict
         ``p``: probability of KEEPING a unit, in (0, 1].
         ``mode``: 'train' applies dropout, 'test' is the identity.
-        ``seed`` (optional): makes the mask reproducible (gradient checks need this).
+        ``seed`` (optional): draw the mask from a generator seeded with it, so every call
+        with this dict drops the same units (gradient checks need this). Without a seed the
+        mask comes from the global ``np.random`` state, which ``np.random.seed`` fixes.
 
     Returns
     -------
     out : array shaped like x
-    cache : (dropout_param, mask), mask None in test mode
+    cache : (x.shape, x.dtype, mask), mask None in test mode
     """
     where = "dropout_forward"
     _checks.float_array(where, "x", x)
@@ -26,11 +28,12 @@ def dropout_forward(x, dropout_param):
     p = _checks.probability(where, "dropout_param['p']", dropout_param["p"])
     mode = _checks.mode(where, "dropout_param", dropout_param)
     if mode == "test":
-        return x.copy(), (dropout_param, None)
+        return x.copy(), (x.shape, x.dtype, None)
     xp = array_module(x)
-    rng = xp.random.default_rng(dropout_param.get("seed"))
-    mask = (rng.random(x.shape, dtype=x.dtype) < p) / x.dtype.type(p)
-    return x * mask, (dropout_param, mask)
+    seed = dropout_param.get("seed")
+    uniform = xp.random.random_sample(x.shape) if seed is None else xp.random.default_rng(seed).random(x.shape)
+    mask = (uniform < p) / x.dtype.type(p)
+    return x * mask, (x.shape, x.dtype, mask)
 
 
 def dropout_backward(dout, cache):
@@ -45,9 +48,6 @@ def dropout_backward(dout, cache):
     -------
     dx : array shaped like x
     """
-    _, mask = cache
-    if mask is None:
-        _checks.float_array("dropout_backward", "dout", dout)
-        return dout.copy()
-    _checks.gradient("dropout_backward", dout, mask.shape, mask.dtype)
-    return dout * mask
+    shape, dtype, mask = cache
+    _checks.gradient("dropout_backward", dout, shape, dtype)
+    return dout.copy() if mask is None else dout * mask

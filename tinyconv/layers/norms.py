@@ -7,6 +7,8 @@ of the gradient through the normalization. ``batchnorm_backward`` instead walks
 the computational graph step by step, as the derivation is first written down.
 """
 
+import numbers
+
 from .._backend import array_module
 from . import _checks
 
@@ -61,7 +63,7 @@ def _batchnorm(where, x, gamma, beta, bn_param, axes):
     mode = _checks.mode(where, "bn_param", bn_param)
     eps = _checks.positive_float(where, "bn_param['eps']", bn_param.get("eps", 1e-5))
     momentum = bn_param.get("momentum", 0.9)
-    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum <= 1:
+    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
         raise ValueError(f"{where}: bn_param['momentum'] must lie in [0, 1], got {momentum!r}")
     xp = array_module(x)
     D = x.shape[1]

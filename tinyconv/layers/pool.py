@@ -5,9 +5,10 @@ Shapes: x (N, C, H, W), out (N, C, H_out, W_out) with
 
 Ties: when several elements of a window share the maximum, the whole gradient of
 that window goes to the first of them in row-major order (smallest row, then
-smallest column), as ``np.argmax`` over the flattened window picks it. Naive and
-fast forms follow this rule exactly. With overlapping windows an element that is
-the chosen maximum of several windows receives the sum of their gradients.
+smallest column). Naive and fast forms follow this rule exactly. With
+overlapping windows an element that is the chosen maximum of several windows
+receives the sum of their gradients. A window whose maximum is NaN passes no
+gradient (no element compares equal to NaN).
 """
 
 from .._backend import array_module
@@ -62,8 +63,10 @@ def max_pool_backward_naive(dout, cache):
             for i in range(H_out):
                 for j in range(W_out):
                     window = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw]
-                    r, s = divmod(int(window.argmax()), pw)
-                    dx[n, c, i * stride + r, j * stride + s] += dout[n, c, i, j]
+                    maxima = xp.flatnonzero(window == window.max())  # row-major order
+                    if maxima.size:
+                        r, s = divmod(int(maxima[0]), pw)
+                        dx[n, c, i * stride + r, j * stride + s] += dout[n, c, i, j]
     return dx
 
 
@@ -121,11 +124,19 @@ def max_pool_backward_fast(dout, cache):
     ph, pw, stride, H_out, W_out = _checks.pool_geometry("max_pool_backward_fast", x, pool_param)
     _checks.gradient("max_pool_backward_fast", dout, out.shape, x.dtype)
     xp = array_module(x)
-    dx = xp.zeros_like(x)
+    overlapping = stride < max(ph, pw)
+    # Windows that tile x exactly write every element of dx once: no zero fill, no read-modify-write.
+    dx = xp.empty_like(x) if stride == ph == pw else xp.zeros_like(x)
+    is_max = xp.empty(out.shape, dtype=bool)
     unclaimed = xp.ones(out.shape, dtype=bool)
+    routed = xp.empty_like(dout) if overlapping else None
     for r, s in _window_offsets(ph, pw):
-        hit = _offset_view(x, r, s, stride, H_out, W_out) == out
-        hit &= unclaimed
-        unclaimed &= ~hit
-        _offset_view(dx, r, s, stride, H_out, W_out)[...] += xp.where(hit, dout, 0)
+        xp.equal(_offset_view(x, r, s, stride, H_out, W_out), out, out=is_max)
+        is_max &= unclaimed  # the first maximum of each window only
+        unclaimed ^= is_max
+        target = _offset_view(dx, r, s, stride, H_out, W_out)
+        if overlapping:
+            target += xp.multiply(dout, is_max, out=routed)
+        else:
+            xp.multiply(dout, is_max, out=target)
     return dx

@@ -55,6 +55,75 @@ def _conv_gn_relu_backward(dout, cache):
     return dx, dw, db, dgamma, dbeta
 
 
+def _checked_pool(pool, num_blocks):
+    if isinstance(pool, (bool, np.bool_)):
+        return [bool(pool)] * num_blocks
+    if (
+        not isinstance(pool, (list, tuple))
+        or len(pool) != num_blocks
+        or not all(isinstance(flag, (bool, np.bool_)) for flag in pool)
+    ):
+        raise ValueError(
+            f"pool must be a bool or a list of {num_blocks} bools (one per entry of "
+            f"num_filters), got {pool!r}."
+        )
+    return [bool(flag) for flag in pool]
+
+
+def _validated_config(
+    input_dim, num_filters, filter_size, pool, hidden_dims, num_classes, normalization,
+    num_groups, init, weight_scale, seed,
+):
+    """ConvNet's constructor arguments checked and in JSON form (reg and dtype aside)."""
+    input_dim = list(_arguments.image_shape("input_dim", input_dim))
+    num_filters = _arguments.positive_ints("num_filters", num_filters, allow_empty=False)
+    filter_size = _arguments.positive_int("filter_size", filter_size)
+    if filter_size % 2 == 0:
+        raise ValueError(
+            f"filter_size must be odd so that 'same' padding keeps the spatial size, "
+            f"got {filter_size}; use 3, 5 or 7."
+        )
+    pool = _checked_pool(pool, len(num_filters))
+    _, height, width = input_dim
+    for index, does_pool in enumerate(pool):
+        if does_pool:
+            block = f"conv block {index + 1}"
+            height = _arguments.pooled_size("height", height, block)
+            width = _arguments.pooled_size("width", width, block)
+    normalization = _arguments.one_of(
+        "normalization", normalization, (None, "batchnorm", "groupnorm")
+    )
+    num_groups = _arguments.positive_int("num_groups", num_groups)
+    if normalization == "groupnorm":
+        for index, filters in enumerate(num_filters):
+            if filters % num_groups:
+                raise ValueError(
+                    f"num_groups={num_groups} does not divide num_filters[{index}]={filters}; "
+                    "choose num_groups that divides every block's filter count."
+                )
+    init = _arguments.one_of("init", init, ("he", "gaussian"))
+    if weight_scale is not None:
+        if init == "he":
+            raise ValueError(
+                "weight_scale applies only to init='gaussian'; drop weight_scale or pass "
+                "init='gaussian'."
+            )
+        weight_scale = _arguments.nonnegative_float("weight_scale", weight_scale)
+    return {
+        "input_dim": input_dim,
+        "num_filters": list(num_filters),
+        "filter_size": filter_size,
+        "pool": pool,
+        "hidden_dims": list(_arguments.positive_ints("hidden_dims", hidden_dims, allow_empty=True)),
+        "num_classes": _arguments.positive_int("num_classes", num_classes),
+        "normalization": normalization,
+        "num_groups": num_groups,
+        "init": init,
+        "weight_scale": weight_scale,
+        "seed": _arguments.optional_seed("seed", seed),
+    }
+
+
 class ConvNet(Model):
     """{conv - [spatial batchnorm | groupnorm] - relu - [2x2 max pool]} x K
     - {affine - relu} x M - affine - softmax.
@@ -116,106 +185,65 @@ class ConvNet(Model):
         seed=None,
         dtype=np.float32,
     ):
-        C, H, W = _arguments.image_shape("input_dim", input_dim)
-        num_filters = _arguments.positive_ints("num_filters", num_filters, allow_empty=False)
-        filter_size = _arguments.positive_int("filter_size", filter_size)
-        if filter_size % 2 == 0:
-            raise ValueError(
-                f"filter_size must be odd so that 'same' padding keeps the spatial size, "
-                f"got {filter_size}; use 3, 5 or 7."
-            )
-        pool = self._check_pool(pool, len(num_filters))
-        hidden_dims = _arguments.positive_ints("hidden_dims", hidden_dims, allow_empty=True)
-        num_classes = _arguments.positive_int("num_classes", num_classes)
-        normalization = _arguments.one_of(
-            "normalization", normalization, (None, "batchnorm", "groupnorm")
+        config = _validated_config(
+            input_dim=input_dim,
+            num_filters=num_filters,
+            filter_size=filter_size,
+            pool=pool,
+            hidden_dims=hidden_dims,
+            num_classes=num_classes,
+            normalization=normalization,
+            num_groups=num_groups,
+            init=init,
+            weight_scale=weight_scale,
+            seed=seed,
         )
-        num_groups = _arguments.positive_int("num_groups", num_groups)
-        if normalization == "groupnorm":
-            for index, filters in enumerate(num_filters):
-                if filters % num_groups:
-                    raise ValueError(
-                        f"num_groups={num_groups} does not divide num_filters[{index}]={filters}; "
-                        "choose num_groups that divides every block's filter count."
-                    )
-        init = _arguments.one_of("init", init, ("he", "gaussian"))
-        if weight_scale is not None:
-            if init == "he":
-                raise ValueError(
-                    "weight_scale applies only to init='gaussian'; drop weight_scale or pass "
-                    "init='gaussian'."
-                )
-            weight_scale = _arguments.nonnegative_float("weight_scale", weight_scale)
-        seed = _arguments.optional_seed("seed", seed)
-        super().__init__(
-            {
-                "input_dim": [C, H, W],
-                "num_filters": list(num_filters),
-                "filter_size": filter_size,
-                "pool": list(pool),
-                "hidden_dims": list(hidden_dims),
-                "num_classes": num_classes,
-                "normalization": normalization,
-                "num_groups": num_groups,
-                "init": init,
-                "weight_scale": weight_scale,
-                "seed": seed,
-            },
-            reg,
-            dtype,
-        )
-        self._input_shape = (C, H, W)
-        self.normalization = normalization
-        self.num_groups = num_groups
-        self.pool = pool
-        self.num_blocks = len(num_filters)
-        self.num_layers = self.num_blocks + len(hidden_dims) + 1
-        self._conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
+        super().__init__(config, reg, dtype)
+        self._input_shape = tuple(config["input_dim"])
+        self.normalization = config["normalization"]
+        self.num_groups = config["num_groups"]
+        self.pool = tuple(config["pool"])
+        self.num_blocks = len(config["num_filters"])
+        self.num_layers = self.num_blocks + len(config["hidden_dims"]) + 1
+        self._conv_param = {"stride": 1, "pad": (config["filter_size"] - 1) // 2}
+        self._init_weights(config)
+        self._init_norms(config)
 
-        for index, does_pool in enumerate(pool):
-            if does_pool:
-                block = f"conv block {index + 1}"
-                H = _arguments.pooled_size("height", H, block)
-                W = _arguments.pooled_size("width", W, block)
-
-        rng = np.random.default_rng(seed)
-        scale = DEFAULT_GAUSSIAN_SCALE if weight_scale is None else weight_scale
-        channels = [C, *num_filters]
-        weight_shapes = [
-            (channels[index + 1], channels[index], filter_size, filter_size)
-            for index in range(self.num_blocks)
-        ]
-        units = [num_filters[-1] * H * W, *hidden_dims, num_classes]
-        weight_shapes += [(units[index], units[index + 1]) for index in range(len(units) - 1)]
+    def _init_weights(self, config):
+        """Draw W1.. (He or Gaussian) from a generator seeded with ``seed``; zero the biases."""
+        rng = np.random.default_rng(config["seed"])
+        C, H, W = config["input_dim"]
+        for does_pool in config["pool"]:
+            H, W = (H // 2, W // 2) if does_pool else (H, W)
+        size = config["filter_size"]
+        channels = [C, *config["num_filters"]]
+        units = [channels[-1] * H * W, *config["hidden_dims"], config["num_classes"]]
+        weight_shapes = [(out, inp, size, size) for inp, out in zip(channels, channels[1:])]
+        weight_shapes += [(inp, out) for inp, out in zip(units, units[1:])]
         for number, shape in enumerate(weight_shapes, start=1):
-            fan_in = int(np.prod(shape[1:])) if len(shape) == 4 else shape[0]
-            std = np.sqrt(2.0 / fan_in) if init == "he" else scale
+            is_conv = len(shape) == 4
+            fan_in = int(np.prod(shape[1:])) if is_conv else shape[0]
+            if config["init"] == "he":
+                std = np.sqrt(2.0 / fan_in)
+            elif config["weight_scale"] is None:
+                std = DEFAULT_GAUSSIAN_SCALE
+            else:
+                std = config["weight_scale"]
             # Drawn in float64 and then cast, so one seed gives the same network in every dtype.
             self.params[f"W{number}"] = (std * rng.standard_normal(shape)).astype(self.dtype)
-            out_units = shape[0] if len(shape) == 4 else shape[1]
-            self.params[f"b{number}"] = np.zeros(out_units, dtype=self.dtype)
+            self.params[f"b{number}"] = np.zeros(shape[0] if is_conv else shape[1], self.dtype)
 
-        if normalization is not None:
-            for number, filters in enumerate(num_filters, start=1):
-                shape = (1, filters, 1, 1) if normalization == "groupnorm" else (filters,)
-                self.params[f"gamma{number}"] = np.ones(shape, dtype=self.dtype)
-                self.params[f"beta{number}"] = np.zeros(shape, dtype=self.dtype)
-                self.bn_params.append(
-                    self._new_bn_param(filters) if normalization == "batchnorm" else {}
-                )
-
-    @staticmethod
-    def _check_pool(pool, num_blocks):
-        if isinstance(pool, (bool, np.bool_)):
-            return (bool(pool),) * num_blocks
-        if not isinstance(pool, (list, tuple)) or len(pool) != num_blocks or not all(
-            isinstance(flag, (bool, np.bool_)) for flag in pool
-        ):
-            raise ValueError(
-                f"pool must be a bool or a list of {num_blocks} bools (one per entry of "
-                f"num_filters), got {pool!r}."
+    def _init_norms(self, config):
+        """gamma/beta (ones/zeros) and a norm dict for every conv block, when normalized."""
+        if self.normalization is None:
+            return
+        for number, filters in enumerate(config["num_filters"], start=1):
+            shape = (1, filters, 1, 1) if self.normalization == "groupnorm" else (filters,)
+            self.params[f"gamma{number}"] = np.ones(shape, dtype=self.dtype)
+            self.params[f"beta{number}"] = np.zeros(shape, dtype=self.dtype)
+            self.bn_params.append(
+                self._new_bn_param(filters) if self.normalization == "batchnorm" else {}
             )
-        return tuple(bool(flag) for flag in pool)
 
     @classmethod
     def from_spec(cls, spec, **kwargs):

@@ -1,0 +1,69 @@
+"""Small datasets written in the exact on-disk formats tinyconv reads."""
+
+import gzip
+import pickle
+import struct
+import types
+
+import numpy as np
+
+
+def write_cifar_batch(path, data, labels, **extra):
+    """Write a CIFAR-10 python batch: a protocol-2 pickle of a dict with bytes keys."""
+    batch = {b"batch_label": b"generated batch", b"labels": list(labels), b"data": data,
+             b"filenames": [f"image_{index}.png".encode() for index in range(len(labels))]}
+    batch.update(extra)
+    with open(path, "wb") as file:
+        pickle.dump(batch, file, protocol=2)
+
+
+def write_idx(path, values, gzipped):
+    """Write a uint8 array as an IDX file: 0, 0, type 0x08, ndim, big-endian uint32 sizes, values."""
+    header = struct.pack(">BBBB", 0, 0, 0x08, values.ndim) + struct.pack(f">{values.ndim}I", *values.shape)
+    payload = header + values.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(payload) if gzipped else payload)
+
+
+def make_cifar_dir(tmp_path):
+    """Write a CIFAR-10 folder with 5 training batches of 8 images and a test batch of 10.
+
+    Returns a namespace with ``root`` and the raw rows ``train_data (40, 3072)``,
+    ``train_labels (40,)``, ``test_data (10, 3072)``, ``test_labels (10,)``.
+    """
+    rng = np.random.default_rng(1234)
+    root = tmp_path / "cifar-10-batches-py"
+    root.mkdir()
+    train_data = rng.integers(0, 256, size=(40, 3072), dtype=np.uint8)
+    train_labels = rng.integers(0, 10, size=40)
+    for index in range(5):
+        rows = slice(8 * index, 8 * (index + 1))
+        write_cifar_batch(root / f"data_batch_{index + 1}", train_data[rows], train_labels[rows].tolist())
+    test_data = rng.integers(0, 256, size=(10, 3072), dtype=np.uint8)
+    test_labels = rng.integers(0, 10, size=10)
+    write_cifar_batch(root / "test_batch", test_data, test_labels.tolist())
+    return types.SimpleNamespace(root=root, train_data=train_data, train_labels=train_labels,
+                                 test_data=test_data, test_labels=test_labels)
+
+
+def make_fashion_dir(tmp_path):
+    """Write a Fashion-MNIST folder: 30 training and 12 test images of 28x28, training files gzipped.
+
+    Returns a namespace with ``root``, ``train_images (30, 28, 28)``, ``train_labels (30,)``,
+    ``test_images (12, 28, 28)``, ``test_labels (12,)``.
+    """
+    rng = np.random.default_rng(99)
+    root = tmp_path / "fashion"
+    root.mkdir()
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, size=(30, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": rng.integers(0, 10, size=30, dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, size=(12, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": rng.integers(0, 10, size=12, dtype=np.uint8),
+    }
+    for name, values in arrays.items():
+        gzipped = name.startswith("train")
+        write_idx(root / (name + ".gz" if gzipped else name), values, gzipped)
+    return types.SimpleNamespace(root=root, train_images=arrays["train-images-idx3-ubyte"],
+                                 train_labels=arrays["train-labels-idx1-ubyte"],
+                                 test_images=arrays["t10k-images-idx3-ubyte"],
+                                 test_labels=arrays["t10k-labels-idx1-ubyte"])

@@ -1,0 +1,183 @@
+"""The tinyconv command line, end to end on small runs."""
+
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tinyconv import layer_gradcheck
+from tinyconv.cli import main
+from tinyconv.data import get_digits_data
+from tinyconv.layers import relu_forward
+from tinyconv.serialization import load_model
+
+from .dataset_files import make_cifar_dir
+
+SMALL_DIGITS = ["--num-val", "100", "--num-test", "50"]
+SMALL_RUN = ["--model", "c4p-f16", "--epochs", "2", "--batch-size", "100", *SMALL_DIGITS]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """A two-epoch digits run of a small ConvNet; returns its output folder."""
+    out = tmp_path_factory.mktemp("run")
+    result = invoke("train", *SMALL_RUN, "--out", out)
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_train_writes_model_metrics_and_pictures(small_run):
+    assert sorted(path.name for path in small_run.iterdir()) == [
+        "checkpoint_epoch_2.npz", "curves.png", "filters.png", "metrics.json", "model.npz"]
+    for picture in ("curves.png", "filters.png"):
+        assert (small_run / picture).read_bytes()[:4] == b"\x89PNG"
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    assert metrics["dataset"] == "digits" and metrics["model"] == "c4p-f16"
+    assert metrics["model_class"] == "ConvNet" and metrics["model_config"]["num_filters"] == [4]
+    assert metrics["epochs"] == 2 and metrics["iterations"] == 2 * (1647 // 100)
+    assert len(metrics["val_acc_history"]) == 3 and metrics["seconds"] > 0
+    assert metrics["options"]["lr"] == pytest.approx(3e-3) and metrics["options"]["batch_size"] == 100
+
+    # The recorded accuracies are those of the saved model on the same splits.
+    model = load_model(small_run / "model.npz")
+    data = get_digits_data(num_validation=100, num_test=50)
+    for split in ("val", "test", "train"):
+        predicted = np.argmax(model.loss(data[f"X_{split}"]), axis=1)
+        assert metrics[f"{split}_acc"] == pytest.approx(np.mean(predicted == data[f"y_{split}"]))
+    assert metrics["val_acc"] > 0.25  # chance is 0.1
+
+
+def test_evaluate_prints_accuracy_and_confusion_matrix(small_run):
+    result = invoke("evaluate", small_run / "model.npz", *SMALL_DIGITS, "--split", "test")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    assert f"accuracy {metrics['test_acc']:.4f}" in result.output
+    rows = [line.split() for line in result.output.splitlines() if re.match(r"\d \d ", line)]
+    assert [row[0] for row in rows] == [str(digit) for digit in range(10)]
+    counts = np.array([[int(value) for value in row[2:12]] for row in rows])
+    assert counts.sum() == 50
+    assert np.trace(counts) / 50 == pytest.approx(metrics["test_acc"])
+    for digit, row in enumerate(rows):
+        if counts[digit].sum():
+            assert float(row[12]) == pytest.approx(counts[digit, digit] / counts[digit].sum(), abs=5e-4)
+
+
+def test_evaluate_refuses_a_model_for_other_images(tmp_path, small_run):
+    cifar_dir = make_cifar_dir(tmp_path)
+    result = invoke("evaluate", small_run / "model.npz", "--dataset", "cifar10", "--data-dir", cifar_dir.root,
+                    "--num-train", "30", "--num-val", "10", "--num-test", "10")
+    assert result.exit_code == 1
+    assert "does not fit cifar10" in result.output
+
+
+def test_resume_continues_the_run_exactly(tmp_path, small_run):
+    first = tmp_path / "first"
+    assert invoke("train", *SMALL_RUN[:2], "--epochs", "1", *SMALL_RUN[4:], "--out", first).exit_code == 0
+    result = invoke("train", "--resume", first / "checkpoint_epoch_1.npz", "--epochs", "2", *SMALL_DIGITS,
+                    "--out", tmp_path / "resumed")
+    assert result.exit_code == 0, result.output
+    resumed = json.loads((tmp_path / "resumed" / "metrics.json").read_text())
+    straight = json.loads((small_run / "metrics.json").read_text())
+    assert resumed["val_acc_history"] == straight["val_acc_history"]
+    assert resumed["train_acc_history"] == straight["train_acc_history"]
+    np.testing.assert_array_equal(load_model(tmp_path / "resumed" / "model.npz").params["W1"],
+                                  load_model(small_run / "model.npz").params["W1"])
+
+
+def test_default_model_learns_the_digits_in_one_epoch(tmp_path):
+    result = invoke("train", "--epochs", "1", "--out", tmp_path)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["model_class"] == "ThreeLayerConvNet" and metrics["dataset"] == "digits"
+    assert metrics["val_acc"] >= 0.7
+
+
+def test_cifar10_format_run(tmp_path):
+    cifar_dir = make_cifar_dir(tmp_path)
+    out = tmp_path / "cifar-run"
+    result = invoke("train", "--dataset", "cifar10", "--data-dir", cifar_dir.root, "--num-train", "30",
+                    "--num-val", "10", "--num-test", "10", "--model", "c2p-f8", "--batch-size", "10",
+                    "--epochs", "1", "--dtype", "float64", "--out", out)
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["dataset"] == "cifar10" and metrics["iterations"] == 3
+    assert metrics["model_config"]["input_dim"] == [3, 32, 32]
+    assert load_model(out / "model.npz").params["W1"].dtype == np.float64
+
+
+def test_divergence_is_reported(tmp_path):
+    result = invoke("train", "--model", "c4p-f16", "--update-rule", "sgd", "--lr", "1e6", "--epochs", "1",
+                    "--out", tmp_path)
+    assert result.exit_code == 1
+    assert "Training diverged" in result.output and "smaller learning rate" in result.output
+    assert not (tmp_path / "model.npz").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--model", "c4q"], "bad token 'c4q'"),
+    (["--normalization", "layernorm"], "--model three-layer takes --normalization none"),
+    (["--model", "fc", "--normalization", "groupnorm"], "batchnorm | layernorm"),
+    (["--data-dir", "."], "--data-dir is not used with --dataset digits"),
+    (["--num-train", "100"], "--num-train is not used with --dataset digits"),
+    (["--epochs", "0"], "--epochs"),
+    (["--dtype", "float16"], "float16"),
+    (["--dataset", "mnist"], "mnist"),
+    (["--num-val", "1500", "--num-test", "500"], "exceeds"),
+])
+def test_bad_train_options(tmp_path, args, message):
+    result = invoke("train", *args, "--out", tmp_path)
+    assert result.exit_code in (1, 2)
+    assert message in result.output
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_resume_refuses_settings_it_fixes(tmp_path, small_run):
+    result = invoke("train", "--resume", small_run / "checkpoint_epoch_2.npz", "--lr", "0.1", "--out", tmp_path)
+    assert result.exit_code == 2 and "drop --lr" in result.output
+
+
+def test_cifar10_without_a_folder_says_how_to_give_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("TINYCONV_CIFAR10", raising=False)
+    result = invoke("train", "--dataset", "cifar10", "--out", tmp_path)
+    assert result.exit_code == 2
+    assert "TINYCONV_CIFAR10" in result.output and "--data-dir" in result.output
+
+
+def test_gradcheck_passes_and_lists_every_case():
+    result = invoke("gradcheck")
+    assert result.exit_code == 0, result.output
+    for case in layer_gradcheck.CASES:
+        assert case.name in result.output
+    assert "All" in result.output and "FAIL" not in result.output
+
+
+def test_gradcheck_fails_on_a_wrong_backward(monkeypatch):
+    broken = layer_gradcheck.GradCase("doubled relu", relu_forward, lambda dout, cache: 2 * dout * (cache > 0),
+                                      (("x", (3, 4)),))
+    monkeypatch.setattr(layer_gradcheck, "CASES", (broken,))
+    result = invoke("gradcheck")
+    assert result.exit_code == 1
+    assert re.search(r"doubled relu\s+dx .* FAIL", result.output)
+
+
+def test_demo_convolve_writes_a_png(tmp_path):
+    out = tmp_path / "demo.png"
+    result = invoke("demo", "convolve", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_python_dash_m_runs_the_command():
+    result = subprocess.run([sys.executable, "-m", "tinyconv", "--help"], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.startswith("Usage: tinyconv")
+    for command in ("train", "evaluate", "gradcheck", "demo"):
+        assert command in result.stdout

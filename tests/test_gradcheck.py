@@ -1,0 +1,137 @@
+"""tinyconv.gradcheck: numerical gradients, in-place perturbation and restore, sparse checks, rel_error."""
+
+import re
+
+import numpy as np
+import pytest
+
+from tinyconv.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, grad_check_sparse, rel_error
+
+
+def test_eval_numerical_gradient_of_a_known_function(rng):
+    x = rng.standard_normal((3, 4))
+    grad = eval_numerical_gradient(lambda a: np.sum(a**3), x, verbose=False)
+    assert grad.shape == x.shape
+    np.testing.assert_allclose(grad, 3 * x**2, rtol=1e-8, atol=1e-10)
+
+
+def test_eval_numerical_gradient_with_a_lambda_ignoring_its_argument(rng):
+    # Notebooks write f = lambda _: loss(x) and rely on x being perturbed in place.
+    x = rng.standard_normal((2, 3))
+    x_before = x.copy()
+    grad = eval_numerical_gradient(lambda _: np.sum(np.sin(x)), x, verbose=False)
+    np.testing.assert_allclose(grad, np.cos(x_before), rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(x, x_before)  # restored bit for bit
+
+
+def test_eval_numerical_gradient_uses_central_differences_with_step_h():
+    # For f(x) = x^3 the central difference is 3x^2 + h^2 exactly: the step is visible.
+    x = np.array([1.0])
+    grad = eval_numerical_gradient(lambda a: float(a[0] ** 3), x, verbose=False, h=1e-2)
+    np.testing.assert_allclose(grad, [3.0 + 1e-4], rtol=1e-9)
+
+
+def test_eval_numerical_gradient_verbose_prints_and_quiet_does_not(rng, capsys):
+    x = rng.standard_normal(3)
+    eval_numerical_gradient(lambda a: np.sum(a), x, verbose=False)
+    assert capsys.readouterr().out == ""
+    eval_numerical_gradient(lambda a: np.sum(a), x)  # verbose by default, as in the starter
+    assert capsys.readouterr().out != ""
+
+
+def test_eval_numerical_gradient_array_of_a_known_function(rng):
+    x = rng.standard_normal((3, 2))
+    dout = rng.standard_normal((3, 2))
+    grad = eval_numerical_gradient_array(lambda a: a**2, x, dout)
+    np.testing.assert_allclose(grad, 2 * x * dout, rtol=1e-8, atol=1e-10)
+
+
+def test_eval_numerical_gradient_array_with_a_lambda_ignoring_its_argument(rng):
+    x = rng.standard_normal((2, 2, 3))
+    w = rng.standard_normal((6, 5))
+    dout = rng.standard_normal((2, 5))
+    x_before, w_before, dout_before = x.copy(), w.copy(), dout.copy()
+    dw = eval_numerical_gradient_array(lambda _: x.reshape(2, -1) @ w, w, dout)
+    np.testing.assert_allclose(dw, x.reshape(2, -1).T @ dout, rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(w, w_before)
+    np.testing.assert_array_equal(x, x_before)
+    np.testing.assert_array_equal(dout, dout_before)
+
+
+def test_eval_numerical_gradient_array_copes_with_outputs_that_alias_the_input(rng):
+    # f returns a view of x: the difference must be taken from copies of the perturbed outputs.
+    x = rng.standard_normal(4)
+    dout = rng.standard_normal(4)
+    grad = eval_numerical_gradient_array(lambda a: a, x, dout)
+    np.testing.assert_allclose(grad, dout, rtol=1e-8)
+
+
+def test_numerical_gradients_are_restored_even_when_f_raises(rng):
+    x = rng.standard_normal(3)
+    x_before = x.copy()
+
+    def f(_):
+        if x[1] != x_before[1]:
+            raise RuntimeError("boom")
+        return np.sum(x)
+
+    with pytest.raises(RuntimeError):
+        eval_numerical_gradient(f, x, verbose=False)
+    np.testing.assert_array_equal(x, x_before)
+
+
+def relative_errors(printed):
+    return [float(m) for m in re.findall(r"relative error:?\s*([0-9.eE+-]+)", printed)]
+
+
+def test_grad_check_sparse_reports_small_errors_for_a_correct_gradient(rng, capsys):
+    x = rng.standard_normal((4, 5))
+    x_before = x.copy()
+    grad_check_sparse(lambda _: np.sum(x**2), x, 2 * x, num_checks=7)
+    errors = relative_errors(capsys.readouterr().out)
+    assert len(errors) == 7
+    assert max(errors) < 1e-7
+    np.testing.assert_array_equal(x, x_before)
+
+
+def test_grad_check_sparse_reports_large_errors_for_a_wrong_gradient(rng, capsys):
+    x = rng.standard_normal((4, 5))
+    grad_check_sparse(lambda a: np.sum(a**2), x, 3 * x, num_checks=5)
+    errors = relative_errors(capsys.readouterr().out)
+    assert len(errors) == 5
+    assert min(errors) > 0.1  # |2x - 3x| / (|2x| + |3x|) = 0.2
+
+
+@pytest.mark.parametrize(
+    "x, y, expected",
+    [
+        (1.0, 1.0, 0.0),
+        (1.0, 3.0, 0.5),
+        (-1.0, 1.0, 1.0),
+        (0.0, 0.0, 0.0),
+        (0.0, 1e-9, 0.1),  # the denominator is floored at 1e-8
+        (np.array([1.0, 2.0, 0.0]), np.array([1.0, 2.2, 0.0]), 0.2 / 4.2),
+    ],
+)
+def test_rel_error_definition(x, y, expected):
+    assert rel_error(x, y) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert rel_error(y, x) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_rel_error_is_the_maximum_over_elements():
+    x = np.array([[1.0, 10.0], [5.0, 0.0]])
+    y = np.array([[1.1, 10.0], [5.0, 1.0]])
+    assert rel_error(x, y) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("check", [
+    lambda x: eval_numerical_gradient(lambda a: float(np.sum(a**2)), x, verbose=False),
+    lambda x: eval_numerical_gradient_array(lambda a: a * 2.0, x, np.ones(3)),
+    lambda x: grad_check_sparse(lambda a: float(np.sum(a**2)), x, 2.0 * x, num_checks=2),
+], ids=["eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse"])
+def test_integer_arrays_are_rejected_not_silently_truncated(check):
+    # x[i] + 1e-5 stored into an integer array is x[i] again: the "gradient" would be nonsense.
+    x = np.arange(3)
+    with pytest.raises(TypeError, match=r"\bx\b"):
+        check(x)
+    np.testing.assert_array_equal(x, np.arange(3))

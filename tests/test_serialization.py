@@ -1,0 +1,239 @@
+"""Model and checkpoint files: round trips, atomic writes, and files that must be refused."""
+
+import io
+import json
+import os
+import pickle
+
+import numpy as np
+import pytest
+
+from tinyconv import serialization
+from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
+from tinyconv.serialization import load_checkpoint, load_model, save_checkpoint, save_model
+
+
+def _trained_models():
+    """One model of every class, with batch-norm running statistics that are not zero."""
+    np.random.seed(0)
+    models = [
+        ThreeLayerConvNet(input_dim=(2, 6, 6), num_filters=3, filter_size=3, hidden_dim=5),
+        FullyConnectedNet([5, 4], input_dim=8, normalization="batchnorm", dtype=np.float64,
+                          dropout_keep_ratio=0.5, seed=4),
+        ConvNet.from_spec("c4p-f6", input_dim=(2, 6, 6), normalization="batchnorm", seed=1),
+        ConvNet.from_spec("c4-c4p", input_dim=(2, 6, 6), normalization="groupnorm", seed=2,
+                          init="gaussian", weight_scale=0.2, reg=0.3, dtype=np.float64),
+    ]
+    rng = np.random.default_rng(0)
+    for model in models:
+        shape = model.get_config()["input_dim"]
+        X = rng.standard_normal((5, *shape) if isinstance(shape, list) else (5, shape))
+        model.loss(X, rng.integers(10, size=5))
+        for name in model.params:
+            model.params[name] = model.params[name] + 0.01  # differ from a fresh model
+    return models
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_model_round_trip_restores_class_config_params_and_buffers(tmp_path, index):
+    model = _trained_models()[index]
+    path = tmp_path / "model.npz"
+    save_model(path, model)
+    loaded = load_model(path)
+    assert type(loaded) is type(model)
+    assert loaded.get_config() == model.get_config()
+    assert loaded.dtype is model.dtype
+    assert loaded.params.keys() == model.params.keys()
+    for name, value in model.params.items():
+        assert loaded.params[name].dtype == value.dtype
+        np.testing.assert_array_equal(loaded.params[name], value)
+    for key, value in model.state().items():
+        np.testing.assert_array_equal(loaded.state()[key], value)
+    X = np.random.default_rng(1).standard_normal((3, 2, 6, 6))
+    if isinstance(model, FullyConnectedNet):
+        X = X.reshape(3, -1)[:, :8]
+    np.testing.assert_array_equal(loaded.loss(X), model.loss(X))
+
+
+def test_files_hold_no_pickle_and_describe_themselves(tmp_path):
+    model = _trained_models()[1]
+    path = tmp_path / "model.npz"
+    save_model(path, model)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    assert all(not value.dtype.hasobject for value in arrays.values())
+    record = json.loads(arrays["__tinyconv__"].tobytes())
+    assert record["format"] == "tinyconv-model"
+    assert record["format_version"] == 1
+    assert record["model"]["class"] == "FullyConnectedNet"
+    assert record["model"]["dtype"] == "float64"
+    assert record["model"]["config"] == model.get_config()
+    np.testing.assert_array_equal(arrays["model/params/W1"], model.params["W1"])
+
+
+def test_loading_does_not_advance_the_global_rng(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(path, _trained_models()[0])
+    np.random.seed(3)
+    expected = np.random.rand()
+    np.random.seed(3)
+    load_model(path)
+    assert np.random.rand() == expected
+
+
+def test_save_replaces_atomically_and_leaves_no_temporary_files(tmp_path, monkeypatch):
+    first, second = _trained_models()[:2]
+    path = tmp_path / "model.npz"
+    save_model(path, first)
+    save_model(path, second)
+    assert isinstance(load_model(path), FullyConnectedNet)
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+    def failing_savez(file, **arrays):
+        file.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(serialization.np, "savez", failing_savez)
+    with pytest.raises(OSError, match="disk full"):
+        save_model(path, first)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == ["model.npz"]
+    assert isinstance(load_model(path), FullyConnectedNet)
+
+
+def test_path_is_used_exactly_as_given(tmp_path):
+    path = tmp_path / "weights.bin"
+    save_model(str(path), _trained_models()[0])
+    assert os.listdir(tmp_path) == ["weights.bin"]
+    assert isinstance(load_model(str(path)), ThreeLayerConvNet)
+
+
+def test_checkpoint_round_trip_keeps_nested_solver_state(tmp_path):
+    model = _trained_models()[2]
+    state = {
+        "epoch": 3,
+        "best_val_acc": 0.625,
+        "rng": {"state": 2**100 + 7, "name": "PCG64"},
+        "histories": [np.arange(3.0), np.array([], dtype=np.float64)],
+        "configs": {"W1": {"learning_rate": 1e-3, "m": np.ones((2, 2), np.float32), "t": 5}},
+        "nothing": None,
+        "flag": True,
+    }
+    path = tmp_path / "ckpt.npz"
+    save_checkpoint(path, model, state)
+    loaded_model, loaded = load_checkpoint(path)
+    assert loaded_model.get_config() == model.get_config()
+    np.testing.assert_array_equal(loaded_model.params["W1"], model.params["W1"])
+    assert loaded["epoch"] == 3 and loaded["best_val_acc"] == 0.625
+    assert loaded["rng"] == {"state": 2**100 + 7, "name": "PCG64"}
+    np.testing.assert_array_equal(loaded["histories"][0], np.arange(3.0))
+    assert loaded["histories"][1].shape == (0,)
+    assert loaded["configs"]["W1"]["m"].dtype == np.float32
+    assert loaded["configs"]["W1"]["t"] == 5
+    assert loaded["nothing"] is None and loaded["flag"] is True
+    # The model inside a checkpoint can be loaded on its own.
+    assert isinstance(load_model(path), ConvNet)
+
+
+def test_unsavable_values_are_refused(tmp_path):
+    model = _trained_models()[0]
+    with pytest.raises(TypeError, match="object arrays"):
+        save_checkpoint(tmp_path / "a.npz", model, {"x": np.array([{}], dtype=object)})
+    with pytest.raises(TypeError, match="cannot save a value of type set"):
+        save_checkpoint(tmp_path / "b.npz", model, {"x": {1, 2}})
+    with pytest.raises(TypeError, match="only tinyconv models can be saved"):
+        save_model(tmp_path / "c.npz", object())
+    assert os.listdir(tmp_path) == []
+
+
+def _savez(path, **arrays):
+    with open(path, "wb") as handle:  # a handle, so that no suffix is appended
+        np.savez(handle, **arrays)
+
+
+def _write_record(path, record, extra_arrays=None):
+    arrays = dict(extra_arrays or {})
+    arrays["__tinyconv__"] = np.frombuffer(json.dumps(record).encode(), dtype=np.uint8)
+    _savez(path, **arrays)
+
+
+def _npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def _hostile_files(tmp_path):
+    """(name, writer) pairs, each writing something load_model must refuse."""
+    good = tmp_path / "good.npz"
+    save_model(good, _trained_models()[0])
+    content = good.read_bytes()
+    with np.load(good) as archive:
+        good_arrays = {name: archive[name] for name in archive.files}
+    good_record = json.loads(good_arrays.pop("__tinyconv__").tobytes())
+
+    def edited(**changes):
+        return lambda path: _write_record(path, {**good_record, **changes}, good_arrays)
+
+    def with_model(**changes):
+        return edited(model={**good_record["model"], **changes})
+
+    return {
+        "empty": lambda path: path.write_bytes(b""),
+        "truncated": lambda path: path.write_bytes(content[: len(content) // 2]),
+        "random_bytes": lambda path: path.write_bytes(os.urandom(2000)),
+        "text": lambda path: path.write_text("W1,b1\n1,2\n"),
+        "pickle": lambda path: path.write_bytes(pickle.dumps({"W1": np.ones(3)})),
+        "npy": lambda path: path.write_bytes(_npy_bytes(np.ones(3))),
+        "foreign_npz": lambda path: _savez(path, W1=np.ones(3)),
+        "object_member": lambda path: _write_record(
+            path, good_record, {**good_arrays, "extra": np.array([{"a": 1}], dtype=object)}
+        ),
+        "bad_json": lambda path: _savez(
+            path, __tinyconv__=np.frombuffer(b"{not json", dtype=np.uint8)
+        ),
+        "json_not_object": lambda path: _write_record(path, [1, 2]),
+        "wrong_kind": edited(format="something-else"),
+        "future_version": edited(format_version=99),
+        "unknown_class": with_model(**{"class": "os.system"}),
+        "bad_config": with_model(config={**good_record["model"]["config"], "num_filters": -2}),
+        "unexpected_config_key": with_model(config={"rm": "-rf"}),
+        "missing_array": lambda path: _write_record(
+            path, good_record, {k: v for k, v in good_arrays.items() if not k.endswith("W2")}
+        ),
+        "wrong_shape": lambda path: _write_record(
+            path, good_record, {**good_arrays, "model/params/W2": np.ones((2, 2), np.float32)}
+        ),
+        "wrong_dtype": lambda path: _write_record(
+            path, good_record,
+            {**good_arrays, "model/params/W1": good_arrays["model/params/W1"].astype(np.float64)},
+        ),
+    }
+
+
+HOSTILE = [
+    "empty", "truncated", "random_bytes", "text", "pickle", "npy", "foreign_npz",
+    "object_member", "bad_json", "json_not_object", "wrong_kind", "future_version",
+    "unknown_class", "bad_config", "unexpected_config_key", "missing_array", "wrong_shape",
+    "wrong_dtype",
+]
+
+
+@pytest.mark.parametrize("kind", HOSTILE)
+def test_hostile_and_damaged_files_are_refused_naming_the_file(tmp_path, kind):
+    path = tmp_path / f"{kind}.npz"
+    _hostile_files(tmp_path)[kind](path)
+    with pytest.raises(ValueError, match=str(path).replace("\\", "\\\\")):
+        load_model(path)
+    with pytest.raises(ValueError, match="is not a|damaged|format|expected one of|"
+                                         "valid tinyconv model|missing array|do not match"):
+        load_checkpoint(path)
+
+
+def test_model_file_is_not_a_checkpoint_and_missing_file_is_not_found(tmp_path):
+    path = tmp_path / "model.npz"
+    save_model(path, _trained_models()[0])
+    with pytest.raises(ValueError, match="expected one of \\['tinyconv-checkpoint'\\]"):
+        load_checkpoint(path)
+    with pytest.raises(FileNotFoundError):
+        load_model(tmp_path / "absent.npz")

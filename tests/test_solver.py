@@ -1,0 +1,356 @@
+"""Solver: the cs231n contract, seeded runs, checkpoints, exact resume, divergence, progress."""
+
+import io
+import os
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tinyconv import optim
+from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
+from tinyconv.serialization import load_checkpoint
+from tinyconv.solver import Solver, TrainingDivergedError
+
+
+def _data(N=60, N_val=20, shape=(3, 4, 4), num_classes=4, seed=0):
+    """Learnable toy data: each class is a fixed random image plus noise."""
+    rng = np.random.default_rng(seed)
+    templates = rng.standard_normal((num_classes, *shape))
+    y = rng.integers(num_classes, size=N + N_val)
+    X = templates[y] + 0.5 * rng.standard_normal((N + N_val, *shape))
+    return {"X_train": X[:N], "y_train": y[:N], "X_val": X[N:], "y_val": y[N:]}
+
+
+def _small_fc(**overrides):
+    np.random.seed(0)
+    kwargs = dict(input_dim=48, num_classes=4, weight_scale=0.1)
+    return FullyConnectedNet([10], **{**kwargs, **overrides})
+
+
+def test_histories_best_params_and_counts_follow_the_cs231n_contract():
+    model = _small_fc()
+    solver = Solver(model, _data(), num_epochs=3, batch_size=20, verbose=False, seed=0,
+                    update_rule="sgd_momentum", optim_config={"learning_rate": 0.05})
+    solver.train()
+    assert len(solver.loss_history) == 3 * (60 // 20)
+    assert len(solver.train_acc_history) == len(solver.val_acc_history) == 3 + 1
+    assert solver.epoch == 3
+    assert solver.best_val_acc == max(solver.val_acc_history)
+    assert solver.best_val_acc > 0.5  # the toy classes are easy to tell apart
+    assert model.params.keys() == solver.best_params.keys()
+    for name, value in solver.best_params.items():
+        np.testing.assert_array_equal(model.params[name], value)
+    assert all(config["momentum"] == 0.9 for config in solver.optim_configs.values())
+
+
+def test_learning_rate_decays_once_per_epoch():
+    solver = Solver(_small_fc(), _data(), num_epochs=2, batch_size=30, lr_decay=0.5,
+                    optim_config={"learning_rate": 0.1}, verbose=False, seed=0)
+    solver.train()
+    assert all(config["learning_rate"] == 0.1 * 0.5**2 for config in solver.optim_configs.values())
+    assert solver.optim_config == {"learning_rate": 0.1}  # the caller's dict is not changed
+
+
+def test_three_layer_convnet_overfits_one_hundred_samples():
+    # Random images with random labels: only memorization gets them right.
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100, 3, 8, 8)).astype(np.float32)
+    y = rng.integers(10, size=100)
+    data = {"X_train": X, "y_train": y, "X_val": X[:20], "y_val": y[:20]}
+    np.random.seed(0)
+    model = ThreeLayerConvNet(input_dim=(3, 8, 8), num_filters=16, filter_size=3,
+                              hidden_dim=100, weight_scale=5e-2)
+    solver = Solver(model, data, num_epochs=20, batch_size=50, update_rule="adam",
+                    optim_config={"learning_rate": 1e-2}, verbose=False, seed=0)
+    start = time.perf_counter()
+    solver.train()
+    assert time.perf_counter() - start < 20
+    assert solver.train_acc_history[0] < 0.3
+    assert solver.train_acc_history[-1] >= 0.9
+
+
+def _run(seed, **kwargs):
+    model = _small_fc()
+    solver = Solver(model, _data(), num_epochs=2, batch_size=20, verbose=False, seed=seed,
+                    update_rule="adam", **kwargs)
+    solver.train()
+    return solver
+
+
+def test_seed_makes_a_run_repeatable_without_touching_the_global_rng():
+    first = _run(seed=3)
+    second = _run(seed=3)
+    other = _run(seed=4)
+    assert first.loss_history == second.loss_history
+    assert first.val_acc_history == second.val_acc_history
+    for name in first.model.params:
+        np.testing.assert_array_equal(first.model.params[name], second.model.params[name])
+    assert first.loss_history != other.loss_history
+
+    model = _small_fc()  # draws its weights from the global RNG, so build it first
+    before = np.random.get_state()[1].copy()
+    Solver(model, _data(), num_epochs=1, batch_size=20, seed=1, verbose=False).train()
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+def test_without_a_seed_the_global_seed_still_makes_runs_repeatable():
+    np.random.seed(9)
+    first = _run(seed=None)
+    np.random.seed(9)
+    second = _run(seed=None)
+    assert first.loss_history == second.loss_history
+
+
+def test_checkpoints_are_written_after_each_epoch(tmp_path):
+    name = tmp_path / "run"
+    solver = Solver(_small_fc(), _data(), num_epochs=3, batch_size=20, verbose=False, seed=0,
+                    update_rule="adam", checkpoint_name=name)
+    solver.train()
+    assert sorted(os.listdir(tmp_path)) == [f"run_epoch_{k}.npz" for k in (1, 2, 3)]
+    model, state = load_checkpoint(tmp_path / "run_epoch_2.npz")
+    assert isinstance(model, FullyConnectedNet)
+    assert state["epoch"] == 2 and state["iteration"] == 6
+    assert len(state["loss_history"]) == 6 and len(state["val_acc_history"]) == 3
+    assert state["settings"]["update_rule"] == "adam"
+    assert state["settings"]["batch_size"] == 20
+    assert state["optim_configs"]["W1"]["t"] == 6
+    assert state["optim_configs"]["W1"]["m"].shape == (48, 10)
+
+
+RESUMABLE_MODELS = {
+    "fc_batchnorm_dropout": lambda: FullyConnectedNet(
+        [12, 8], input_dim=48, num_classes=4, normalization="batchnorm",
+        dropout_keep_ratio=0.8, seed=2, weight_scale=0.1,
+    ),
+    "conv_batchnorm": lambda: ConvNet.from_spec(
+        "c4p-f8", input_dim=(3, 4, 4), num_classes=4, normalization="batchnorm", seed=1
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESUMABLE_MODELS))
+def test_resume_ends_bit_for_bit_where_the_uninterrupted_run_ends(tmp_path, name):
+    settings = dict(num_epochs=4, batch_size=15, update_rule="adam", lr_decay=0.9,
+                    optim_config={"learning_rate": 5e-3}, num_train_samples=30,
+                    num_val_samples=10, verbose=False)
+    data = _data()
+    full = Solver(RESUMABLE_MODELS[name](), data, seed=7, checkpoint_name=tmp_path / "full",
+                  **settings)
+    full.train()
+
+    np.random.seed(123)  # a different starting point: everything must come from the file
+    resumed = Solver(RESUMABLE_MODELS[name](), data, seed=99,
+                     resume_from=tmp_path / "full_epoch_2.npz", **settings)
+    assert resumed.epoch == 2 and len(resumed.val_acc_history) == 3
+    resumed.train()
+
+    assert resumed.loss_history == full.loss_history
+    assert resumed.train_acc_history == full.train_acc_history
+    assert resumed.val_acc_history == full.val_acc_history
+    assert resumed.best_val_acc == full.best_val_acc
+    for key in full.model.params:
+        np.testing.assert_array_equal(resumed.model.params[key], full.model.params[key])
+    for key, value in full.model.state().items():
+        np.testing.assert_array_equal(resumed.model.state()[key], value)
+    for key, config in full.optim_configs.items():
+        np.testing.assert_array_equal(resumed.optim_configs[key]["m"], config["m"])
+        assert resumed.optim_configs[key]["t"] == config["t"]
+        assert resumed.optim_configs[key]["learning_rate"] == config["learning_rate"]
+
+
+def test_resume_refuses_a_checkpoint_that_does_not_fit(tmp_path):
+    settings = dict(num_epochs=1, batch_size=20, verbose=False, seed=0)
+    Solver(_small_fc(), _data(), checkpoint_name=tmp_path / "run", **settings).train()
+    path = tmp_path / "run_epoch_1.npz"
+    with pytest.raises(ValueError, match="batch_size=20, but this Solver has batch_size=10"):
+        Solver(_small_fc(), _data(), resume_from=path, **{**settings, "batch_size": 10})
+    with pytest.raises(ValueError, match="update_rule='sgd', but this Solver has update_rule='adam'"):
+        Solver(_small_fc(), _data(), resume_from=path, update_rule="adam", **settings)
+    with pytest.raises(ValueError, match=r"hidden_dims=\[10\].*hidden_dims=\[11\]"):
+        model = FullyConnectedNet([11], input_dim=48, num_classes=4)
+        Solver(model, _data(), resume_from=path, **settings)
+    with pytest.raises(ValueError, match="holds a FullyConnectedNet"):
+        model = ConvNet.from_spec("c2", input_dim=(3, 4, 4), num_classes=4)
+        Solver(model, _data(), resume_from=path, **settings)
+    with pytest.raises(ValueError, match="an epoch has 1 iterations"):
+        Solver(_small_fc(), _data(N=30), resume_from=path, **settings)
+    # num_epochs may grow: training goes on from epoch 1.
+    longer = Solver(_small_fc(), _data(), resume_from=path, **{**settings, "num_epochs": 2})
+    longer.train()
+    assert longer.epoch == 2 and len(longer.val_acc_history) == 3
+
+
+class _FailingModel:
+    """Wraps a model; its training loss becomes ``bad_value`` from call ``fail_at`` on."""
+
+    def __init__(self, model, fail_at, bad_value):
+        self.inner, self.fail_at, self.bad_value, self.calls = model, fail_at, bad_value, 0
+
+    @property
+    def params(self):
+        return self.inner.params
+
+    @params.setter
+    def params(self, value):
+        self.inner.params = value
+
+    def loss(self, X, y=None):
+        if y is None:
+            return self.inner.loss(X)
+        self.calls += 1
+        loss, grads = self.inner.loss(X, y)
+        return (self.bad_value if self.calls >= self.fail_at else loss), grads
+
+
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+def test_divergence_stops_at_once_and_leaves_the_best_params(bad_value):
+    model = _FailingModel(_small_fc(), fail_at=5, bad_value=bad_value)
+    solver = Solver(model, _data(), num_epochs=4, batch_size=20, verbose=False, seed=0,
+                    optim_config={"learning_rate": 0.05})
+    with pytest.raises(TrainingDivergedError, match=r"iteration 5 / 12 \(epoch 2 / 4\)") as info:
+        solver.train()
+    assert isinstance(info.value, RuntimeError)
+    assert (info.value.iteration, info.value.epoch) == (5, 2)
+    assert model.calls == 5 and len(solver.loss_history) == 5
+    assert solver.best_params
+    for name, value in solver.best_params.items():
+        np.testing.assert_array_equal(model.params[name], value)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the NaN
+def test_a_huge_learning_rate_diverges_with_checkpoints_only_for_finished_epochs(tmp_path):
+    model = _small_fc()
+    solver = Solver(model, _data(), num_epochs=4, batch_size=20, verbose=False, seed=0,
+                    optim_config={"learning_rate": 1e6}, checkpoint_name=tmp_path / "run")
+    with pytest.raises(TrainingDivergedError, match="Try a smaller learning rate") as info:
+        solver.train()
+    assert info.value.epoch >= 2  # at least one epoch finished and was saved
+    finished = range(1, info.value.epoch)
+    assert sorted(os.listdir(tmp_path)) == [f"run_epoch_{k}.npz" for k in finished]
+    for name, value in solver.best_params.items():
+        np.testing.assert_array_equal(model.params[name], value)
+        assert np.isfinite(value).all()
+
+
+def test_checkpoints_need_a_tinyconv_model(tmp_path):
+    model = _FailingModel(_small_fc(), fail_at=1, bad_value=np.nan)
+    with pytest.raises(TypeError, match="only tinyconv models can be saved"):
+        Solver(model, _data(), checkpoint_name=tmp_path / "run")
+
+
+def test_divergence_on_the_first_iteration_keeps_the_initial_params():
+    model = _FailingModel(_small_fc(), fail_at=1, bad_value=np.nan)
+    initial = {name: value.copy() for name, value in model.params.items()}
+    solver = Solver(model, _data(), num_epochs=1, verbose=False, seed=0)
+    with pytest.raises(TrainingDivergedError, match="keeps the parameters it had"):
+        solver.train()
+    for name, value in initial.items():
+        np.testing.assert_array_equal(model.params[name], value)
+
+
+def test_custom_update_rule_function_is_used():
+    calls = []
+
+    def halving(w, dw, config=None):
+        calls.append(w.shape)
+        return w * 0.5, config or {}
+
+    model = _small_fc()
+    W1 = model.params["W1"].copy()
+    solver = Solver(model, _data(), num_epochs=1, batch_size=60, verbose=False, seed=0,
+                    update_rule=halving)
+    solver.train()
+    assert len(calls) == len(model.params)
+    assert solver.update_rule is halving
+    # One update after which the first check picked these params as the best.
+    np.testing.assert_array_equal(model.params["W1"], W1 * 0.5)
+
+
+def test_update_rule_names_resolve_to_the_optim_functions():
+    for name in ("sgd", "sgd_momentum", "rmsprop", "adam"):
+        assert Solver(_small_fc(), _data(), update_rule=name).update_rule is getattr(optim, name)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"learning_rate": 1e-3}, ValueError, r"Unrecognized arguments \['learning_rate'\]"),
+        ({"update_rule": "adagrad"}, ValueError, "Invalid update_rule 'adagrad'"),
+        ({"update_rule": "__all__"}, ValueError, "Invalid update_rule"),
+        ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),
+        ({"num_epochs": 2.5}, TypeError, "num_epochs must be a positive integer"),
+        ({"lr_decay": -1.0}, ValueError, "lr_decay must be a finite number"),
+        ({"optim_config": [("learning_rate", 1)]}, TypeError, "optim_config must be a dict"),
+        ({"seed": "abc"}, TypeError, "seed must be None or"),
+        ({"num_val_samples": 0}, ValueError, "num_val_samples must be a positive"),
+    ],
+)
+def test_bad_solver_arguments_are_rejected(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        Solver(_small_fc(), _data(), **kwargs)
+
+
+def test_bad_data_is_rejected():
+    data = _data()
+    with pytest.raises(ValueError, match=r"data is missing \['y_val'\]"):
+        Solver(_small_fc(), {k: v for k, v in data.items() if k != "y_val"})
+    with pytest.raises(ValueError, match="X_train and y_train must hold the same"):
+        Solver(_small_fc(), {**data, "y_train": data["y_train"][:-1]})
+    with pytest.raises(TypeError, match="model must have"):
+        Solver(object(), data)
+
+
+class _ConstantModel:
+    """Predicts class ``X[:, 0]`` for every sample."""
+
+    params = {}
+
+    def loss(self, X, y=None):
+        return np.eye(3)[X[:, 0].astype(int)]
+
+
+def test_check_accuracy_counts_correct_predictions_in_batches():
+    X = np.array([[0], [1], [2], [0], [1], [2], [0]], dtype=float)
+    y = np.array([0, 1, 0, 0, 2, 2, 0])
+    solver = Solver(_ConstantModel(), {"X_train": X, "y_train": y, "X_val": X, "y_val": y},
+                    seed=0)
+    assert solver.check_accuracy(X, y, batch_size=2) == pytest.approx(5 / 7)
+    subsample = solver.check_accuracy(X, y, num_samples=4, batch_size=3)
+    assert subsample in {0.0, 0.25, 0.5, 0.75, 1.0}
+    with pytest.raises(ValueError, match="batch_size"):
+        solver.check_accuracy(X, y, batch_size=0)
+
+
+def test_progress_lines_when_stdout_is_not_a_terminal(capsys):
+    Solver(_small_fc(), _data(), num_epochs=2, batch_size=20, print_every=2, seed=0).train()
+    out = capsys.readouterr().out
+    assert "(Iteration 1 / 6) loss: " in out and "(Iteration 3 / 6) loss: " in out
+    assert "(Iteration 2 / 6)" not in out
+    assert "(Epoch 0 / 2) train acc: " in out and "(Epoch 2 / 2) train acc: " in out
+    Solver(_small_fc(), _data(), num_epochs=1, verbose=False, seed=0).train()
+    assert capsys.readouterr().out == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    Solver(_small_fc(), _data(), num_epochs=2, batch_size=20, seed=0).train()
+    out = terminal.getvalue()
+    assert "epoch 1/2" in out and "epoch 2/2" in out
+    assert "loss=" in out and "val_acc=" in out
+    assert "(Iteration" not in out
+
+
+def test_print_lines_on_a_terminal_without_tqdm(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `import tqdm` fail
+    Solver(_small_fc(), _data(), num_epochs=1, batch_size=20, seed=0).train()
+    assert "(Iteration 1 / 3) loss: " in terminal.getvalue()

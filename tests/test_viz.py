@@ -1,0 +1,111 @@
+"""tinyconv.viz: visualize_grid and the PNG helpers."""
+
+import math
+import types
+import warnings
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from tinyconv._files import atomic_write
+from tinyconv.viz import filters_to_tiles, save_conv_filters, save_training_curves, visualize_grid
+
+
+@pytest.mark.parametrize("N", [1, 2, 4, 5, 10])
+@pytest.mark.parametrize("padding", [0, 1, 3])
+def test_grid_shape_placement_and_scaling(N, padding):
+    rng = np.random.default_rng(N + 10 * padding)
+    Xs = rng.normal(size=(N, 3, 4, 2)) * 7 + 2
+    grid = visualize_grid(Xs, ubound=10.0, padding=padding)
+    side = math.ceil(math.sqrt(N))
+    assert grid.shape == (3 * side + padding * (side - 1), 4 * side + padding * (side - 1), 2)
+    filled = np.zeros(grid.shape[:2], dtype=bool)
+    for index in range(N):
+        top, left = (index // side) * (3 + padding), (index % side) * (4 + padding)
+        tile = grid[top:top + 3, left:left + 4]
+        image = Xs[index]
+        np.testing.assert_allclose(tile, 10.0 * (image - image.min()) / (image.max() - image.min()))
+        filled[top:top + 3, left:left + 4] = True
+    assert np.all(grid[~filled] == 0)
+
+
+def test_constant_tile_becomes_zero_without_warnings():
+    Xs = np.stack([np.full((2, 2, 1), 4.0), np.arange(4.0).reshape(2, 2, 1)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        grid = visualize_grid(Xs, padding=0)
+    np.testing.assert_array_equal(grid[:2, :2, 0], 0)
+    np.testing.assert_allclose(grid[:2, 2:4, 0], [[0, 85], [170, 255]])
+
+
+@pytest.mark.parametrize("dtype, expected", [(np.float32, np.float32), (np.float64, np.float64),
+                                             (np.uint8, np.float64)])
+def test_grid_dtype_and_input_untouched(dtype, expected):
+    Xs = np.random.default_rng(0).integers(0, 200, size=(3, 5, 5, 3)).astype(dtype)
+    before = Xs.copy()
+    grid = visualize_grid(Xs)
+    assert grid.dtype == expected
+    assert grid.max() == pytest.approx(255.0) and grid.min() == 0
+    np.testing.assert_array_equal(Xs, before)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"Xs": np.zeros((3, 4, 4))}, "Xs"),
+    ({"Xs": np.zeros((0, 4, 4, 1))}, "Xs"),
+    ({"Xs": [[[[1.0]]]]}, "Xs"),
+    ({"Xs": np.ones((1, 2, 2, 1)), "padding": -1}, "padding"),
+    ({"Xs": np.ones((1, 2, 2, 1)), "padding": 1.5}, "padding"),
+    ({"Xs": np.ones((1, 2, 2, 1)), "ubound": 0}, "ubound"),
+    ({"Xs": np.ones((1, 2, 2, 1)), "ubound": float("nan")}, "ubound"),
+])
+def test_grid_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        visualize_grid(**kwargs)
+
+
+def test_filters_to_tiles():
+    colour = np.random.default_rng(1).normal(size=(4, 3, 5, 6))
+    tiles = filters_to_tiles(colour)
+    assert tiles.shape == (4, 5, 6, 3)
+    np.testing.assert_array_equal(tiles[2, :, :, 1], colour[2, 1])
+    two_channel = np.random.default_rng(2).normal(size=(4, 2, 3, 3))
+    tiles = filters_to_tiles(two_channel)
+    assert tiles.shape == (8, 3, 3, 1)
+    np.testing.assert_array_equal(tiles[5, :, :, 0], two_channel[2, 1])
+
+
+def _assert_png(path, folder):
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    height, width = imread(path).shape[:2]
+    assert height > 100 and width > 100
+    assert sorted(child.name for child in folder.iterdir()) == [path.name]
+
+
+def test_save_training_curves(tmp_path):
+    history = types.SimpleNamespace(loss_history=[2.3, 1.5, 0.9, 0.7], train_acc_history=[0.1, 0.6, 0.9],
+                                    val_acc_history=[0.1, 0.5, 0.8])
+    path = tmp_path / "curves.png"
+    save_training_curves(history, path)
+    _assert_png(path, tmp_path)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_save_conv_filters(tmp_path, channels):
+    path = tmp_path / "filters.png"
+    save_conv_filters(np.random.default_rng(3).normal(size=(6, channels, 3, 3)), path)
+    _assert_png(path, tmp_path)
+
+
+def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
+    path = tmp_path / "result.bin"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(path) as file:
+            file.write(b"half of the new")
+            raise RuntimeError("interrupted")
+    assert path.read_bytes() == b"old"
+    assert [child.name for child in tmp_path.iterdir()] == ["result.bin"]
+    with atomic_write(path) as file:
+        file.write(b"new")
+    assert path.read_bytes() == b"new"

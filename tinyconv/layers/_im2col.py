@@ -1,0 +1,94 @@
+"""im2col convolution, forward and backward, for any filter size, stride and padding.
+
+The forward copies, for each of the HH*WW kernel offsets, the strided view of
+the padded input that the offset sees into a column matrix (C*HH*WW, P), P
+being the number of output positions, and does one matrix product with the
+filters (F, C*HH*WW). The backward multiplies by the transposes and scatters
+the column gradients back with one strided addition per kernel offset
+(``np.add.at`` would be many times slower). Columns are rebuilt in the backward
+rather than cached, so memory stays bounded by the workspace limit.
+"""
+
+from .._backend import array_module
+from ._workspace import batch_chunks
+
+
+def _offset_view(a, kh, kw, stride, H_out, W_out):
+    """The strided view of ``a[..., H, W]`` that kernel offset (kh, kw) sees at every output position."""
+    return a[..., kh:kh + stride * (H_out - 1) + 1:stride, kw:kw + stride * (W_out - 1) + 1:stride]
+
+
+def _im2col(x, HH, WW, stride, pad, H_out, W_out):
+    """Columns of x (n, C, H, W): an array (C, HH, WW, n, H_out, W_out), i.e. (C*HH*WW, P) once reshaped."""
+    xp = array_module(x)
+    n, C, H, W = x.shape
+    # Channel-major padded copy, so each offset's copy below keeps the axis order of its target.
+    x_pad = xp.zeros((C, n, H + 2 * pad, W + 2 * pad), dtype=x.dtype)
+    x_pad[:, :, pad:pad + H, pad:pad + W] = x.transpose(1, 0, 2, 3)
+    cols = xp.empty((C, HH, WW, n, H_out, W_out), dtype=x.dtype)
+    for kh in range(HH):
+        for kw in range(WW):
+            cols[:, kh, kw] = _offset_view(x_pad, kh, kw, stride, H_out, W_out)
+    return cols
+
+
+def _col2im(dcols, x_shape, stride, pad):
+    """Adjoint of ``_im2col``: sum column gradients (C, HH, WW, n, H_out, W_out) into dx (n, C, H, W)."""
+    xp = array_module(dcols)
+    C, HH, WW, n, H_out, W_out = dcols.shape
+    H, W = x_shape[2:]
+    dx_pad = xp.zeros((C, n, H + 2 * pad, W + 2 * pad), dtype=dcols.dtype)
+    for kh in range(HH):
+        for kw in range(WW):
+            _offset_view(dx_pad, kh, kw, stride, H_out, W_out)[...] += dcols[:, kh, kw]
+    return dx_pad[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
+
+
+def _chunks(x, w, pad, H_out, W_out):
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    # Per sample, at the backward's peak: columns and their gradient, the padded input gradient and the
+    # channel-major copy of dout.
+    per_sample = 2 * C * HH * WW * H_out * W_out + C * (H + 2 * pad) * (W + 2 * pad) + F * H_out * W_out
+    return batch_chunks(N, per_sample * x.itemsize)
+
+
+def _forward_chunk(x, w_rows, b, HH, WW, stride, pad, out):
+    """Fill ``out`` (n, F, H_out, W_out) for one chunk x (n, C, H, W); its buffers die on return."""
+    F, H_out, W_out = out.shape[1:]
+    cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
+    block = w_rows @ cols.reshape(w_rows.shape[1], -1)
+    block += b[:, None]
+    out[...] = block.reshape(F, -1, H_out, W_out).transpose(1, 0, 2, 3)
+
+
+def _backward_chunk(dout, x, w_rows, HH, WW, stride, pad, dx):
+    """Fill ``dx`` (n, C, H, W) for one chunk and return its contribution to dw (F, C*HH*WW)."""
+    F, H_out, W_out = dout.shape[1:]
+    cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
+    dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    dcols = (w_rows.T @ dout_rows).reshape(cols.shape)
+    dx[...] = _col2im(dcols, x.shape, stride, pad)
+    return dout_rows @ cols.reshape(w_rows.shape[1], -1).T
+
+
+def forward(x, w, b, stride, pad, H_out, W_out):
+    """out (N, F, H_out, W_out) from x (N, C, H, W), w (F, C, HH, WW), b (F,)."""
+    xp = array_module(x)
+    N, F = x.shape[0], w.shape[0]
+    w_rows = w.reshape(F, -1)
+    out = xp.empty((N, F, H_out, W_out), dtype=x.dtype)
+    for chunk in _chunks(x, w, pad, H_out, W_out):
+        _forward_chunk(x[chunk], w_rows, b, *w.shape[2:], stride, pad, out[chunk])
+    return out
+
+
+def backward(dout, x, w, stride, pad, H_out, W_out):
+    """dx (N, C, H, W) and dw (F, C, HH, WW) from dout (N, F, H_out, W_out)."""
+    xp = array_module(x)
+    w_rows = w.reshape(w.shape[0], -1)
+    dw_rows = xp.zeros_like(w_rows)
+    dx = xp.empty_like(x)
+    for chunk in _chunks(x, w, pad, H_out, W_out):
+        dw_rows += _backward_chunk(dout[chunk], x[chunk], w_rows, *w.shape[2:], stride, pad, dx[chunk])
+    return dx, dw_rows.reshape(w.shape)

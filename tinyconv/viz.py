@@ -1,0 +1,151 @@
+"""Pictures: image grids (NumPy only) and PNG plots of training runs (matplotlib, imported lazily)."""
+
+import math
+import numbers
+
+import numpy as np
+
+from ._files import atomic_write
+
+
+def visualize_grid(Xs, ubound=255.0, padding=1):
+    """Tile a batch of images into one image, each tile scaled to ``[0, ubound]`` on its own.
+
+    Parameters
+    ----------
+    Xs : ndarray, shape (N, H, W, C)
+        Images in NHWC, N >= 1.
+    ubound : float
+        Each tile is min-max scaled to ``[0, ubound]``. A constant tile becomes all zeros.
+    padding : int
+        Blank (zero) pixels between neighbouring tiles.
+
+    Returns
+    -------
+    ndarray, shape (G*H + (G-1)*padding, G*W + (G-1)*padding, C) with G = ceil(sqrt(N))
+        Tiles fill the grid row by row; cells after the last image stay zero. The dtype is
+        Xs's if it is a float dtype, else float64.
+    """
+    if not isinstance(Xs, np.ndarray) or Xs.ndim != 4 or Xs.shape[0] == 0:
+        raise ValueError(f"Xs must be an ndarray of shape (N, H, W, C) with N >= 1, "
+                         f"got {getattr(Xs, 'shape', type(Xs).__name__)}")
+    if not isinstance(ubound, numbers.Real) or not math.isfinite(ubound) or ubound <= 0:
+        raise ValueError(f"ubound must be a finite number > 0, got {ubound!r}")
+    if isinstance(padding, bool) or not isinstance(padding, numbers.Integral) or padding < 0:
+        raise ValueError(f"padding must be an int >= 0, got {padding!r}")
+    dtype = Xs.dtype if np.issubdtype(Xs.dtype, np.floating) else np.dtype(np.float64)
+    tiles = Xs.astype(dtype)
+    low = tiles.min(axis=(1, 2, 3), keepdims=True)
+    span = tiles.max(axis=(1, 2, 3), keepdims=True) - low
+    # A constant tile has no range to stretch; it maps to 0 instead of dividing by zero.
+    safe_span = np.where(span > 0, span, 1)
+    tiles = np.where(span > 0, (tiles - low) * (dtype.type(ubound) / safe_span), 0).astype(dtype)
+
+    N, H, W, C = Xs.shape
+    grid = np.zeros((*_grid_shape(N, H, W, padding), C), dtype=dtype)
+    for tile, (top, left) in zip(tiles, _tile_corners(N, H, W, padding)):
+        grid[top:top + H, left:left + W] = tile
+    return grid
+
+
+def _grid_shape(N, H, W, padding):
+    """(height, width) of the grid of N tiles of H x W that ``visualize_grid`` builds."""
+    side = math.ceil(math.sqrt(N))
+    return side * (H + padding) - padding, side * (W + padding) - padding
+
+
+def _tile_corners(N, H, W, padding):
+    """Top-left (row, column) of each of the N tiles, filling the grid row by row."""
+    side = math.ceil(math.sqrt(N))
+    return [(row * (H + padding), column * (W + padding))
+            for row, column in (divmod(index, side) for index in range(N))]
+
+
+def new_figure(width, height):
+    """A matplotlib Figure drawn by the Agg backend, without touching pyplot's global state."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def save_png(figure, path):
+    """Write a matplotlib Figure to ``path`` as a PNG, atomically."""
+    with atomic_write(path) as file:
+        figure.savefig(file, format="png")
+
+
+def save_training_curves(solver, path):
+    """Write a PNG of the loss per iteration and the train/val accuracy per epoch.
+
+    Parameters
+    ----------
+    solver : Solver, or any object with ``loss_history``, ``train_acc_history`` and
+        ``val_acc_history`` (lists of floats; one accuracy per epoch plus one at the start)
+    path : str or path-like
+        The PNG to write (atomically).
+    """
+    figure = new_figure(10, 4)
+    loss_axes, accuracy_axes = figure.subplots(1, 2)
+    loss_axes.plot(solver.loss_history, linewidth=0.8)
+    loss_axes.set(title="Training loss", xlabel="iteration", ylabel="loss")
+    epochs = range(len(solver.train_acc_history))
+    accuracy_axes.plot(epochs, solver.train_acc_history, "o-", label="train")
+    accuracy_axes.plot(epochs, solver.val_acc_history, "o-", label="val")
+    accuracy_axes.set(title="Accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
+    accuracy_axes.xaxis.get_major_locator().set_params(integer=True)
+    accuracy_axes.legend(loc="lower right")
+    save_png(figure, path)
+
+
+def filters_to_tiles(weights):
+    """Arrange conv filters as NHWC tiles for ``visualize_grid``.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (F, C, HH, WW)
+
+    Returns
+    -------
+    ndarray, shape (F, HH, WW, 3) if C == 3 (one colour tile per filter), else (F*C, HH, WW, 1)
+        (one grayscale tile per filter channel, channels of a filter consecutive).
+    """
+    if not isinstance(weights, np.ndarray) or weights.ndim != 4:
+        raise ValueError(f"weights must be an ndarray of shape (F, C, HH, WW), "
+                         f"got {getattr(weights, 'shape', type(weights).__name__)}")
+    F, C, HH, WW = weights.shape
+    if C == 3:
+        return weights.transpose(0, 2, 3, 1)
+    return weights.reshape(F * C, HH, WW, 1)
+
+
+def save_conv_filters(weights, path, title="First-layer filters"):
+    """Write a PNG of conv filters tiled with ``visualize_grid``.
+
+    Parameters
+    ----------
+    weights : ndarray, shape (F, C, HH, WW)
+        E.g. a model's ``params['W1']``.
+    path : str or path-like
+        The PNG to write (atomically).
+    title : str
+    """
+    tiles = filters_to_tiles(weights)
+    grid = visualize_grid(tiles, ubound=1.0)
+    # White gaps instead of black ones, so that dark filter pixels stand out from the gaps.
+    background = np.ones(grid.shape[:2], dtype=bool)
+    N, H, W, _ = tiles.shape
+    for top, left in _tile_corners(N, H, W, padding=1):
+        background[top:top + H, left:left + W] = False
+    grid[background] = 1.0
+    figure = new_figure(5, 5)
+    axes = figure.subplots()
+    if grid.shape[2] == 1:
+        axes.imshow(grid[:, :, 0], cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        axes.imshow(grid, interpolation="nearest")
+    axes.set_title(title)
+    axes.axis("off")
+    save_png(figure, path)
