@@ -61,6 +61,7 @@ class LayerCase:
     """One layer to race: a convolution (``w_shape`` given) or a max pool (``w_shape`` None).
 
     x_shape is (N, C, H, W); w_shape is (F, C, HH, WW); a pool is ``pool x pool`` with the given stride.
+    ``algorithm``, for a conv, is passed to tinyconv as ``conv_param['algorithm']`` (None: its default).
     """
 
     key: str
@@ -69,6 +70,7 @@ class LayerCase:
     stride: int
     pad: int = 0
     pool: int = 2
+    algorithm: str | None = None
 
     @property
     def kind(self) -> str:
@@ -80,7 +82,8 @@ class LayerCase:
         if self.kind == "pool":
             return f"pool {self.pool}x{self.pool}/{self.stride} on {n}x{c}x{h}x{w}"
         f, _, hh, ww = self.w_shape
-        return f"conv {c}->{f} {hh}x{ww}/{self.stride} pad {self.pad} on {n}x{c}x{h}x{w}"
+        algorithm = f" [{self.algorithm}]" if self.algorithm else ""
+        return f"conv {c}->{f} {hh}x{ww}/{self.stride} pad {self.pad} on {n}x{c}x{h}x{w}{algorithm}"
 
     @property
     def out_shape(self) -> tuple[int, int, int, int]:
@@ -214,6 +217,8 @@ def tinyconv_layer(case: LayerCase, arrays: dict[str, np.ndarray], impl: str = "
     if case.kind == "conv":
         forward_fn, backward_fn = getattr(layers, f"conv_forward_{impl}"), getattr(layers, f"conv_backward_{impl}")
         conv_param = {"stride": case.stride, "pad": case.pad}
+        if case.algorithm:
+            conv_param["algorithm"] = case.algorithm
         w, b = arrays["w"], arrays["b"]
 
         def forward():
@@ -449,7 +454,7 @@ def _release_freed_memory() -> None:
         clear_refs.write("5")  # 5: reset VmHWM to the current RSS
 
 
-def memory_probe(library: str, case_key: str, batch: int, dtype_name: str, method: str) -> int:
+def memory_probe(library: str, case_fields: dict, dtype_name: str, method: str) -> int:
     """Peak bytes above baseline of one forward + backward, in this (fresh) process.
 
     The inputs are allocated and one full step is run first (libraries, thread pools, BLAS buffers and
@@ -457,7 +462,7 @@ def memory_probe(library: str, case_key: str, batch: int, dtype_name: str, metho
     'rss' reads the peak resident set (VmHWM) over the baseline VmRSS; 'tracemalloc' traces the peak of
     Python and NumPy allocations (torch does not report to it).
     """
-    case = CASES_BY_KEY[case_key].with_batch(batch)
+    case = LayerCase(**{name: tuple(v) if isinstance(v, list) else v for name, v in case_fields.items()})
     build = tinyconv_step if library == "tinyconv" else torch_step
     step = build(case, make_inputs(case, np.dtype(dtype_name)))
     step()
@@ -475,19 +480,19 @@ def memory_probe(library: str, case_key: str, batch: int, dtype_name: str, metho
     return peak
 
 
-def measure_in_subprocess(library: str, case_key: str, batch: int, dtype, method: str) -> float:
+def measure_in_subprocess(library: str, case: LayerCase, dtype, method: str) -> float:
     """MiB measured by memory_probe in a fresh interpreter."""
-    probe = json.dumps([library, case_key, batch, np.dtype(dtype).name, method])
-    result = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--memory-probe", probe], capture_output=True, text=True, check=True
-    )
+    probe = json.dumps([library, dataclasses.asdict(case), np.dtype(dtype).name, method])
+    result = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--memory-probe", probe], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"memory probe {probe} failed:\n{result.stderr[-2000:]}")
     return int(result.stdout.split()[-1]) / MIB
 
 
 def memory_row(case: LayerCase, dtype) -> list[str]:
-    tinyconv_rss = measure_in_subprocess("tinyconv", case.key, case.x_shape[0], dtype, "rss")
-    tinyconv_traced = measure_in_subprocess("tinyconv", case.key, case.x_shape[0], dtype, "tracemalloc")
-    torch_rss = measure_in_subprocess("torch", case.key, case.x_shape[0], dtype, "rss")
+    tinyconv_rss = measure_in_subprocess("tinyconv", case, dtype, "rss")
+    tinyconv_traced = measure_in_subprocess("tinyconv", case, dtype, "tracemalloc")
+    torch_rss = measure_in_subprocess("torch", case, dtype, "rss")
     x_mib = math.prod(case.x_shape) * np.dtype(dtype).itemsize / MIB
     return [
         case.label,
@@ -503,16 +508,15 @@ def memory_row(case: LayerCase, dtype) -> list[str]:
 MEMORY_HEADERS = ["layer", "dtype", "x MiB", "tinyconv MiB (RSS)", "tinyconv MiB (tracemalloc)", "torch MiB (RSS)", "tinyconv/torch"]
 
 
-def memory_section(case_keys, dtypes, batch_sizes, markdown: bool) -> None:
-    """Peak extra memory of one forward + backward, per layer and, on one layer, per batch size."""
+def memory_section(cases, sweep_case, dtypes, batch_sizes, markdown: bool) -> None:
+    """Peak extra memory of one forward + backward, per layer and, on ``sweep_case``, per batch size."""
     if not sys.platform.startswith("linux"):
         print("\nmemory: skipped, it reads /proc and glibc (Linux only)")
         return
     note = "peak extra memory of one forward + backward, default threads, each in a fresh process"
-    if case_keys:
-        rows = [memory_row(CASES_BY_KEY[key], dtype) for key in case_keys for dtype in dtypes]
+    if cases:
+        rows = [memory_row(case, dtype) for case in cases for dtype in dtypes]
         print_table(f"Memory: {note}", MEMORY_HEADERS, rows, markdown)
-    sweep_case = CASES_BY_KEY[BATCH_SWEEP_CASE]
     rows = [memory_row(sweep_case.with_batch(batch), dtype) for dtype in dtypes for batch in batch_sizes]
     print_table(f"Memory vs batch size: {note}", MEMORY_HEADERS, rows, markdown)
 
@@ -619,6 +623,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--threads", choices=("1", "default", "both"), default="both")
     parser.add_argument("--only", choices=SECTIONS, action="append", help="run only this section (repeatable)")
     parser.add_argument("--cases", default=",".join(CASES_BY_KEY), help=f"comma-separated layer cases for conv/pool/memory, from {', '.join(CASES_BY_KEY)}")
+    parser.add_argument(
+        "--algorithm", choices=("im2col", "winograd2", "winograd4"), help="tinyconv's conv algorithm (default: its own choice)"
+    )
     parser.add_argument("--batch-sizes", default="32,128,512", help="batch sizes of the memory sweep on the 7x7 conv")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
@@ -638,19 +645,22 @@ def main(argv=None) -> None:
     dtypes = [np.float32, np.float64] if args.dtype == "both" else [np.dtype(args.dtype).type]
     thread_settings = {"1": [1], "default": [None], "both": [1, None]}[args.threads]
     sections = args.only or SECTIONS
-    chosen = [key for key in args.cases.split(",")]
+    cases = {key: CASES_BY_KEY[key] for key in args.cases.split(",")}
+    if args.algorithm:
+        cases = {key: case if case.kind == "pool" else dataclasses.replace(case, algorithm=args.algorithm) for key, case in cases.items()}
     batch_sizes = [int(n) for n in args.batch_sizes.split(",")]
 
     print_environment(args.markdown)
     if "gemm" in sections:
         gemm_section(dtypes, effort, args.markdown)
-    layer_cases = [CASES_BY_KEY[key] for key in chosen if CASES_BY_KEY[key].kind in sections]
+    layer_cases = [case for case in cases.values() if case.kind in sections]
     if layer_cases:
         layer_section(layer_cases, dtypes, thread_settings, effort, args.markdown)
     if "naive" in sections:
         naive_section(effort, args.markdown)
     if "memory" in sections:
-        memory_section([key for key in MEMORY_CASES if key in chosen], dtypes, batch_sizes, args.markdown)
+        memory_cases = [cases[key] for key in MEMORY_CASES if key in cases]
+        memory_section(memory_cases, CASES_BY_KEY[BATCH_SWEEP_CASE], dtypes, batch_sizes, args.markdown)
     if "e2e" in sections:
         e2e_section(dtypes, thread_settings, effort, args.markdown)
     print(f"\nload average at the end: {load_average()}")
