@@ -241,7 +241,8 @@ def tinyconv_step(case: LayerCase, arrays: dict[str, np.ndarray]) -> Callable[[]
     forward, backward = tinyconv_layer(case, arrays)
 
     def step():
-        grads = backward(forward()[1])
+        out, cache = forward()  # out stays alive through the backward, as torch's does and as in a network
+        grads = backward(cache)
         return grads if isinstance(grads, tuple) else (grads,)
 
     return step
