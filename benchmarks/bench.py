@@ -5,6 +5,7 @@ Run from the repository root:
     python3 benchmarks/bench.py                 # everything, float32 and float64, 1 thread and default threads
     python3 benchmarks/bench.py --quick         # fewer repeats, for a smoke test
     python3 benchmarks/bench.py --only conv --only pool --threads 1 --dtype float32 --markdown
+    python3 benchmarks/bench.py --only conv --cases conv64,conv128 --algorithm winograd4
 
 Sections (``--only``, repeatable; all by default):
 
