@@ -1,5 +1,6 @@
 """Solver: the cs231n contract, seeded runs, checkpoints, exact resume, divergence, progress."""
 
+import functools
 import io
 import os
 import sys
@@ -266,6 +267,28 @@ def test_custom_update_rule_function_is_used():
     assert solver.update_rule is halving
     # One update after which the first check picked these params as the best.
     np.testing.assert_array_equal(model.params["W1"], W1 * 0.5)
+
+
+class _HalfStepSgd:
+    """An update rule that is an object, not a function."""
+
+    def __call__(self, w, dw, config=None):
+        return optim.sgd(w, dw * 0.5, config)
+
+
+@pytest.mark.parametrize(
+    "rule, recorded",
+    [
+        (functools.partial(optim.sgd_momentum), "functools.partial"),
+        (_HalfStepSgd(), f"{__name__}._HalfStepSgd"),
+    ],
+)
+def test_callables_without_a_qualname_train_and_checkpoint(tmp_path, rule, recorded):
+    solver = Solver(_small_fc(), _data(), num_epochs=1, batch_size=20, verbose=False, seed=0,
+                    update_rule=rule, checkpoint_name=tmp_path / "run")
+    solver.train()
+    _, state = load_checkpoint(tmp_path / "run_epoch_1.npz")
+    assert state["settings"]["update_rule"] == recorded
 
 
 def test_update_rule_names_resolve_to_the_optim_functions():

@@ -71,7 +71,15 @@ class TrainingDivergedError(RuntimeError):
 
 
 def _rule_name(rule):
-    return rule if isinstance(rule, str) else f"{rule.__module__}.{rule.__qualname__}"
+    """The update rule as a checkpoint records it: its name, or where its function is defined.
+
+    Callables without a ``__qualname__`` (``functools.partial``, objects with
+    ``__call__``) are named by their type.
+    """
+    if isinstance(rule, str):
+        return rule
+    named = rule if hasattr(rule, "__qualname__") else type(rule)
+    return f"{named.__module__}.{named.__qualname__}"
 
 
 def _resolve_update_rule(rule):
