@@ -198,6 +198,7 @@ def _hostile_files(tmp_path):
         "unknown_class": with_model(**{"class": "os.system"}),
         "bad_config": with_model(config={**good_record["model"]["config"], "num_filters": -2}),
         "unexpected_config_key": with_model(config={"rm": "-rf"}),
+        "params_not_a_dict": with_model(params=[1, 2]),
         "missing_array": lambda path: _write_record(
             path, good_record, {k: v for k, v in good_arrays.items() if not k.endswith("W2")}
         ),
@@ -214,7 +215,8 @@ def _hostile_files(tmp_path):
 HOSTILE = [
     "empty", "truncated", "random_bytes", "text", "pickle", "npy", "foreign_npz",
     "object_member", "bad_json", "json_not_object", "wrong_kind", "future_version",
-    "unknown_class", "bad_config", "unexpected_config_key", "missing_array", "wrong_shape",
+    "unknown_class", "bad_config", "unexpected_config_key", "params_not_a_dict", "missing_array",
+    "wrong_shape",
     "wrong_dtype",
 ]
 

@@ -187,6 +187,8 @@ def _model_from_record(record, path):
     try:
         cls = MODEL_CLASSES[record["class"]]
         config, params, state = record["config"], record["params"], record["state"]
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict, got {type(params).__name__}")
         with _global_rng_untouched():
             model = cls(**config)
     except (KeyError, TypeError, ValueError) as error:
