@@ -308,6 +308,7 @@ def test_update_rule_names_resolve_to_the_optim_functions():
         ({"optim_config": [("learning_rate", 1)]}, TypeError, "optim_config must be a dict"),
         ({"seed": "abc"}, TypeError, "seed must be None or"),
         ({"num_val_samples": 0}, ValueError, "num_val_samples must be a positive"),
+        ({"checkpoint_name": 42}, TypeError, "checkpoint_name must be None, a str or a path"),
     ],
 )
 def test_bad_solver_arguments_are_rejected(kwargs, error, match):
@@ -344,6 +345,14 @@ def test_check_accuracy_counts_correct_predictions_in_batches():
     assert subsample in {0.0, 0.25, 0.5, 0.75, 1.0}
     with pytest.raises(ValueError, match="batch_size"):
         solver.check_accuracy(X, y, batch_size=0)
+    with pytest.raises(ValueError, match="num_samples must be a positive integer"):
+        solver.check_accuracy(X, y, num_samples=0)
+    with pytest.raises(TypeError, match="num_samples must be a positive integer"):
+        solver.check_accuracy(X, y, num_samples=2.5)
+    with pytest.raises(ValueError, match="X and y must hold the same positive number"):
+        solver.check_accuracy(X[:0], y[:0])
+    with pytest.raises(ValueError, match="X and y must hold the same positive number"):
+        solver.check_accuracy(X, y[:-1])
 
 
 def test_progress_lines_when_stdout_is_not_a_terminal(capsys):

@@ -175,6 +175,11 @@ class Solver:
         self.num_train_samples = self._optional_count(settings, "num_train_samples")
         self.num_val_samples = self._optional_count(settings, "num_val_samples")
         self.checkpoint_name = settings["checkpoint_name"]
+        if self.checkpoint_name is not None and not isinstance(self.checkpoint_name, (str, os.PathLike)):
+            raise TypeError(
+                "checkpoint_name must be None, a str or a path, got "
+                f"{type(self.checkpoint_name).__name__}."
+            )
         if self.checkpoint_name is not None or settings["resume_from"] is not None:
             check_savable(model)
         self.print_every = _arguments.positive_int("print_every", settings["print_every"])
@@ -347,7 +352,13 @@ class Solver:
         float in [0, 1]
         """
         batch_size = _arguments.positive_int("batch_size", batch_size)
+        if num_samples is not None:
+            num_samples = _arguments.positive_int("num_samples", num_samples)
         N = X.shape[0]
+        if N == 0 or len(y) != N:
+            raise ValueError(
+                f"X and y must hold the same positive number of samples, got {N} and {len(y)}."
+            )
         if num_samples is not None and N > num_samples:
             chosen = self._rng.integers(N, size=num_samples)
             X, y, N = X[chosen], y[chosen], num_samples
