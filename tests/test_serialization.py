@@ -143,6 +143,9 @@ def test_unsavable_values_are_refused(tmp_path):
         save_checkpoint(tmp_path / "b.npz", model, {"x": {1, 2}})
     with pytest.raises(TypeError, match="only tinyconv models can be saved"):
         save_model(tmp_path / "c.npz", object())
+    model.params["W2"] = model.params["W2"].astype(np.float64)  # a file load_model would refuse
+    with pytest.raises(TypeError, match=r"model's dtype float32; got \{'W2': 'float64'\}"):
+        save_model(tmp_path / "d.npz", model)
     assert os.listdir(tmp_path) == []
 
 

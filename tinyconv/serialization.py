@@ -163,6 +163,17 @@ def check_savable(model):
 
 def _model_record(model):
     check_savable(model)
+    # load_model refuses parameters that differ from the model's dtype, so refuse to write them.
+    wrong = {
+        name: str(getattr(value, "dtype", type(value).__name__))
+        for name, value in model.params.items()
+        if not isinstance(value, np.ndarray) or value.dtype != model.dtype
+    }
+    if wrong:
+        raise TypeError(
+            f"every parameter must be a NumPy array of the model's dtype "
+            f"{np.dtype(model.dtype).name}; got {wrong}."
+        )
     return {
         "class": type(model).__name__,
         "config": model.get_config(),
