@@ -241,6 +241,11 @@ def test_checkpoints_need_a_tinyconv_model(tmp_path):
         Solver(model, _data(), checkpoint_name=tmp_path / "run")
 
 
+def test_a_checkpoint_folder_that_does_not_exist_is_refused_before_training(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        Solver(_small_fc(), _data(), checkpoint_name=tmp_path / "missing" / "run", verbose=False)
+
+
 def test_divergence_on_the_first_iteration_keeps_the_initial_params():
     model = _FailingModel(_small_fc(), fail_at=1, bad_value=np.nan)
     initial = {name: value.copy() for name, value in model.params.items()}

@@ -180,6 +180,11 @@ class Solver:
                 "checkpoint_name must be None, a str or a path, got "
                 f"{type(self.checkpoint_name).__name__}."
             )
+        if self.checkpoint_name is not None:
+            folder = os.path.dirname(os.fspath(self.checkpoint_name)) or "."
+            if not os.path.isdir(folder):
+                raise ValueError(f"checkpoint_name {os.fspath(self.checkpoint_name)!r} is in a folder that does "
+                                 f"not exist ({folder}); create it first.")
         if self.checkpoint_name is not None or settings["resume_from"] is not None:
             check_savable(model)
         self.print_every = _arguments.positive_int("print_every", settings["print_every"])
@@ -190,6 +195,11 @@ class Solver:
         self._reset()
         if self.resume_from is not None:
             self._resume(self.resume_from)
+
+    @property
+    def iterations_per_epoch(self):
+        """Minibatch updates in one epoch (at least one)."""
+        return max(len(self.X_train) // self.batch_size, 1)
 
     def _set_data(self, data):
         missing = [key for key in ("X_train", "y_train", "X_val", "y_val") if key not in data]
@@ -291,7 +301,7 @@ class Solver:
             self._restore(path, stored_model, state)
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path} has incomplete solver state: {error!r}") from error
-        iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
+        iterations_per_epoch = self.iterations_per_epoch
         if self._iteration != self.epoch * iterations_per_epoch:
             raise ValueError(
                 f"{path} ends epoch {self.epoch} at iteration {self._iteration}, but with "
@@ -406,7 +416,7 @@ class Solver:
             When the loss becomes NaN or infinite; the model then holds the best
             parameters seen so far.
         """
-        iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
+        iterations_per_epoch = self.iterations_per_epoch
         num_iterations = self.num_epochs * iterations_per_epoch
         progress = _make_progress(self, num_iterations, iterations_per_epoch)
         try:
