@@ -121,6 +121,8 @@ def test_python2_batch_loads(tmp_path):
     path.write_bytes(_python2_pickle(data, [9, 0, 4]))
     images, labels = load_CIFAR_batch(path)
     np.testing.assert_array_equal(labels, [9, 0, 4])
+    assert images.shape == (3, 32, 32, 3)
+    assert images.dtype == np.float64  # as cs231n's: uint8 arithmetic would wrap around silently
     # Row layout: 1024 red, 1024 green, 1024 blue, each 32x32 row-major.
     for n, row, column, channel in [(0, 0, 0, 0), (1, 5, 31, 1), (2, 31, 7, 2)]:
         assert images[n, row, column, channel] == data[n, channel * 1024 + row * 32 + column]

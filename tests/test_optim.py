@@ -160,3 +160,22 @@ def test_mismatched_gradient_is_rejected(rule):
 def test_state_of_wrong_shape_is_rejected():
     with pytest.raises(ValueError, match=r"config\['velocity'\]"):
         optim.sgd_momentum(np.ones(3), np.ones(3), {"velocity": np.zeros(4)})
+
+
+@pytest.mark.parametrize(
+    "rule, key", [("sgd_momentum", "velocity"), ("rmsprop", "cache"), ("adam", "m"), ("adam", "v")]
+)
+def test_state_of_another_dtype_or_not_an_array_is_rejected(rule, key):
+    w = np.ones(3, dtype=np.float32)
+    with pytest.raises(ValueError, match=rf"config\['{key}'\] must be an array of .* float32"):
+        getattr(optim, rule)(w, w.copy(), {key: np.zeros(3)})
+    with pytest.raises(ValueError, match=rf"config\['{key}'\]"):
+        getattr(optim, rule)(w, w.copy(), {key: [0.0, 0.0, 0.0]})
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_integer_weights_are_rejected(rule):
+    with pytest.raises(TypeError, match="w must be a floating-point array"):
+        getattr(optim, rule)(np.ones(3, dtype=np.int64), np.ones(3, dtype=np.int64))
+    with pytest.raises(TypeError, match="w must be a floating-point array"):
+        getattr(optim, rule)([1.0, 2.0], [1.0, 2.0])

@@ -143,6 +143,9 @@ def test_unsavable_values_are_refused(tmp_path):
         save_checkpoint(tmp_path / "b.npz", model, {"x": {1, 2}})
     with pytest.raises(TypeError, match="only tinyconv models can be saved"):
         save_model(tmp_path / "c.npz", object())
+    model.params["W2"] = model.params["W2"].astype(np.float64)  # a file load_model would refuse
+    with pytest.raises(TypeError, match=r"model's dtype float32; got \{'W2': 'float64'\}"):
+        save_model(tmp_path / "d.npz", model)
     assert os.listdir(tmp_path) == []
 
 
@@ -198,6 +201,7 @@ def _hostile_files(tmp_path):
         "unknown_class": with_model(**{"class": "os.system"}),
         "bad_config": with_model(config={**good_record["model"]["config"], "num_filters": -2}),
         "unexpected_config_key": with_model(config={"rm": "-rf"}),
+        "params_not_a_dict": with_model(params=[1, 2]),
         "missing_array": lambda path: _write_record(
             path, good_record, {k: v for k, v in good_arrays.items() if not k.endswith("W2")}
         ),
@@ -214,7 +218,8 @@ def _hostile_files(tmp_path):
 HOSTILE = [
     "empty", "truncated", "random_bytes", "text", "pickle", "npy", "foreign_npz",
     "object_member", "bad_json", "json_not_object", "wrong_kind", "future_version",
-    "unknown_class", "bad_config", "unexpected_config_key", "missing_array", "wrong_shape",
+    "unknown_class", "bad_config", "unexpected_config_key", "params_not_a_dict", "missing_array",
+    "wrong_shape",
     "wrong_dtype",
 ]
 

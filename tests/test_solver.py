@@ -1,5 +1,6 @@
 """Solver: the cs231n contract, seeded runs, checkpoints, exact resume, divergence, progress."""
 
+import functools
 import io
 import os
 import sys
@@ -240,6 +241,11 @@ def test_checkpoints_need_a_tinyconv_model(tmp_path):
         Solver(model, _data(), checkpoint_name=tmp_path / "run")
 
 
+def test_a_checkpoint_folder_that_does_not_exist_is_refused_before_training(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        Solver(_small_fc(), _data(), checkpoint_name=tmp_path / "missing" / "run", verbose=False)
+
+
 def test_divergence_on_the_first_iteration_keeps_the_initial_params():
     model = _FailingModel(_small_fc(), fail_at=1, bad_value=np.nan)
     initial = {name: value.copy() for name, value in model.params.items()}
@@ -268,6 +274,28 @@ def test_custom_update_rule_function_is_used():
     np.testing.assert_array_equal(model.params["W1"], W1 * 0.5)
 
 
+class _HalfStepSgd:
+    """An update rule that is an object, not a function."""
+
+    def __call__(self, w, dw, config=None):
+        return optim.sgd(w, dw * 0.5, config)
+
+
+@pytest.mark.parametrize(
+    "rule, recorded",
+    [
+        (functools.partial(optim.sgd_momentum), "functools.partial"),
+        (_HalfStepSgd(), f"{__name__}._HalfStepSgd"),
+    ],
+)
+def test_callables_without_a_qualname_train_and_checkpoint(tmp_path, rule, recorded):
+    solver = Solver(_small_fc(), _data(), num_epochs=1, batch_size=20, verbose=False, seed=0,
+                    update_rule=rule, checkpoint_name=tmp_path / "run")
+    solver.train()
+    _, state = load_checkpoint(tmp_path / "run_epoch_1.npz")
+    assert state["settings"]["update_rule"] == recorded
+
+
 def test_update_rule_names_resolve_to_the_optim_functions():
     for name in ("sgd", "sgd_momentum", "rmsprop", "adam"):
         assert Solver(_small_fc(), _data(), update_rule=name).update_rule is getattr(optim, name)
@@ -285,6 +313,7 @@ def test_update_rule_names_resolve_to_the_optim_functions():
         ({"optim_config": [("learning_rate", 1)]}, TypeError, "optim_config must be a dict"),
         ({"seed": "abc"}, TypeError, "seed must be None or"),
         ({"num_val_samples": 0}, ValueError, "num_val_samples must be a positive"),
+        ({"checkpoint_name": 42}, TypeError, "checkpoint_name must be None, a str or a path"),
     ],
 )
 def test_bad_solver_arguments_are_rejected(kwargs, error, match):
@@ -321,6 +350,14 @@ def test_check_accuracy_counts_correct_predictions_in_batches():
     assert subsample in {0.0, 0.25, 0.5, 0.75, 1.0}
     with pytest.raises(ValueError, match="batch_size"):
         solver.check_accuracy(X, y, batch_size=0)
+    with pytest.raises(ValueError, match="num_samples must be a positive integer"):
+        solver.check_accuracy(X, y, num_samples=0)
+    with pytest.raises(TypeError, match="num_samples must be a positive integer"):
+        solver.check_accuracy(X, y, num_samples=2.5)
+    with pytest.raises(ValueError, match="X and y must hold the same positive number"):
+        solver.check_accuracy(X[:0], y[:0])
+    with pytest.raises(ValueError, match="X and y must hold the same positive number"):
+        solver.check_accuracy(X, y[:-1])
 
 
 def test_progress_lines_when_stdout_is_not_a_terminal(capsys):

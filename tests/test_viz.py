@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from tinyconv._files import atomic_write
 from tinyconv.viz import filters_to_tiles, save_conv_filters, save_training_curves, visualize_grid
 
 
@@ -95,17 +94,3 @@ def test_save_conv_filters(tmp_path, channels):
     path = tmp_path / "filters.png"
     save_conv_filters(np.random.default_rng(3).normal(size=(6, channels, 3, 3)), path)
     _assert_png(path, tmp_path)
-
-
-def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
-    path = tmp_path / "result.bin"
-    path.write_bytes(b"old")
-    with pytest.raises(RuntimeError):
-        with atomic_write(path) as file:
-            file.write(b"half of the new")
-            raise RuntimeError("interrupted")
-    assert path.read_bytes() == b"old"
-    assert [child.name for child in tmp_path.iterdir()] == ["result.bin"]
-    with atomic_write(path) as file:
-        file.write(b"new")
-    assert path.read_bytes() == b"new"

@@ -6,6 +6,13 @@ import tempfile
 from pathlib import Path
 
 
+def _new_file_mode():
+    """The mode ``open()`` would give a new file: 0o666 less the process umask."""
+    umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 @contextlib.contextmanager
 def atomic_write(path):
     """Open a temporary binary file next to ``path``; on success move it onto ``path``.
@@ -30,6 +37,8 @@ def atomic_write(path):
             yield file
             file.flush()
             os.fsync(file.fileno())
+        # mkstemp makes the file private (0o600); the result should be as readable as any new file.
+        os.chmod(temporary, _new_file_mode())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -244,12 +244,12 @@ def train(context, model_spec, normalization, dataset, data_dir, num_train, num_
     out = out or Path("runs") / f"{dataset}-{model_name(model)}-{datetime.now():%Y%m%d-%H%M%S}"
     out.mkdir(parents=True, exist_ok=True)
 
-    iterations_per_epoch = max(len(data["X_train"]) // settings["batch_size"], 1)
     try:
         solver = Solver(model, data, num_epochs=epochs, checkpoint_name=out / "checkpoint",
-                        print_every=max(iterations_per_epoch // 4, 1), resume_from=resume, **settings)
+                        resume_from=resume, **settings)
     except (TypeError, ValueError) as error:
         raise click.ClickException(str(error)) from error
+    solver.print_every = max(solver.iterations_per_epoch // 4, 1)
     click.echo(f"Training {type(model).__name__} on {dataset} ({len(data['X_train'])} training, "
                f"{len(data['X_val'])} validation images) for {epochs} epochs; results in {out}")
     started = time.perf_counter()

@@ -33,10 +33,15 @@ __all__ = ["sgd", "sgd_momentum", "rmsprop", "adam"]
 
 
 def _check_pair(w, dw):
-    if getattr(w, "shape", None) != getattr(dw, "shape", None) or w.dtype != dw.dtype:
+    if getattr(getattr(w, "dtype", None), "kind", None) != "f":
+        # Casting a learning rate to an integer dtype would round it to 0: no update at all.
+        raise TypeError(
+            f"w must be a floating-point array, got {getattr(w, 'dtype', type(w).__name__)}."
+        )
+    if getattr(w, "shape", None) != getattr(dw, "shape", None) or w.dtype != getattr(dw, "dtype", None):
         raise ValueError(
             "dw must have the shape and dtype of w; got w "
-            f"{getattr(w, 'shape', type(w))} {getattr(w, 'dtype', '')} and dw "
+            f"{w.shape} {w.dtype} and dw "
             f"{getattr(dw, 'shape', type(dw))} {getattr(dw, 'dtype', '')}."
         )
 
@@ -57,9 +62,13 @@ def _state(xp, config, key, w):
     """The state array ``config[key]``, created as zeros like ``w`` on first use."""
     value = config.get(key)
     if value is None:
-        value = xp.zeros_like(w)
-    elif value.shape != w.shape:
-        raise ValueError(f"config['{key}'] has shape {value.shape}, but w has shape {w.shape}.")
+        return xp.zeros_like(w)
+    # A state of another dtype would silently turn a float32 model into a float64 one.
+    if getattr(value, "shape", None) != w.shape or getattr(value, "dtype", None) != w.dtype:
+        raise ValueError(
+            f"config['{key}'] must be an array of w's shape {w.shape} and dtype {w.dtype}, got "
+            f"{getattr(value, 'shape', type(value).__name__)} {getattr(value, 'dtype', '')}."
+        )
     return value
 
 

@@ -163,6 +163,17 @@ def check_savable(model):
 
 def _model_record(model):
     check_savable(model)
+    # load_model refuses parameters that differ from the model's dtype, so refuse to write them.
+    wrong = {
+        name: str(getattr(value, "dtype", type(value).__name__))
+        for name, value in model.params.items()
+        if not isinstance(value, np.ndarray) or value.dtype != model.dtype
+    }
+    if wrong:
+        raise TypeError(
+            f"every parameter must be a NumPy array of the model's dtype "
+            f"{np.dtype(model.dtype).name}; got {wrong}."
+        )
     return {
         "class": type(model).__name__,
         "config": model.get_config(),
@@ -187,6 +198,8 @@ def _model_from_record(record, path):
     try:
         cls = MODEL_CLASSES[record["class"]]
         config, params, state = record["config"], record["params"], record["state"]
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict, got {type(params).__name__}")
         with _global_rng_untouched():
             model = cls(**config)
     except (KeyError, TypeError, ValueError) as error:

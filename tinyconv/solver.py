@@ -71,7 +71,15 @@ class TrainingDivergedError(RuntimeError):
 
 
 def _rule_name(rule):
-    return rule if isinstance(rule, str) else f"{rule.__module__}.{rule.__qualname__}"
+    """The update rule as a checkpoint records it: its name, or where its function is defined.
+
+    Callables without a ``__qualname__`` (``functools.partial``, objects with
+    ``__call__``) are named by their type.
+    """
+    if isinstance(rule, str):
+        return rule
+    named = rule if hasattr(rule, "__qualname__") else type(rule)
+    return f"{named.__module__}.{named.__qualname__}"
 
 
 def _resolve_update_rule(rule):
@@ -167,6 +175,16 @@ class Solver:
         self.num_train_samples = self._optional_count(settings, "num_train_samples")
         self.num_val_samples = self._optional_count(settings, "num_val_samples")
         self.checkpoint_name = settings["checkpoint_name"]
+        if self.checkpoint_name is not None and not isinstance(self.checkpoint_name, (str, os.PathLike)):
+            raise TypeError(
+                "checkpoint_name must be None, a str or a path, got "
+                f"{type(self.checkpoint_name).__name__}."
+            )
+        if self.checkpoint_name is not None:
+            folder = os.path.dirname(os.fspath(self.checkpoint_name)) or "."
+            if not os.path.isdir(folder):
+                raise ValueError(f"checkpoint_name {os.fspath(self.checkpoint_name)!r} is in a folder that does "
+                                 f"not exist ({folder}); create it first.")
         if self.checkpoint_name is not None or settings["resume_from"] is not None:
             check_savable(model)
         self.print_every = _arguments.positive_int("print_every", settings["print_every"])
@@ -177,6 +195,11 @@ class Solver:
         self._reset()
         if self.resume_from is not None:
             self._resume(self.resume_from)
+
+    @property
+    def iterations_per_epoch(self):
+        """Minibatch updates in one epoch (at least one)."""
+        return max(len(self.X_train) // self.batch_size, 1)
 
     def _set_data(self, data):
         missing = [key for key in ("X_train", "y_train", "X_val", "y_val") if key not in data]
@@ -278,7 +301,7 @@ class Solver:
             self._restore(path, stored_model, state)
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path} has incomplete solver state: {error!r}") from error
-        iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
+        iterations_per_epoch = self.iterations_per_epoch
         if self._iteration != self.epoch * iterations_per_epoch:
             raise ValueError(
                 f"{path} ends epoch {self.epoch} at iteration {self._iteration}, but with "
@@ -339,7 +362,13 @@ class Solver:
         float in [0, 1]
         """
         batch_size = _arguments.positive_int("batch_size", batch_size)
+        if num_samples is not None:
+            num_samples = _arguments.positive_int("num_samples", num_samples)
         N = X.shape[0]
+        if N == 0 or len(y) != N:
+            raise ValueError(
+                f"X and y must hold the same positive number of samples, got {N} and {len(y)}."
+            )
         if num_samples is not None and N > num_samples:
             chosen = self._rng.integers(N, size=num_samples)
             X, y, N = X[chosen], y[chosen], num_samples
@@ -387,7 +416,7 @@ class Solver:
             When the loss becomes NaN or infinite; the model then holds the best
             parameters seen so far.
         """
-        iterations_per_epoch = max(len(self.X_train) // self.batch_size, 1)
+        iterations_per_epoch = self.iterations_per_epoch
         num_iterations = self.num_epochs * iterations_per_epoch
         progress = _make_progress(self, num_iterations, iterations_per_epoch)
         try:

@@ -110,8 +110,9 @@ def load_CIFAR_batch(filename):
 
     Returns
     -------
-    images : ndarray of uint8, shape (N, 32, 32, 3)
-        NHWC; N is 10000 in the real batches.
+    images : ndarray of float64, shape (N, 32, 32, 3)
+        NHWC, pixel values 0..255 (float64, as in the cs231n starter code); N is 10000 in the
+        real batches.
     labels : ndarray of int64, shape (N,)
         Classes 0..9.
 
@@ -123,6 +124,12 @@ def load_CIFAR_batch(filename):
         If the file is not an intact CIFAR-10 batch: corrupt or truncated, names anything but the
         few globals a batch needs, or holds data of the wrong shape, dtype or label range.
     """
+    images, labels = _read_batch(filename)
+    return images.astype(np.float64), labels
+
+
+def _read_batch(filename):
+    """:func:`load_CIFAR_batch` with the images kept as stored: uint8 ``(N, 32, 32, 3)``."""
     path = Path(filename)
     if not path.is_file():
         raise FileNotFoundError(f"CIFAR-10 batch file not found: {path}")
@@ -152,10 +159,10 @@ def _load_uint8(root):
     if not root.is_dir():
         raise FileNotFoundError(f"CIFAR-10 folder not found: {root} (expected the extracted "
                                 f"cifar-10-batches-py folder holding {', '.join(TRAIN_BATCHES)}, {TEST_BATCH})")
-    train = [load_CIFAR_batch(root / name) for name in TRAIN_BATCHES]
+    train = [_read_batch(root / name) for name in TRAIN_BATCHES]
     Xtr = np.concatenate([images for images, _ in train])
     ytr = np.concatenate([labels for _, labels in train])
-    Xte, yte = load_CIFAR_batch(root / TEST_BATCH)
+    Xte, yte = _read_batch(root / TEST_BATCH)
     return Xtr, ytr, Xte, yte
 
 

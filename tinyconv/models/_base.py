@@ -7,6 +7,8 @@ import numpy as np
 from tinyconv import _arguments
 
 _RUNNING_STATS = ("running_mean", "running_var")
+# The 2x2 max pool, stride 2, of the cs231n conv nets.
+POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
 
 
 class Model:

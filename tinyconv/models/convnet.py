@@ -24,9 +24,8 @@ from tinyconv.layers import (
     spatial_groupnorm_forward,
 )
 from tinyconv import _arguments
-from tinyconv.models._base import Model
+from tinyconv.models._base import POOL_PARAM, Model
 
-POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
 DEFAULT_GAUSSIAN_SCALE = 1e-2
 
 _CONV_TOKEN = re.compile(r"c([1-9][0-9]*)(p?)")

@@ -12,9 +12,8 @@ from tinyconv.layers import (
     softmax_loss,
 )
 from tinyconv import _arguments
-from tinyconv.models._base import Model
+from tinyconv.models._base import POOL_PARAM, Model
 
-POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
 
 
 class ThreeLayerConvNet(Model):
