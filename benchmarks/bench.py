@@ -47,6 +47,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+import tinyconv  # noqa: E402
 from tinyconv import layers  # noqa: E402
 
 MIB = 2**20
@@ -136,7 +137,7 @@ QUICK = Effort(warmup=1, repeats=3, min_sample_s=0.0, naive_repeats=1, settle_s=
 
 @contextlib.contextmanager
 def thread_setting(threads: int | None):
-    """Run the body with BLAS, OpenMP and torch limited to ``threads`` (None: leave the defaults)."""
+    """Run the body with BLAS, OpenMP, torch and tinyconv's workers limited to ``threads`` (None: defaults)."""
     if threads is None:
         yield
         return
@@ -145,10 +146,12 @@ def thread_setting(threads: int | None):
     torch_default = torch.get_num_threads()
     with threadpool_limits(limits=threads):
         torch.set_num_threads(threads)
+        tinyconv_default = tinyconv.set_num_threads(threads)
         try:
             yield
         finally:
             torch.set_num_threads(torch_default)
+            tinyconv.set_num_threads(tinyconv_default)
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,7 @@
 """tinyconv: convolutional neural networks in NumPy, naive and fast, checked against PyTorch."""
 
 __version__ = "0.1.0"
+
+from ._parallel import get_num_threads, set_num_threads  # noqa: E402
+
+__all__ = ["get_num_threads", "set_num_threads", "__version__"]

@@ -10,7 +10,7 @@ rather than cached, so memory stays bounded by the workspace limit.
 """
 
 from .._backend import array_module
-from ._workspace import batch_chunks
+from ._workspace import map_batch_chunks
 
 
 def _offset_view(a, kh, kw, stride, H_out, W_out):
@@ -44,13 +44,13 @@ def _col2im(dcols, x_shape, stride, pad):
     return dx_pad[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
 
 
-def _chunks(x, w, pad, H_out, W_out):
-    N, C, H, W = x.shape
+def _bytes_per_sample(x, w, pad, H_out, W_out):
+    _, C, H, W = x.shape
     F, _, HH, WW = w.shape
     # Per sample, at the backward's peak: columns and their gradient, the padded input gradient and the
     # channel-major copy of dout.
     per_sample = 2 * C * HH * WW * H_out * W_out + C * (H + 2 * pad) * (W + 2 * pad) + F * H_out * W_out
-    return batch_chunks(N, per_sample * x.itemsize)
+    return per_sample * x.itemsize
 
 
 def _forward_chunk(x, w_rows, b, HH, WW, stride, pad, out):
@@ -78,8 +78,8 @@ def forward(x, w, b, stride, pad, H_out, W_out):
     N, F = x.shape[0], w.shape[0]
     w_rows = w.reshape(F, -1)
     out = xp.empty((N, F, H_out, W_out), dtype=x.dtype)
-    for chunk in _chunks(x, w, pad, H_out, W_out):
-        _forward_chunk(x[chunk], w_rows, b, *w.shape[2:], stride, pad, out[chunk])
+    map_batch_chunks(xp, lambda chunk: _forward_chunk(x[chunk], w_rows, b, *w.shape[2:], stride, pad, out[chunk]),
+                     N, _bytes_per_sample(x, w, pad, H_out, W_out))
     return out
 
 
@@ -89,6 +89,9 @@ def backward(dout, x, w, stride, pad, H_out, W_out):
     w_rows = w.reshape(w.shape[0], -1)
     dw_rows = xp.zeros_like(w_rows)
     dx = xp.empty_like(x)
-    for chunk in _chunks(x, w, pad, H_out, W_out):
-        dw_rows += _backward_chunk(dout[chunk], x[chunk], w_rows, *w.shape[2:], stride, pad, dx[chunk])
+    for part in map_batch_chunks(
+        xp, lambda chunk: _backward_chunk(dout[chunk], x[chunk], w_rows, *w.shape[2:], stride, pad, dx[chunk]),
+        x.shape[0], _bytes_per_sample(x, w, pad, H_out, W_out),
+    ):
+        dw_rows += part
     return dx, dw_rows.reshape(w.shape)

@@ -21,7 +21,7 @@ samples and tiles.
 import numpy as np
 
 from .._backend import array_module, transposed_copy
-from ._workspace import batch_chunks
+from ._workspace import map_batch_chunks
 
 
 class _Transforms:
@@ -201,13 +201,13 @@ def output_gradient(dY, tf):
     return dM.reshape(t * t, -1, dY.shape[-1])
 
 
-def _chunks(x, F, tiles_h, tiles_w, tf):
-    N, C = x.shape[:2]
+def _bytes_per_sample(x, F, tiles_h, tiles_w, tf):
+    C = x.shape[1]
     # Per sample: V or dV and M or dM (t^2 per tile each), the row transforms and padded input, and the
     # outputs, all in units of one tile's worth of channels.
     t2, m2 = tf.t ** 2, tf.m ** 2
     per_sample = (2 * t2 + tf.t * tf.m + 2 * m2) * (C + F) * tiles_h * tiles_w
-    return batch_chunks(N, per_sample * x.itemsize)
+    return per_sample * x.itemsize
 
 
 def _forward_chunk(x, U, b, pad, tiles_h, tiles_w, tf, out):
@@ -233,8 +233,8 @@ def forward(x, w, b, pad, H_out, W_out, tf):
     tiles_h, tiles_w = tiles(H_out, W_out, tf.m)
     U = transform_filters(w, tf)
     out = xp.empty((N, F, H_out, W_out), dtype=x.dtype)
-    for chunk in _chunks(x, F, tiles_h, tiles_w, tf):
-        _forward_chunk(x[chunk], U, b, pad, tiles_h, tiles_w, tf, out[chunk])
+    map_batch_chunks(xp, lambda chunk: _forward_chunk(x[chunk], U, b, pad, tiles_h, tiles_w, tf, out[chunk]),
+                     N, _bytes_per_sample(x, F, tiles_h, tiles_w, tf))
     return out
 
 
@@ -245,6 +245,9 @@ def backward(dout, x, w, pad, H_out, W_out, tf):
     U_T = transform_filters(w, tf).transpose(0, 2, 1)
     dU = xp.zeros((tf.t ** 2, x.shape[1], w.shape[0]), dtype=x.dtype)
     dx = xp.empty_like(x)
-    for chunk in _chunks(x, w.shape[0], tiles_h, tiles_w, tf):
-        dU += _backward_chunk(dout[chunk], x[chunk], U_T, pad, tiles_h, tiles_w, tf, dx[chunk])
+    for part in map_batch_chunks(
+        xp, lambda chunk: _backward_chunk(dout[chunk], x[chunk], U_T, pad, tiles_h, tiles_w, tf, dx[chunk]),
+        x.shape[0], _bytes_per_sample(x, w.shape[0], tiles_h, tiles_w, tf),
+    ):
+        dU += part
     return dx, filter_gradient(dU, tf)

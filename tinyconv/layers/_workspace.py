@@ -2,6 +2,7 @@
 
 import contextlib
 
+from .._parallel import run_chunks, workers_for
 from . import _checks
 
 # Small enough to stay near the caches: measured no slower than larger chunks (benchmarks/bench.py).
@@ -29,9 +30,20 @@ def limit_workspace(nbytes):
         _LIMIT[0] = previous
 
 
-def batch_chunks(num_samples, bytes_per_sample):
-    """Slices of range(num_samples) of near-equal sizes whose workspace fits the limit (>= 1 sample each)."""
-    most = max(1, workspace_limit() // max(1, bytes_per_sample))
-    count = -(-num_samples // most)
+def batch_chunks(num_samples, bytes_per_sample, workers=1):
+    """Slices of range(num_samples) of near-equal sizes, at least ``workers`` of them when there are that many
+    samples, each with a workspace that fits the limit shared among ``workers`` running at once."""
+    most = max(1, workspace_limit() // workers // max(1, bytes_per_sample))
+    count = max(-(-num_samples // most), min(workers, num_samples))
     step = max(1, -(-num_samples // max(1, count)))
     return [slice(start, min(start + step, num_samples)) for start in range(0, num_samples, step)]
+
+
+# Below this much work per call, handing chunks to threads costs more than it saves.
+_PARALLEL_MIN_BYTES = 2**20
+
+
+def map_batch_chunks(xp, work, num_samples, bytes_per_sample):
+    """``[work(chunk) for chunk in batch_chunks(...)]``, chunks sized for and run on the available workers."""
+    workers = workers_for(xp) if num_samples * bytes_per_sample >= _PARALLEL_MIN_BYTES else 1
+    return run_chunks(xp, work, batch_chunks(num_samples, bytes_per_sample, workers))

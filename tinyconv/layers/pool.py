@@ -13,6 +13,7 @@ gradient (no element compares equal to NaN).
 
 from .._backend import array_module
 from . import _checks
+from ._workspace import map_batch_chunks
 
 
 def max_pool_forward_naive(x, pool_param):
@@ -80,6 +81,42 @@ def _offset_view(a, r, s, stride, H_out, W_out):
     return a[:, :, r:r + stride * (H_out - 1) + 1:stride, s:s + stride * (W_out - 1) + 1:stride]
 
 
+def _running_max(x, ph, pw, stride, out):
+    """out (n, C, H_out, W_out) = the maximum over the window offsets of x (n, C, H, W)."""
+    xp = array_module(x)
+    H_out, W_out = out.shape[2:]
+    (r0, s0), *rest = _window_offsets(ph, pw)
+    out[...] = _offset_view(x, r0, s0, stride, H_out, W_out)
+    for r, s in rest:
+        xp.maximum(out, _offset_view(x, r, s, stride, H_out, W_out), out=out)
+
+
+def _route_to_first_maximum(dout, x, out, ph, pw, stride, dx):
+    """Fill dx (n, C, H, W): each window's gradient to the first offset that holds the window's maximum."""
+    xp = array_module(x)
+    H_out, W_out = out.shape[2:]
+    overlapping = stride < max(ph, pw)
+    if stride != ph or stride != pw:
+        dx[...] = 0  # windows that tile x exactly write every element once, with no zero fill first
+    is_max = xp.empty(out.shape, dtype=bool)
+    unclaimed = xp.ones(out.shape, dtype=bool)
+    routed = xp.empty_like(dout) if overlapping else None
+    for r, s in _window_offsets(ph, pw):
+        xp.equal(_offset_view(x, r, s, stride, H_out, W_out), out, out=is_max)
+        is_max &= unclaimed  # the first maximum of each window only
+        unclaimed ^= is_max
+        target = _offset_view(dx, r, s, stride, H_out, W_out)
+        if overlapping:
+            target += xp.multiply(dout, is_max, out=routed)
+        else:
+            xp.multiply(dout, is_max, out=target)
+
+
+def _bytes_per_sample(x):
+    # The input sample, plus its output, gradient and masks at most as large again.
+    return 2 * x[:1].nbytes
+
+
 def max_pool_forward_fast(x, pool_param):
     """Max pooling as a running maximum over the window offsets; same results as the naive form.
 
@@ -98,10 +135,9 @@ def max_pool_forward_fast(x, pool_param):
     """
     ph, pw, stride, H_out, W_out = _checks.pool_geometry("max_pool_forward_fast", x, pool_param)
     xp = array_module(x)
-    (r0, s0), *rest = _window_offsets(ph, pw)
-    out = _offset_view(x, r0, s0, stride, H_out, W_out).copy()
-    for r, s in rest:
-        xp.maximum(out, _offset_view(x, r, s, stride, H_out, W_out), out=out)
+    out = xp.empty((*x.shape[:2], H_out, W_out), dtype=x.dtype)
+    map_batch_chunks(xp, lambda chunk: _running_max(x[chunk], ph, pw, stride, out[chunk]),
+                     x.shape[0], _bytes_per_sample(x))
     return out, (x, out, pool_param)
 
 
@@ -124,19 +160,9 @@ def max_pool_backward_fast(dout, cache):
     ph, pw, stride, H_out, W_out = _checks.pool_geometry("max_pool_backward_fast", x, pool_param)
     _checks.gradient("max_pool_backward_fast", dout, out.shape, x.dtype)
     xp = array_module(x)
-    overlapping = stride < max(ph, pw)
-    # Windows that tile x exactly write every element of dx once: no zero fill, no read-modify-write.
-    dx = xp.empty_like(x) if stride == ph == pw else xp.zeros_like(x)
-    is_max = xp.empty(out.shape, dtype=bool)
-    unclaimed = xp.ones(out.shape, dtype=bool)
-    routed = xp.empty_like(dout) if overlapping else None
-    for r, s in _window_offsets(ph, pw):
-        xp.equal(_offset_view(x, r, s, stride, H_out, W_out), out, out=is_max)
-        is_max &= unclaimed  # the first maximum of each window only
-        unclaimed ^= is_max
-        target = _offset_view(dx, r, s, stride, H_out, W_out)
-        if overlapping:
-            target += xp.multiply(dout, is_max, out=routed)
-        else:
-            xp.multiply(dout, is_max, out=target)
+    dx = xp.empty_like(x)
+    map_batch_chunks(
+        xp, lambda chunk: _route_to_first_maximum(dout[chunk], x[chunk], out[chunk], ph, pw, stride, dx[chunk]),
+        x.shape[0], _bytes_per_sample(x),
+    )
     return dx

@@ -1,0 +1,112 @@
+"""Worker threads of the fast layers: the setting, and identical results with and without workers."""
+
+import numpy as np
+import pytest
+
+import tinyconv
+from tinyconv import _parallel
+from tinyconv.layers import (
+    conv_backward_fast,
+    conv_forward_fast,
+    max_pool_backward_fast,
+    max_pool_forward_fast,
+)
+
+
+@pytest.fixture
+def threads():
+    """Restores the worker setting after the test."""
+    previous = tinyconv.get_num_threads()
+    yield
+    tinyconv.set_num_threads(previous)
+
+
+@pytest.fixture
+def executor_sizes(monkeypatch):
+    """Records the worker count of every thread pool the fast layers hand chunks to."""
+    sizes = []
+    real = _parallel._executor
+
+    def spy(workers):
+        sizes.append(workers)
+        return real(workers)
+
+    monkeypatch.setattr(_parallel, "_executor", spy)
+    return sizes
+
+
+def test_set_num_threads_returns_the_previous_setting(threads):
+    tinyconv.set_num_threads(3)
+    assert tinyconv.set_num_threads(1) == 3
+    assert tinyconv.get_num_threads() == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_set_num_threads_rejects_non_positive_integers(threads, bad):
+    with pytest.raises(ValueError, match="threads must be a positive integer"):
+        tinyconv.set_num_threads(bad)
+
+
+def test_the_environment_variable_sets_the_default(monkeypatch):
+    monkeypatch.setitem(_parallel._state, "threads", None)
+    monkeypatch.setenv("TINYCONV_NUM_THREADS", "3")
+    assert tinyconv.get_num_threads() == 3
+    monkeypatch.setenv("TINYCONV_NUM_THREADS", "many")
+    with pytest.raises(ValueError, match="TINYCONV_NUM_THREADS must be a positive integer"):
+        tinyconv.get_num_threads()
+
+
+def _run(layer, threads_setting):
+    tinyconv.set_num_threads(threads_setting)
+    return layer()
+
+
+def _conv(algorithm, dtype):
+    rng = np.random.default_rng(0)
+    # Large enough (several MiB of work) that the chunks go to the workers.
+    x = rng.standard_normal((12, 16, 20, 20)).astype(dtype)
+    w = rng.standard_normal((8, 16, 3, 3)).astype(dtype)
+    b = rng.standard_normal(8).astype(dtype)
+    dout = rng.standard_normal((12, 8, 20, 20)).astype(dtype)
+
+    def layer():
+        out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "algorithm": algorithm})
+        return [out, *conv_backward_fast(dout, cache)]
+
+    return layer
+
+
+def _pool(pool_param, dtype):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((16, 16, 33, 33)).astype(dtype)
+
+    def layer():
+        out, cache = max_pool_forward_fast(x, pool_param)
+        return [out, max_pool_backward_fast(np.ones_like(out), cache)]
+
+    return layer
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "make_layer",
+    [
+        lambda dtype: _conv("im2col", dtype),
+        lambda dtype: _conv("winograd2", dtype),
+        lambda dtype: _conv("winograd4", dtype),
+        lambda dtype: _pool({"pool_height": 3, "pool_width": 3, "stride": 2}, dtype),
+        lambda dtype: _pool({"pool_height": 3, "pool_width": 3, "stride": 3}, dtype),
+    ],
+    ids=["im2col", "winograd2", "winograd4", "pool-overlapping", "pool-tiling"],
+)
+def test_workers_give_the_results_of_one_thread(threads, executor_sizes, make_layer, dtype):
+    layer = make_layer(dtype)
+    alone = _run(layer, 1)
+    assert executor_sizes == []
+    together = _run(layer, 2)
+    assert executor_sizes and set(executor_sizes) == {2}, "the chunks did not go to the workers"
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for a, b in zip(alone, together):
+        assert a.dtype == b.dtype == dtype
+        # Per-chunk partial sums of dw may add up in another order; everything else is the same arithmetic.
+        np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance * np.abs(a).max())
