@@ -110,3 +110,11 @@ def test_workers_give_the_results_of_one_thread(threads, executor_sizes, make_la
         assert a.dtype == b.dtype == dtype
         # Per-chunk partial sums of dw may add up in another order; everything else is the same arithmetic.
         np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance * np.abs(a).max())
+
+
+def test_without_threadpoolctl_the_chunks_run_on_the_calling_thread(threads, executor_sizes, monkeypatch):
+    monkeypatch.setitem(_parallel._state, "blas", None)  # as if threadpoolctl were not installed
+    tinyconv.set_num_threads(2)
+    layer = _conv("im2col", np.float64)
+    layer()
+    assert executor_sizes == []

@@ -5,19 +5,25 @@ Shapes: x (N, C, H, W), w (F, C, HH, WW), b (F,), out (N, F, H_out, W_out) with
 
 The naive pair loops over every output element and reads like the definition.
 The fast pair picks an algorithm from the shapes (``conv_param['algorithm']``
-overrides it): Winograd F(2x2, 3x3) for 3x3 filters at stride 1 on enough
-input channels (``_winograd.py``), im2col and one matrix product otherwise
-(``_im2col.py``). Both process the batch in chunks so that their scratch memory
-stays under ``workspace_limit()`` bytes whatever the batch size.
+overrides it): Winograd F(2x2, 3x3) (``_winograd.py``) for 3x3 filters at
+stride 1 on enough channels and pixels when the layer runs on one thread on
+NumPy, im2col and one matrix product per chunk (``_im2col.py``) otherwise.
+Both process the batch in chunks so that their scratch memory stays under
+``workspace_limit()`` bytes whatever the batch size.
 """
 
+import numpy as np
+
 from .._backend import array_module
+from .._parallel import workers_for
 from . import _checks, _im2col, _winograd
 
 ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
-# Below this many input channels Winograd's output transform, which scales with F,
-# costs more than the im2col copies it saves (measured with benchmarks/bench.py).
+# Winograd needs enough channels for its transforms to pay off and enough 2x2 tiles per sample to keep its
+# many small array operations large. Its transforms hold the GIL longer than im2col's copies, so with
+# several worker threads im2col scales better and wins (measured with benchmarks/bench.py).
 _WINOGRAD_MIN_CHANNELS = 16
+_WINOGRAD_MIN_OUTPUTS = 16 * 16
 
 
 def _pad(x, pad):
@@ -94,7 +100,7 @@ def conv_backward_naive(dout, cache):
 _WINOGRAD = {"winograd2": _winograd.F2, "winograd4": _winograd.F4}
 
 
-def _algorithm(where, x, w, conv_param):
+def _algorithm(where, x, w, conv_param, H_out, W_out):
     """The fast algorithm for these shapes: a key of ``_WINOGRAD`` or 'im2col'."""
     requested = conv_param.get("algorithm", "auto")
     if requested not in ALGORITHMS:
@@ -104,7 +110,10 @@ def _algorithm(where, x, w, conv_param):
         raise ValueError(f"{where}: the {requested!r} algorithm needs 3x3 filters and stride 1, got filters "
                          f"{tuple(w.shape[2:])} and stride {conv_param.get('stride', 1)}")
     if requested == "auto":
-        return "winograd2" if winograd_fits and x.shape[1] >= _WINOGRAD_MIN_CHANNELS else "im2col"
+        xp = array_module(x)
+        worth_it = (x.shape[1] >= _WINOGRAD_MIN_CHANNELS and H_out * W_out >= _WINOGRAD_MIN_OUTPUTS
+                    and xp is np and workers_for(xp) == 1)
+        return "winograd2" if winograd_fits and worth_it else "im2col"
     return requested
 
 
@@ -127,7 +136,7 @@ def conv_forward_fast(x, w, b, conv_param):
     """
     where = "conv_forward_fast"
     stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
-    algorithm = _algorithm(where, x, w, conv_param)
+    algorithm = _algorithm(where, x, w, conv_param, H_out, W_out)
     if algorithm in _WINOGRAD:
         out = _winograd.forward(x, w, b, pad, H_out, W_out, _WINOGRAD[algorithm])
     else:
@@ -153,7 +162,7 @@ def conv_backward_fast(dout, cache):
     x, w, b, conv_param = cache
     stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     _checks.gradient(where, dout, (x.shape[0], w.shape[0], H_out, W_out), x.dtype)
-    algorithm = _algorithm(where, x, w, conv_param)
+    algorithm = _algorithm(where, x, w, conv_param, H_out, W_out)
     if algorithm in _WINOGRAD:
         dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out, _WINOGRAD[algorithm])
     else:
