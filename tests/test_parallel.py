@@ -8,6 +8,7 @@ from tinyconv import _parallel
 from tinyconv.layers import (
     conv_backward_fast,
     conv_forward_fast,
+    limit_workspace,
     max_pool_backward_fast,
     max_pool_forward_fast,
 )
@@ -61,7 +62,7 @@ def _run(layer, threads_setting):
     return layer()
 
 
-def _conv(algorithm, dtype):
+def _conv(algorithm, dtype, workspace=16 * 2**20):
     rng = np.random.default_rng(0)
     # Large enough (several MiB of work) that the chunks go to the workers.
     x = rng.standard_normal((12, 16, 20, 20)).astype(dtype)
@@ -70,8 +71,9 @@ def _conv(algorithm, dtype):
     dout = rng.standard_normal((12, 8, 20, 20)).astype(dtype)
 
     def layer():
-        out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "algorithm": algorithm})
-        return [out, *conv_backward_fast(dout, cache)]
+        with limit_workspace(workspace):
+            out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "algorithm": algorithm})
+            return [out, *conv_backward_fast(dout, cache)]
 
     return layer
 
@@ -91,13 +93,15 @@ def _pool(pool_param, dtype):
 @pytest.mark.parametrize(
     "make_layer",
     [
-        lambda dtype: _conv("im2col", dtype),
+        lambda dtype: _conv("im2col", dtype),  # the forward keeps its columns for the backward
+        lambda dtype: _conv("im2col", dtype, workspace=2**20),  # the backward rebuilds them
         lambda dtype: _conv("winograd2", dtype),
         lambda dtype: _conv("winograd4", dtype),
         lambda dtype: _pool({"pool_height": 3, "pool_width": 3, "stride": 2}, dtype),
         lambda dtype: _pool({"pool_height": 3, "pool_width": 3, "stride": 3}, dtype),
     ],
-    ids=["im2col", "winograd2", "winograd4", "pool-overlapping", "pool-tiling"],
+    ids=["im2col-kept-columns", "im2col-rebuilt-columns", "winograd2", "winograd4", "pool-overlapping",
+         "pool-tiling"],
 )
 def test_workers_give_the_results_of_one_thread(threads, executor_sizes, make_layer, dtype):
     layer = make_layer(dtype)

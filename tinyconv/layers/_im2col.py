@@ -5,12 +5,14 @@ the padded input that the offset sees into a column matrix (C*HH*WW, P), P
 being the number of output positions, and does one matrix product with the
 filters (F, C*HH*WW). The backward multiplies by the transposes and scatters
 the column gradients back with one strided addition per kernel offset
-(``np.add.at`` would be many times slower). Columns are rebuilt in the backward
-rather than cached, so memory stays bounded by the workspace limit.
+(``np.add.at`` would be many times slower). The forward keeps its columns for
+the backward only when all of them fit in half the workspace limit; otherwise
+the backward rebuilds them chunk by chunk, so memory stays bounded.
 """
 
 from .._backend import array_module
-from ._workspace import map_batch_chunks
+from .._parallel import run_chunks
+from ._workspace import map_batch_chunks, workspace_limit
 
 
 def _offset_view(a, kh, kw, stride, H_out, W_out):
@@ -54,18 +56,23 @@ def _bytes_per_sample(x, w, pad, H_out, W_out):
 
 
 def _forward_chunk(x, w_rows, b, HH, WW, stride, pad, out):
-    """Fill ``out`` (n, F, H_out, W_out) for one chunk x (n, C, H, W); its buffers die on return."""
+    """Fill ``out`` (n, F, H_out, W_out) for one chunk x (n, C, H, W); return the chunk's columns."""
     F, H_out, W_out = out.shape[1:]
     cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
     block = w_rows @ cols.reshape(w_rows.shape[1], -1)
     block += b[:, None]
     out[...] = block.reshape(F, -1, H_out, W_out).transpose(1, 0, 2, 3)
+    return cols
 
 
-def _backward_chunk(dout, x, w_rows, HH, WW, stride, pad, dx):
-    """Fill ``dx`` (n, C, H, W) for one chunk and return its contribution to dw (F, C*HH*WW)."""
+def _backward_chunk(dout, x, w_rows, HH, WW, stride, pad, dx, cols=None):
+    """Fill ``dx`` (n, C, H, W) for one chunk and return its contribution to dw (F, C*HH*WW).
+
+    ``cols`` are the chunk's columns kept by the forward, or None to rebuild them.
+    """
     F, H_out, W_out = dout.shape[1:]
-    cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
+    if cols is None:
+        cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
     dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)
     dcols = (w_rows.T @ dout_rows).reshape(cols.shape)
     dx[...] = _col2im(dcols, x.shape, stride, pad)
@@ -73,25 +80,36 @@ def _backward_chunk(dout, x, w_rows, HH, WW, stride, pad, dx):
 
 
 def forward(x, w, b, stride, pad, H_out, W_out):
-    """out (N, F, H_out, W_out) from x (N, C, H, W), w (F, C, HH, WW), b (F,)."""
+    """out (N, F, H_out, W_out) from x (N, C, H, W), w (F, C, HH, WW), b (F,), and what the backward may
+    reuse: a list of (batch chunk, its columns) when all columns fit in half the workspace, else None."""
     xp = array_module(x)
     N, F = x.shape[0], w.shape[0]
     w_rows = w.reshape(F, -1)
     out = xp.empty((N, F, H_out, W_out), dtype=x.dtype)
-    map_batch_chunks(xp, lambda chunk: _forward_chunk(x[chunk], w_rows, b, *w.shape[2:], stride, pad, out[chunk]),
-                     N, _bytes_per_sample(x, w, pad, H_out, W_out))
-    return out
+    keep = N * w_rows.shape[1] * H_out * W_out * x.itemsize <= workspace_limit() // 2
+
+    def work(chunk):
+        cols = _forward_chunk(x[chunk], w_rows, b, *w.shape[2:], stride, pad, out[chunk])
+        return (chunk, cols) if keep else None
+
+    saved = map_batch_chunks(xp, work, N, _bytes_per_sample(x, w, pad, H_out, W_out))
+    return out, saved if keep else None
 
 
-def backward(dout, x, w, stride, pad, H_out, W_out):
-    """dx (N, C, H, W) and dw (F, C, HH, WW) from dout (N, F, H_out, W_out)."""
+def backward(dout, x, w, stride, pad, H_out, W_out, saved=None):
+    """dx (N, C, H, W) and dw (F, C, HH, WW) from dout (N, F, H_out, W_out); ``saved`` from ``forward``."""
     xp = array_module(x)
     w_rows = w.reshape(w.shape[0], -1)
-    dw_rows = xp.zeros_like(w_rows)
     dx = xp.empty_like(x)
-    for part in map_batch_chunks(
-        xp, lambda chunk: _backward_chunk(dout[chunk], x[chunk], w_rows, *w.shape[2:], stride, pad, dx[chunk]),
-        x.shape[0], _bytes_per_sample(x, w, pad, H_out, W_out),
-    ):
+
+    def work(chunk, cols=None):
+        return _backward_chunk(dout[chunk], x[chunk], w_rows, *w.shape[2:], stride, pad, dx[chunk], cols)
+
+    if saved is None:
+        parts = map_batch_chunks(xp, work, x.shape[0], _bytes_per_sample(x, w, pad, H_out, W_out))
+    else:
+        parts = run_chunks(xp, lambda chunk_and_cols: work(*chunk_and_cols), saved)
+    dw_rows = xp.zeros_like(w_rows)
+    for part in parts:
         dw_rows += part
     return dx, dw_rows.reshape(w.shape)

@@ -34,7 +34,9 @@ def batch_chunks(num_samples, bytes_per_sample, workers=1):
     """Slices of range(num_samples) of near-equal sizes, at least ``workers`` of them when there are that many
     samples, each with a workspace that fits the limit shared among ``workers`` running at once."""
     most = max(1, workspace_limit() // workers // max(1, bytes_per_sample))
-    count = max(-(-num_samples // most), min(workers, num_samples))
+    count = -(-num_samples // most)  # chunks that the limit asks for
+    # A multiple of the workers, so that none of them is left with an extra chunk at the end.
+    count = min(num_samples, -(-count // workers) * workers)
     step = max(1, -(-num_samples // max(1, count)))
     return [slice(start, min(start + step, num_samples)) for start in range(0, num_samples, step)]
 

@@ -23,7 +23,7 @@ ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
 # many small array operations large. Its transforms hold the GIL longer than im2col's copies, so with
 # several worker threads im2col scales better and wins (measured with benchmarks/bench.py).
 _WINOGRAD_MIN_CHANNELS = 16
-_WINOGRAD_MIN_OUTPUTS = 16 * 16
+_WINOGRAD_MIN_OUTPUTS = 8 * 8
 
 
 def _pad(x, pad):
@@ -132,16 +132,16 @@ def conv_forward_fast(x, w, b, conv_param):
     Returns
     -------
     out : array (N, F, H_out, W_out)
-    cache : (x, w, b, conv_param)
+    cache : (x, w, b, conv_param, algorithm, saved), saved being what the algorithm keeps for the backward
     """
     where = "conv_forward_fast"
     stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     algorithm = _algorithm(where, x, w, conv_param, H_out, W_out)
     if algorithm in _WINOGRAD:
-        out = _winograd.forward(x, w, b, pad, H_out, W_out, _WINOGRAD[algorithm])
+        out, saved = _winograd.forward(x, w, b, pad, H_out, W_out, _WINOGRAD[algorithm]), None
     else:
-        out = _im2col.forward(x, w, b, stride, pad, H_out, W_out)
-    return out, (x, w, b, conv_param)
+        out, saved = _im2col.forward(x, w, b, stride, pad, H_out, W_out)
+    return out, (x, w, b, conv_param, algorithm, saved)
 
 
 def conv_backward_fast(dout, cache):
@@ -159,12 +159,11 @@ def conv_backward_fast(dout, cache):
     db : array (F,)
     """
     where = "conv_backward_fast"
-    x, w, b, conv_param = cache
+    x, w, b, conv_param, algorithm, saved = cache
     stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     _checks.gradient(where, dout, (x.shape[0], w.shape[0], H_out, W_out), x.dtype)
-    algorithm = _algorithm(where, x, w, conv_param, H_out, W_out)
     if algorithm in _WINOGRAD:
         dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out, _WINOGRAD[algorithm])
     else:
-        dx, dw = _im2col.backward(dout, x, w, stride, pad, H_out, W_out)
+        dx, dw = _im2col.backward(dout, x, w, stride, pad, H_out, W_out, saved)
     return dx, dw, dout.sum(axis=(0, 2, 3))
