@@ -121,25 +121,18 @@ def time_convs():
         has_torch = False
     shapes = [((100, 3, 31, 31), (25, 3, 3, 3), 2, 1), ((50, 3, 32, 32), (32, 3, 7, 7), 1, 3),
               ((64, 64, 16, 16), (64, 64, 3, 3), 1, 1), ((32, 128, 8, 8), (128, 128, 3, 3), 1, 1)]
-    print(f"\n{'conv fwd+bwd on the GPU':<44}{'dtype':<9}{'tinyconv ms':>12}{'torch ms':>10}{'ratio':>8}")
+    print(f"\n{'conv fwd+bwd on the GPU':<44}{'dtype':<9}{'algorithm':<11}{'tinyconv ms':>12}{'torch ms':>10}"
+          f"{'ratio':>8}")
     for dtype in (np.float32, np.float64):
         for x_shape, w_shape, stride, pad in shapes:
             x = cp.random.standard_normal(x_shape).astype(dtype)
             w = cp.random.standard_normal(w_shape).astype(dtype)
             b = cp.zeros(w_shape[0], dtype)
-            conv_param = {"stride": stride, "pad": pad}
-            out, _ = L.conv_forward_fast(x, w, b, conv_param)
-            dout = cp.random.standard_normal(out.shape).astype(dtype)
-
-            def ours():
-                _, cache = L.conv_forward_fast(x, w, b, conv_param)
-                L.conv_backward_fast(dout, cache)
-
-            t_ours = gpu_time(ours)
             t_torch = float("nan")
             if has_torch:
                 tx, tw, tb = (torch.as_tensor(a, device="cuda").requires_grad_() for a in (x, w, b))
-                tdout = torch.as_tensor(dout, device="cuda")
+                out = F.conv2d(tx, tw, tb, stride=stride, padding=pad)
+                tdout = torch.randn_like(out)
 
                 def theirs():
                     o = F.conv2d(tx, tw, tb, stride=stride, padding=pad)
@@ -147,9 +140,20 @@ def time_convs():
                     torch.cuda.synchronize()
 
                 t_torch = gpu_time(theirs)
-            label = f"x{x_shape} w{w_shape} s{stride} p{pad}"
-            print(f"{label:<44}{np.dtype(dtype).name:<9}{t_ours * 1e3:>12.2f}{t_torch * 1e3:>10.2f}"
-                  f"{t_ours / t_torch:>8.2f}")
+            winograd_fits = w_shape[2:] == (3, 3) and stride == 1
+            for algorithm in ("auto", "winograd2") if winograd_fits else ("auto",):
+                conv_param = {"stride": stride, "pad": pad, "algorithm": algorithm}
+                out, _ = L.conv_forward_fast(x, w, b, conv_param)
+                dout = cp.random.standard_normal(out.shape).astype(dtype)
+
+                def ours():
+                    _, cache = L.conv_forward_fast(x, w, b, conv_param)
+                    L.conv_backward_fast(dout, cache)
+
+                t_ours = gpu_time(ours)
+                label = f"x{x_shape} w{w_shape} s{stride} p{pad}"
+                print(f"{label:<44}{np.dtype(dtype).name:<9}{algorithm:<11}{t_ours * 1e3:>12.2f}"
+                      f"{t_torch * 1e3:>10.2f}{t_ours / t_torch:>8.2f}")
 
 
 def time_training_step():
