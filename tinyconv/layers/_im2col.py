@@ -86,7 +86,7 @@ def forward(x, w, b, stride, pad, H_out, W_out):
     N, F = x.shape[0], w.shape[0]
     w_rows = w.reshape(F, -1)
     out = xp.empty((N, F, H_out, W_out), dtype=x.dtype)
-    keep = N * w_rows.shape[1] * H_out * W_out * x.itemsize <= workspace_limit() // 2
+    keep = N * w_rows.shape[1] * H_out * W_out * x.itemsize <= workspace_limit(xp) // 2
 
     def work(chunk):
         cols = _forward_chunk(x[chunk], w_rows, b, *w.shape[2:], stride, pad, out[chunk])

@@ -2,16 +2,23 @@
 
 import contextlib
 
+import numpy as np
+
 from .._parallel import run_chunks, workers_for
 from . import _checks
 
-# Small enough to stay near the caches: measured no slower than larger chunks (benchmarks/bench.py).
-_LIMIT = [16 * 2**20]
+# On the CPU, small enough to stay near the caches: measured no slower than larger chunks
+# (benchmarks/bench.py). On a GPU every chunk costs kernel launches and memory is plentiful.
+_CPU_DEFAULT, _GPU_DEFAULT = 16 * 2**20, 1024 * 2**20
+_LIMIT = [None]  # set by limit_workspace; None: the defaults above
 
 
-def workspace_limit():
-    """Bytes of scratch memory one fast conv call may use; the batch is processed in chunks that fit."""
-    return _LIMIT[0]
+def workspace_limit(xp=np):
+    """Bytes of scratch memory one fast conv call on arrays of module ``xp`` may use (the batch is processed
+    in chunks that fit): what ``limit_workspace`` set, else 16 MiB for NumPy and 1 GiB for CuPy."""
+    if _LIMIT[0] is not None:
+        return _LIMIT[0]
+    return _CPU_DEFAULT if xp is np else _GPU_DEFAULT
 
 
 @contextlib.contextmanager
@@ -30,10 +37,12 @@ def limit_workspace(nbytes):
         _LIMIT[0] = previous
 
 
-def batch_chunks(num_samples, bytes_per_sample, workers=1):
+def batch_chunks(num_samples, bytes_per_sample, workers=1, limit=None):
     """Slices of range(num_samples) of near-equal sizes, at least ``workers`` of them when there are that many
-    samples, each with a workspace that fits the limit shared among ``workers`` running at once."""
-    most = max(1, workspace_limit() // workers // max(1, bytes_per_sample))
+    samples, each with a workspace that fits the limit (default ``workspace_limit()``) shared among
+    ``workers`` running at once."""
+    limit = workspace_limit() if limit is None else limit
+    most = max(1, limit // workers // max(1, bytes_per_sample))
     count = -(-num_samples // most)  # chunks that the limit asks for
     # A multiple of the workers, so that none of them is left with an extra chunk at the end.
     count = min(num_samples, -(-count // workers) * workers)
@@ -48,4 +57,4 @@ _PARALLEL_MIN_BYTES = 2**20
 def map_batch_chunks(xp, work, num_samples, bytes_per_sample):
     """``[work(chunk) for chunk in batch_chunks(...)]``, chunks sized for and run on the available workers."""
     workers = workers_for(xp) if num_samples * bytes_per_sample >= _PARALLEL_MIN_BYTES else 1
-    return run_chunks(xp, work, batch_chunks(num_samples, bytes_per_sample, workers))
+    return run_chunks(xp, work, batch_chunks(num_samples, bytes_per_sample, workers, workspace_limit(xp)))

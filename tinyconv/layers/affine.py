@@ -90,4 +90,5 @@ def relu_backward(dout, cache):
     """
     x = cache
     _checks.gradient("relu_backward", dout, x.shape, x.dtype)
-    return array_module(dout).where(x > 0, dout, 0)
+    # A product with the mask: several times faster than xp.where(x > 0, dout, 0) in NumPy.
+    return dout * (x > 0)
