@@ -31,6 +31,18 @@ def _perturbed(f, x, index, h):
     return plus, minus
 
 
+def _centered_differences(where, f, x, h, reduce, verbose=False):
+    """``reduce(f(x + h e_i) - f(x - h e_i)) / 2h`` for every element i of x."""
+    _check_float(where, x)
+    grad = np.zeros_like(x)
+    for index in np.ndindex(*x.shape):
+        plus, minus = _perturbed(f, x, index, h)
+        grad[index] = reduce(plus - minus) / (2 * h)
+        if verbose:
+            print(index, grad[index])
+    return grad
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     """Numerical gradient of a scalar function.
 
@@ -45,14 +57,7 @@ def eval_numerical_gradient(f, x, verbose=True, h=1e-5):
     -------
     grad : array shaped like x
     """
-    _check_float("eval_numerical_gradient", x)
-    grad = np.zeros_like(x)
-    for index in np.ndindex(*x.shape):
-        plus, minus = _perturbed(f, x, index, h)
-        grad[index] = (plus - minus) / (2 * h)
-        if verbose:
-            print(index, grad[index])
-    return grad
+    return _centered_differences("eval_numerical_gradient", f, x, h, lambda d: d, verbose)
 
 
 def eval_numerical_gradient_array(f, x, df, h=1e-5):
@@ -69,12 +74,9 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     -------
     grad : array shaped like x
     """
-    _check_float("eval_numerical_gradient_array", x)
-    grad = np.zeros_like(x)
-    for index in np.ndindex(*x.shape):
-        plus, minus = _perturbed(lambda z: np.array(f(z), copy=True), x, index, h)
-        grad[index] = np.sum((plus - minus) * df) / (2 * h)
-    return grad
+    # Copies, since f may return a view of a buffer that the next call overwrites.
+    return _centered_differences("eval_numerical_gradient_array", lambda z: np.array(f(z), copy=True), x, h,
+                                 lambda d: np.sum(d * df))
 
 
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
