@@ -6,6 +6,7 @@ Each may be gzipped or not.
 """
 
 import gzip
+import math
 import os
 import zlib
 from pathlib import Path
@@ -71,7 +72,7 @@ def read_idx(path, ndim):
         raise ValueError(f"{path}: bad IDX magic {raw[:4].hex()}, expected 000008{ndim:02x} "
                          f"(unsigned bytes, {ndim} dimensions)")
     shape = tuple(int(size) for size in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = int(np.prod(shape))
+    expected = math.prod(shape)  # exact: np.prod could wrap around on a crafted header
     if len(raw) - header_length != expected:
         raise ValueError(f"{path}: header promises {shape} = {expected} bytes of values, "
                          f"file has {len(raw) - header_length}")
