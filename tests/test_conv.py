@@ -332,6 +332,24 @@ def test_limit_workspace_rejects_non_positive_sizes():
             pass
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_non_contiguous_inputs_give_the_same_results_with_every_algorithm(rng, algorithm):
+    # 3x3 filters at stride 1 on 16 channels, so that every algorithm, 'auto' included, can run.
+    x = rng.standard_normal((2, 16, 8, 8))
+    w = rng.standard_normal((3, 16, 3, 3))
+    b = rng.standard_normal(3)
+    dout = rng.standard_normal((2, 3, 8, 8))
+    conv_param = {"stride": 1, "pad": 1, "algorithm": algorithm}
+    views = (x.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2), np.asfortranarray(w), b)
+    dout_view = dout.transpose(0, 1, 3, 2).copy().transpose(0, 1, 3, 2)
+    assert not (views[0].flags.c_contiguous or views[1].flags.c_contiguous or dout_view.flags.c_contiguous)
+    out, cache = conv_forward_fast(x, w, b, conv_param)
+    out_views, cache_views = conv_forward_fast(*views, conv_param)
+    np.testing.assert_allclose(out_views, out, rtol=1e-12, atol=1e-12)
+    for grad_views, grad in zip(conv_backward_fast(dout_view, cache_views), conv_backward_fast(dout, cache)):
+        np.testing.assert_allclose(grad_views, grad, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("forward, backward", CONVS)
 def test_non_contiguous_inputs_give_the_same_results(rng, forward, backward):
     geometry = (2, 3, 2, 3, 2, 2, 1, 2, 3)

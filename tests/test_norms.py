@@ -441,3 +441,13 @@ def test_groupnorm_rejects_bad_inputs(rng):
         gn(2)(x, gamma, np.zeros((C, 1, 1, 1)))
     with pytest.raises(TypeError, match="beta"):
         gn(2)(x, gamma, beta.astype(np.float32))
+
+
+def test_groupnorm_on_an_empty_batch_gives_empty_results():
+    x = np.zeros((0, 4, 3, 3))
+    gamma, beta = np.ones((1, 4, 1, 1)), np.zeros((1, 4, 1, 1))
+    out, cache = spatial_groupnorm_forward(x, gamma, beta, 2, {})
+    dx, dgamma, dbeta = spatial_groupnorm_backward(out, cache)
+    assert out.shape == dx.shape == (0, 4, 3, 3)
+    np.testing.assert_array_equal(dgamma, np.zeros((1, 4, 1, 1)))
+    np.testing.assert_array_equal(dbeta, np.zeros((1, 4, 1, 1)))

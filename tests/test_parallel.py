@@ -1,10 +1,14 @@
 """Worker threads of the fast layers: the setting, and identical results with and without workers."""
 
+import threading
+
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 import tinyconv
 from tinyconv import _parallel
+from tinyconv.layers._workspace import batch_chunks, workspace_limit
 from tinyconv.layers import (
     conv_backward_fast,
     conv_forward_fast,
@@ -122,3 +126,55 @@ def test_without_threadpoolctl_the_chunks_run_on_the_calling_thread(threads, exe
     layer = _conv("im2col", np.float64)
     layer()
     assert executor_sizes == []
+
+
+def _blas_threads():
+    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+
+
+def test_overlapping_calls_from_two_threads_leave_blas_threads_as_they_were(threads):
+    tinyconv.set_num_threads(2)
+    before = _blas_threads()
+    layer = _conv("im2col", np.float64)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def run():
+        try:
+            barrier.wait()
+            for _ in range(5):
+                layer()
+        except Exception as error:  # surfaced below: an assertion in a thread would be lost
+            errors.append(error)
+
+    callers = [threading.Thread(target=run) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    assert errors == []
+    assert _blas_threads() == before
+
+
+@pytest.mark.parametrize("num_samples, workers, limit, per_sample", [
+    (10, 4, 2**40, 1), (10, 8, 2**40, 1), (9, 8, 2**40, 1), (100, 2, 8 * 2**20, 188 * 1024),
+    (64, 2, 16 * 2**20, 1_500_000), (3, 1, 100, 100), (1, 2, 10, 10), (0, 2, 10, 10),
+])
+def test_batch_chunks_are_near_equal_cover_the_batch_and_fit_the_limit(num_samples, workers, limit, per_sample):
+    chunks = batch_chunks(num_samples, per_sample, workers, limit)
+    sizes = [chunk.stop - chunk.start for chunk in chunks]
+    assert [i for chunk in chunks for i in range(chunk.start, chunk.stop)] == list(range(num_samples))
+    assert not sizes or max(sizes) - min(sizes) <= 1
+    assert all(size == 1 or size * per_sample <= limit // workers for size in sizes)
+    if num_samples >= workers:
+        assert len(chunks) % workers == 0
+
+
+def test_limit_workspace_holds_in_its_own_thread_only():
+    seen = []
+    with tinyconv.layers.limit_workspace(12345):
+        other = threading.Thread(target=lambda: seen.append(workspace_limit()))
+        other.start()
+        other.join()
+        assert workspace_limit() == 12345
+    assert seen == [16 * 2**20]

@@ -1,4 +1,5 @@
-"""Pick the array module (NumPy or CuPy) that holds the inputs, so one code path serves CPU and GPU."""
+"""What the fast layers need to run the same code on NumPy and CuPy arrays: the array module of the inputs,
+an array test, and a transposing copy that is fast on both."""
 
 import numpy as np
 

@@ -2,12 +2,15 @@
 
 NumPy releases the GIL inside its copies, ufuncs and BLAS calls, so the chunks
 of one conv or pool proceed in parallel, while most of the time of a fast layer
-goes to copies that BLAS threads do not help with. Meanwhile BLAS is held to
-one thread per worker (through threadpoolctl, when it is installed), since
-workers that each start BLAS threads oversubscribe the cores and crawl.
-Without threadpoolctl, or on CuPy arrays, chunks run one after another.
+goes to copies that BLAS threads do not help with. While workers run, BLAS is
+held to its share of the threads (through threadpoolctl, when it is installed),
+since workers that each start all of BLAS's threads oversubscribe the cores and
+crawl. That limit is process-wide, like BLAS's own setting, and is lifted when
+the last fast layer running in the process returns. Without threadpoolctl, or
+on CuPy arrays, chunks run one after another on the calling thread.
 """
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -15,9 +18,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 _ENV = "TINYCONV_NUM_THREADS"
-_state = {"threads": None}
-_executors = {}
 _lock = threading.Lock()
+# threads: set_num_threads's value (None: default); blas: threadpoolctl's controller, once looked up;
+# executor: the worker pool and its size; limit_users/limiter: the fast layers currently holding BLAS down.
+_state = {"threads": None, "executor": None, "limit_users": 0, "limiter": None}
 
 
 def _available_cpus():
@@ -64,11 +68,33 @@ def _blas_controller():
     return _state["blas"]
 
 
-def _executor(workers):
+def _executor(threads):
+    """The worker pool, of ``threads`` threads (replaced when the thread setting changes)."""
     with _lock:
-        if workers not in _executors:
-            _executors[workers] = ThreadPoolExecutor(workers, thread_name_prefix="tinyconv")
-        return _executors[workers]
+        executor = _state["executor"]
+        if executor is None or executor[0] != threads:
+            if executor is not None:
+                executor[1].shutdown(wait=False)
+            _state["executor"] = (threads, ThreadPoolExecutor(threads, thread_name_prefix="tinyconv"))
+        return _state["executor"][1]
+
+
+@contextlib.contextmanager
+def _blas_threads_per_worker(threads_each):
+    """Hold BLAS to ``threads_each`` threads while any fast layer runs workers; the first to start sets
+    the limit, the last to finish lifts it, so overlapping calls from several threads restore it once."""
+    with _lock:
+        if _state["limit_users"] == 0:
+            _state["limiter"] = _state["blas"].limit(limits=threads_each, user_api="blas")
+        _state["limit_users"] += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _state["limit_users"] -= 1
+            if _state["limit_users"] == 0:
+                _state["limiter"].restore_original_limits()
+                _state["limiter"] = None
 
 
 def workers_for(xp):
@@ -79,10 +105,12 @@ def workers_for(xp):
     return threads
 
 
-def run_chunks(xp, work, chunks):
-    """``[work(chunk) for chunk in chunks]``, on worker threads when there are several chunks and workers."""
-    workers = min(workers_for(xp), len(chunks))
+def run_chunks(work, chunks, workers):
+    """``[work(chunk) for chunk in chunks]``, on up to ``workers`` threads (``workers_for`` gives the most)."""
+    workers = min(workers, len(chunks))
     if workers <= 1:
         return [work(chunk) for chunk in chunks]
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        return list(_executor(workers).map(work, chunks))
+    threads = get_num_threads()
+    # The pool has a thread per CPU; with fewer chunks than threads, only that many of them run.
+    with _blas_threads_per_worker(max(1, threads // workers)):
+        return list(_executor(max(threads, workers)).map(work, chunks))

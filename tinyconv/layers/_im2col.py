@@ -7,17 +7,14 @@ filters (F, C*HH*WW). The backward multiplies by the transposes and scatters
 the column gradients back with one strided addition per kernel offset
 (``np.add.at`` would be many times slower). The forward keeps its columns for
 the backward only when all of them fit in half the workspace limit; otherwise
-the backward rebuilds them chunk by chunk, so memory stays bounded.
+the backward rebuilds them chunk by chunk, so memory stays bounded. Kept
+columns live in the cache until the backward, outside the scratch limit.
 """
 
 from .._backend import array_module
-from .._parallel import run_chunks
+from .._parallel import run_chunks, workers_for
+from ._windows import offset_view
 from ._workspace import map_batch_chunks, workspace_limit
-
-
-def _offset_view(a, kh, kw, stride, H_out, W_out):
-    """The strided view of ``a[..., H, W]`` that kernel offset (kh, kw) sees at every output position."""
-    return a[..., kh:kh + stride * (H_out - 1) + 1:stride, kw:kw + stride * (W_out - 1) + 1:stride]
 
 
 def _im2col(x, HH, WW, stride, pad, H_out, W_out):
@@ -30,7 +27,7 @@ def _im2col(x, HH, WW, stride, pad, H_out, W_out):
     cols = xp.empty((C, HH, WW, n, H_out, W_out), dtype=x.dtype)
     for kh in range(HH):
         for kw in range(WW):
-            cols[:, kh, kw] = _offset_view(x_pad, kh, kw, stride, H_out, W_out)
+            cols[:, kh, kw] = offset_view(x_pad, kh, kw, stride, H_out, W_out)
     return cols
 
 
@@ -42,7 +39,7 @@ def _col2im(dcols, x_shape, stride, pad):
     dx_pad = xp.zeros((C, n, H + 2 * pad, W + 2 * pad), dtype=dcols.dtype)
     for kh in range(HH):
         for kw in range(WW):
-            _offset_view(dx_pad, kh, kw, stride, H_out, W_out)[...] += dcols[:, kh, kw]
+            offset_view(dx_pad, kh, kw, stride, H_out, W_out)[...] += dcols[:, kh, kw]
     return dx_pad[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
 
 
@@ -108,7 +105,7 @@ def backward(dout, x, w, stride, pad, H_out, W_out, saved=None):
     if saved is None:
         parts = map_batch_chunks(xp, work, x.shape[0], _bytes_per_sample(x, w, pad, H_out, W_out))
     else:
-        parts = run_chunks(xp, lambda chunk_and_cols: work(*chunk_and_cols), saved)
+        parts = run_chunks(lambda chunk_and_cols: work(*chunk_and_cols), saved, workers_for(xp))
     dw_rows = xp.zeros_like(w_rows)
     for part in parts:
         dw_rows += part

@@ -244,7 +244,7 @@ def backward(dout, x, w, pad, H_out, W_out, tf):
     tiles_h, tiles_w = tiles(H_out, W_out, tf.m)
     U_T = transform_filters(w, tf).transpose(0, 2, 1)
     dU = xp.zeros((tf.t ** 2, x.shape[1], w.shape[0]), dtype=x.dtype)
-    dx = xp.empty_like(x)
+    dx = xp.empty(x.shape, dtype=x.dtype)  # C order: _channels_first writes through a reshape
     for part in map_batch_chunks(
         xp, lambda chunk: _backward_chunk(dout[chunk], x[chunk], U_T, pad, tiles_h, tiles_w, tf, dx[chunk]),
         x.shape[0], _bytes_per_sample(x, w.shape[0], tiles_h, tiles_w, tf),

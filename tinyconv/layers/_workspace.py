@@ -1,6 +1,7 @@
-"""The scratch-memory budget of the fast conv algorithms, which process the batch in chunks that fit it."""
+"""The scratch-memory budget of the fast layers, which process the batch in chunks that fit it."""
 
 import contextlib
+import contextvars
 
 import numpy as np
 
@@ -8,53 +9,51 @@ from .._parallel import run_chunks, workers_for
 from . import _checks
 
 # On the CPU, small enough to stay near the caches: measured no slower than larger chunks
-# (benchmarks/bench.py). On a GPU every chunk costs kernel launches and memory is plentiful.
+# (benchmarks/workspace.py). On a GPU every chunk costs kernel launches and memory is plentiful.
 _CPU_DEFAULT, _GPU_DEFAULT = 16 * 2**20, 1024 * 2**20
-_LIMIT = [None]  # set by limit_workspace; None: the defaults above
+# What limit_workspace set in this thread or task; None: the defaults above.
+_LIMIT = contextvars.ContextVar("tinyconv_workspace_limit", default=None)
+# Below this much work per call, handing chunks to threads costs more than it saves.
+_PARALLEL_MIN_BYTES = 2**20
 
 
 def workspace_limit(xp=np):
     """Bytes of scratch memory one fast conv call on arrays of module ``xp`` may use (the batch is processed
     in chunks that fit): what ``limit_workspace`` set, else 16 MiB for NumPy and 1 GiB for CuPy."""
-    if _LIMIT[0] is not None:
-        return _LIMIT[0]
+    limit = _LIMIT.get()
+    if limit is not None:
+        return limit
     return _CPU_DEFAULT if xp is np else _GPU_DEFAULT
 
 
 @contextlib.contextmanager
 def limit_workspace(nbytes):
-    """Set the fast conv workspace limit to ``nbytes`` inside a ``with`` block.
+    """Set the fast conv workspace limit to ``nbytes`` inside a ``with`` block (for this thread only).
 
     Example: ``with limit_workspace(16 * 2**20): out, cache = conv_forward_fast(x, w, b, conv_param)``.
     One sample's workspace is the floor: a chunk never holds fewer than one sample.
     """
-    nbytes = _checks.integer("limit_workspace", "nbytes", nbytes, 1)
-    previous = _LIMIT[0]
-    _LIMIT[0] = nbytes
+    token = _LIMIT.set(_checks.integer("limit_workspace", "nbytes", nbytes, 1))
     try:
         yield
     finally:
-        _LIMIT[0] = previous
+        _LIMIT.reset(token)
 
 
 def batch_chunks(num_samples, bytes_per_sample, workers=1, limit=None):
-    """Slices of range(num_samples) of near-equal sizes, at least ``workers`` of them when there are that many
-    samples, each with a workspace that fits the limit (default ``workspace_limit()``) shared among
-    ``workers`` running at once."""
+    """Slices of range(num_samples) of near-equal sizes, a multiple of ``workers`` of them when there are
+    that many samples, each with a workspace that fits the limit (default ``workspace_limit()``) shared
+    among ``workers`` running at once."""
     limit = workspace_limit() if limit is None else limit
     most = max(1, limit // workers // max(1, bytes_per_sample))
     count = -(-num_samples // most)  # chunks that the limit asks for
     # A multiple of the workers, so that none of them is left with an extra chunk at the end.
     count = min(num_samples, -(-count // workers) * workers)
-    step = max(1, -(-num_samples // max(1, count)))
-    return [slice(start, min(start + step, num_samples)) for start in range(0, num_samples, step)]
-
-
-# Below this much work per call, handing chunks to threads costs more than it saves.
-_PARALLEL_MIN_BYTES = 2**20
+    bounds = [i * num_samples // count for i in range(count + 1)] if count else [0]
+    return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
 
 
 def map_batch_chunks(xp, work, num_samples, bytes_per_sample):
     """``[work(chunk) for chunk in batch_chunks(...)]``, chunks sized for and run on the available workers."""
     workers = workers_for(xp) if num_samples * bytes_per_sample >= _PARALLEL_MIN_BYTES else 1
-    return run_chunks(xp, work, batch_chunks(num_samples, bytes_per_sample, workers, workspace_limit(xp)))
+    return run_chunks(work, batch_chunks(num_samples, bytes_per_sample, workers, workspace_limit(xp)), workers)

@@ -19,8 +19,8 @@ from .._parallel import workers_for
 from . import _checks, _im2col, _winograd
 
 ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
-# Winograd needs enough channels for its transforms to pay off and enough 2x2 tiles per sample to keep its
-# many small array operations large. Its transforms hold the GIL longer than im2col's copies, so with
+# Winograd needs enough channels for its transforms to pay off and enough output pixels per sample to keep
+# its many small array operations large. Its transforms hold the GIL longer than im2col's copies, so with
 # several worker threads im2col scales better and wins (measured with benchmarks/bench.py).
 _WINOGRAD_MIN_CHANNELS = 16
 _WINOGRAD_MIN_OUTPUTS = 8 * 8
@@ -100,15 +100,15 @@ def conv_backward_naive(dout, cache):
 _WINOGRAD = {"winograd2": _winograd.F2, "winograd4": _winograd.F4}
 
 
-def _algorithm(where, x, w, conv_param, H_out, W_out):
+def _algorithm(where, x, w, conv_param, stride, H_out, W_out):
     """The fast algorithm for these shapes: a key of ``_WINOGRAD`` or 'im2col'."""
     requested = conv_param.get("algorithm", "auto")
     if requested not in ALGORITHMS:
         raise ValueError(f"{where}: conv_param['algorithm'] must be one of {ALGORITHMS}, got {requested!r}")
-    winograd_fits = w.shape[2:] == (3, 3) and conv_param.get("stride", 1) == 1
+    winograd_fits = w.shape[2:] == (3, 3) and stride == 1
     if requested in _WINOGRAD and not winograd_fits:
         raise ValueError(f"{where}: the {requested!r} algorithm needs 3x3 filters and stride 1, got filters "
-                         f"{tuple(w.shape[2:])} and stride {conv_param.get('stride', 1)}")
+                         f"{tuple(w.shape[2:])} and stride {stride}")
     if requested == "auto":
         xp = array_module(x)
         worth_it = (x.shape[1] >= _WINOGRAD_MIN_CHANNELS and H_out * W_out >= _WINOGRAD_MIN_OUTPUTS
@@ -136,7 +136,7 @@ def conv_forward_fast(x, w, b, conv_param):
     """
     where = "conv_forward_fast"
     stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
-    algorithm = _algorithm(where, x, w, conv_param, H_out, W_out)
+    algorithm = _algorithm(where, x, w, conv_param, stride, H_out, W_out)
     if algorithm in _WINOGRAD:
         out, saved = _winograd.forward(x, w, b, pad, H_out, W_out, _WINOGRAD[algorithm]), None
     else:

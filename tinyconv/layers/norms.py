@@ -279,7 +279,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
         raise ValueError(f"{where}: the number of groups G={G} must divide the number of channels C={C}")
     _checks.param_dict(where, "gn_param", gn_param, _LN_KEYS)
     eps = _checks.positive_float(where, "gn_param['eps']", gn_param.get("eps", 1e-5))
-    x_hat, _, _, inv_std = _normalize(x.reshape(N, G, -1), (2,), eps)
+    x_hat, _, _, inv_std = _normalize(x.reshape(N, G, C // G * H * W), (2,), eps)
     x_hat = x_hat.reshape(x.shape)
     return gamma * x_hat + beta, (x_hat, gamma, inv_std, G)
 
@@ -294,8 +294,8 @@ def spatial_groupnorm_backward(dout, cache):
     """
     x_hat, gamma, inv_std, G = cache
     _checks.gradient("spatial_groupnorm_backward", dout, x_hat.shape, x_hat.dtype)
-    N = x_hat.shape[0]
-    grouped = (N, G, -1)
+    N, C, H, W = x_hat.shape
+    grouped = (N, G, C // G * H * W)
     dx = _normalize_backward((dout * gamma).reshape(grouped), x_hat.reshape(grouped), inv_std, (2,))
     dgamma = (dout * x_hat).sum(axis=(0, 2, 3), keepdims=True)
     dbeta = dout.sum(axis=(0, 2, 3), keepdims=True)

@@ -13,6 +13,7 @@ gradient (no element compares equal to NaN).
 
 from .._backend import array_module
 from . import _checks
+from ._windows import offset_view
 from ._workspace import map_batch_chunks
 
 
@@ -76,19 +77,14 @@ def _window_offsets(ph, pw):
     return [(r, s) for r in range(ph) for s in range(pw)]
 
 
-def _offset_view(a, r, s, stride, H_out, W_out):
-    """The strided view of ``a`` holding element (r, s) of every pooling window."""
-    return a[:, :, r:r + stride * (H_out - 1) + 1:stride, s:s + stride * (W_out - 1) + 1:stride]
-
-
 def _running_max(x, ph, pw, stride, out):
     """out (n, C, H_out, W_out) = the maximum over the window offsets of x (n, C, H, W)."""
     xp = array_module(x)
     H_out, W_out = out.shape[2:]
     (r0, s0), *rest = _window_offsets(ph, pw)
-    out[...] = _offset_view(x, r0, s0, stride, H_out, W_out)
+    out[...] = offset_view(x, r0, s0, stride, H_out, W_out)
     for r, s in rest:
-        xp.maximum(out, _offset_view(x, r, s, stride, H_out, W_out), out=out)
+        xp.maximum(out, offset_view(x, r, s, stride, H_out, W_out), out=out)
 
 
 def _route_to_first_maximum(dout, x, out, ph, pw, stride, dx):
@@ -102,10 +98,10 @@ def _route_to_first_maximum(dout, x, out, ph, pw, stride, dx):
     unclaimed = xp.ones(out.shape, dtype=bool)
     routed = xp.empty_like(dout) if overlapping else None
     for r, s in _window_offsets(ph, pw):
-        xp.equal(_offset_view(x, r, s, stride, H_out, W_out), out, out=is_max)
+        xp.equal(offset_view(x, r, s, stride, H_out, W_out), out, out=is_max)
         is_max &= unclaimed  # the first maximum of each window only
         unclaimed ^= is_max
-        target = _offset_view(dx, r, s, stride, H_out, W_out)
+        target = offset_view(dx, r, s, stride, H_out, W_out)
         if overlapping:
             target += xp.multiply(dout, is_max, out=routed)
         else:
