@@ -113,4 +113,4 @@ def run_chunks(work, chunks, workers):
     threads = get_num_threads()
     # The pool has a thread per CPU; with fewer chunks than threads, only that many of them run.
     with _blas_threads_per_worker(max(1, threads // workers)):
-        return list(_executor(max(threads, workers)).map(work, chunks))
+        return list(_executor(threads).map(work, chunks))
