@@ -43,7 +43,8 @@ GEOMETRIES = [
 ]
 
 
-# 3x3 filters at stride 1, where the fast conv may use Winograd; C >= 8 so that 'auto' picks it too.
+# 3x3 filters at stride 1, where the fast conv can run Winograd when asked ('auto' keeps to im2col on
+# shapes this small: it wants 16+ channels, 8x8+ outputs and a single thread).
 WINOGRAD_GEOMETRIES = [
     pytest.param((2, 8, 4, 3, 3, 1, 1, 4, 4), id="even-output"),
     pytest.param((1, 8, 3, 3, 3, 1, 0, 3, 5), id="odd-output-no-pad"),
