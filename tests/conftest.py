@@ -4,7 +4,6 @@ import os
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import settings
 
 # Property tests run the naive loops on small shapes, so a moderate example count stays fast. No per-example
@@ -14,9 +13,6 @@ settings.register_profile("dev", deadline=None, max_examples=100)
 settings.register_profile("ci", parent=settings.get_profile("dev"), derandomize=True, print_blob=True)
 settings.register_profile("thorough", parent=settings.get_profile("dev"), max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
-
-# The oracle tensors are tiny; extra threads only add contention.
-torch.set_num_threads(1)
 
 
 @pytest.fixture

@@ -4,9 +4,9 @@ import copy
 
 import numpy as np
 import pytest
-import torch
 
 from tinyconv.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array
+from .oracle import torch
 
 DTYPES = (np.float32, np.float64)
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.lib.stride_tricks import sliding_window_view
@@ -16,6 +15,7 @@ from tinyconv.layers import (
     workspace_limit,
 )
 
+from .oracle import F
 from .helpers import (
     DTYPES,
     assert_normwise_close,
@@ -244,7 +244,7 @@ def test_rejects_bad_arrays(rng, forward):
     with pytest.raises(ValueError, match=r"\bx\b"):
         f(x[0], w, b)
     with pytest.raises(TypeError, match=r"\bw\b"):
-        f(x, w.astype(np.uint8), b)
+        f(x, w.astype(bool), b)  # integer weights are converted, booleans refused
     with pytest.raises(ValueError, match=r"\bw\b"):
         f(x, w[0], b)
     with pytest.raises(ValueError, match=r"\bw\b.*channel|channel.*\bw\b"):

@@ -82,7 +82,7 @@ def test_prepare_splits_layout_and_inputs_untouched():
     train = rng.integers(0, 256, size=(6, 4, 5, 3), dtype=np.uint8)
     val = rng.integers(0, 256, size=(2, 4, 5, 3), dtype=np.uint8)
     train_copy = train.copy()
-    data = prepare_splits({"train": (train, [0, 1, 2, 0, 1, 2]), "val": (val, [1, 1])}, dtype=np.float64)
+    data = prepare_splits("test", {"train": (train, [0, 1, 2, 0, 1, 2]), "val": (val, [1, 1])}, dtype=np.float64)
     assert data["X_val"].shape == (2, 3, 4, 5) and data["X_val"].flags.c_contiguous
     mean = train.astype(np.float64).mean(axis=0)
     for n, c, h, w in [(0, 2, 3, 4), (1, 0, 1, 2)]:

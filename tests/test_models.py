@@ -317,12 +317,17 @@ def test_constructors_reject_bad_arguments_clearly(build, error, match):
         (ThreeLayerConvNet(input_dim=(1, 4, 4)), np.zeros((2, 1, 4, 6))),
         (FullyConnectedNet([3], input_dim=12), np.zeros((2, 13))),
         (ConvNet.from_spec("c4", input_dim=(2, 4, 4)), np.zeros((2, 4, 4))),
-        (ConvNet.from_spec("c4", input_dim=(2, 4, 4)), [[1.0, 2.0]]),
     ],
 )
 def test_loss_rejects_inputs_of_the_wrong_shape(model, X):
     with pytest.raises(ValueError, match="X must"):
         model.loss(X)
+
+
+@pytest.mark.parametrize("X", [[[1.0, 2.0]], np.array([["a", "b"]])])
+def test_loss_rejects_inputs_that_are_not_numeric_arrays(X):
+    with pytest.raises(TypeError, match="ConvNet.loss: X must"):
+        ConvNet.from_spec("c4", input_dim=(2, 4, 4)).loss(X)
 
 
 def test_config_is_plain_json_even_when_built_from_numpy_scalars():

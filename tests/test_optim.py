@@ -13,10 +13,10 @@ So the comparisons use tolerances at the level of rounding error.
 
 import numpy as np
 import pytest
-import torch
 
 from tinyconv import optim
 from tinyconv.gradcheck import rel_error
+from .oracle import torch
 
 RULES = ["sgd", "sgd_momentum", "rmsprop", "adam"]
 

@@ -85,6 +85,9 @@ CASES = (
     GradCase("conv-bn-relu", L.conv_bn_relu_forward, L.conv_bn_relu_backward,
              (("x", (2, 3, 4, 4)), ("w", (3, 3, 3, 3)), ("b", (3,)), ("gamma", (3,)), ("beta", (3,))),
              (_CONV, _TRAIN_BN), _NORM_TOLERANCE, zero_gradients=("db",)),  # batchnorm removes any per-channel shift
+    GradCase("conv-gn-relu", L.conv_gn_relu_forward, L.conv_gn_relu_backward,
+             (("x", (2, 3, 4, 4)), ("w", (4, 3, 3, 3)), ("b", (4,)), ("gamma", (1, 4, 1, 1)),
+              ("beta", (1, 4, 1, 1))), (2, _CONV, {}), _NORM_TOLERANCE),
 )
 _ZERO_TOLERANCE = 1e-8
 

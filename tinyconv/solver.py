@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from tinyconv import _arguments, optim
+from tinyconv import _checks, optim
 from tinyconv.serialization import check_savable, load_checkpoint, save_checkpoint
 
 __all__ = ["Solver", "TrainingDivergedError"]
@@ -169,9 +169,9 @@ class Solver:
         if optim_config is not None and not isinstance(optim_config, dict):
             raise TypeError(f"optim_config must be a dict, got {type(optim_config).__name__}.")
         self.optim_config = {} if optim_config is None else optim_config
-        self.lr_decay = _arguments.nonnegative_float("lr_decay", settings["lr_decay"])
-        self.batch_size = _arguments.positive_int("batch_size", settings["batch_size"])
-        self.num_epochs = _arguments.positive_int("num_epochs", settings["num_epochs"])
+        self.lr_decay = _checks.nonnegative_float("Solver", "lr_decay", settings["lr_decay"])
+        self.batch_size = _checks.positive_int("Solver", "batch_size", settings["batch_size"])
+        self.num_epochs = _checks.positive_int("Solver", "num_epochs", settings["num_epochs"])
         self.num_train_samples = self._optional_count(settings, "num_train_samples")
         self.num_val_samples = self._optional_count(settings, "num_val_samples")
         self.checkpoint_name = settings["checkpoint_name"]
@@ -187,9 +187,9 @@ class Solver:
                                  f"not exist ({folder}); create it first.")
         if self.checkpoint_name is not None or settings["resume_from"] is not None:
             check_savable(model)
-        self.print_every = _arguments.positive_int("print_every", settings["print_every"])
+        self.print_every = _checks.positive_int("Solver", "print_every", settings["print_every"])
         self.verbose = bool(settings["verbose"])
-        self.seed = _arguments.optional_seed("seed", settings["seed"])
+        self.seed = _checks.optional_seed("Solver", "seed", settings["seed"])
         self.resume_from = settings["resume_from"]
 
         self._reset()
@@ -218,7 +218,7 @@ class Solver:
     @staticmethod
     def _optional_count(settings, name):
         value = settings[name]
-        return None if value is None else _arguments.positive_int(name, value)
+        return None if value is None else _checks.positive_int("Solver", name, value)
 
     def _reset(self):
         """Fresh training state: counters, histories, per-parameter optimizer configs, RNG."""
@@ -361,9 +361,9 @@ class Solver:
         -------
         float in [0, 1]
         """
-        batch_size = _arguments.positive_int("batch_size", batch_size)
+        batch_size = _checks.positive_int("Solver", "batch_size", batch_size)
         if num_samples is not None:
-            num_samples = _arguments.positive_int("num_samples", num_samples)
+            num_samples = _checks.positive_int("Solver", "num_samples", num_samples)
         N = X.shape[0]
         if N == 0 or len(y) != N:
             raise ValueError(

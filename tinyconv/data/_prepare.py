@@ -1,41 +1,21 @@
-"""Preprocessing shared by every loader: argument checks, NCHW layout, mean subtraction, dtype."""
+"""Preprocessing shared by every loader: NCHW layout, mean subtraction, dtype, splits."""
 
 import numpy as np
 
-from .. import _arguments
+from .. import _checks
 
 
 class DataSourceMissing(ValueError):
     """No folder was given for a dataset that is not bundled, and none is configured."""
 
 
-def check_count(name, value):
-    """Return ``value`` as an int if it is an integer >= 0; raise TypeError/ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return int(value)
-
-
-def check_float_dtype(dtype):
-    """Return ``np.dtype(dtype)`` if it is float32 or float64, else raise ValueError."""
-    return np.dtype(_arguments.float_dtype(dtype))
-
-
-def check_split_sizes(available, what, **sizes):
-    """Raise ValueError unless the requested split sizes fit in ``available`` rows of ``what``."""
-    requested = sum(sizes.values())
-    if requested > available:
-        asked = " + ".join(f"{name}={size}" for name, size in sizes.items())
-        raise ValueError(f"{asked} = {requested} exceeds the {available} images of {what}")
-
-
-def prepare_splits(splits, subtract_mean=True, dtype=np.float32):
+def prepare_splits(where, splits, subtract_mean=True, dtype=np.float32):
     """Turn raw image splits into the cs231n data dict.
 
     Parameters
     ----------
+    where : str
+        The public loader, for error messages.
     splits : dict
         ``{'train': (images, labels), 'val': (...), 'test': (...)}``; ``'train'`` is required.
         images are ``(N, H, W, C)`` in any real dtype (uint8 as stored on disk), labels ``(N,)``.
@@ -50,7 +30,7 @@ def prepare_splits(splits, subtract_mean=True, dtype=np.float32):
         ``X_<split>`` of shape ``(N, C, H, W)`` and dtype ``dtype``, ``y_<split>`` int64 ``(N,)``,
         for each split given. The inputs are not modified.
     """
-    dtype = check_float_dtype(dtype)
+    dtype = _checks.float_dtype(where, "dtype", dtype)
     if "train" not in splits:
         raise ValueError(f"splits must include 'train', got {sorted(splits)}")
     train_images = splits["train"][0]
@@ -68,7 +48,7 @@ def prepare_splits(splits, subtract_mean=True, dtype=np.float32):
     return data
 
 
-def holdout_splits(load, what, num_training, num_validation, num_test, subtract_mean, dtype):
+def holdout_splits(where, load, what, num_training, num_validation, num_test, subtract_mean, dtype):
     """Split a dataset that ships as train and test sets, as cs231n's ``get_CIFAR10_data`` does.
 
     Validation takes training rows ``num_training .. num_training + num_validation``, training
@@ -76,6 +56,8 @@ def holdout_splits(load, what, num_training, num_validation, num_test, subtract_
 
     Parameters
     ----------
+    where : str
+        The public loader, for error messages.
     load : callable
         ``load() -> (Xtr, ytr, Xte, yte)`` with NHWC images; called after the arguments are checked.
     what : str
@@ -89,16 +71,16 @@ def holdout_splits(load, what, num_training, num_validation, num_test, subtract_
     dict
         As ``prepare_splits``, with splits train, val and test.
     """
-    num_training = check_count("num_training", num_training)
-    num_validation = check_count("num_validation", num_validation)
-    num_test = check_count("num_test", num_test)
-    dtype = check_float_dtype(dtype)
+    num_training = _checks.integer(where, "num_training", num_training, minimum=0)
+    num_validation = _checks.integer(where, "num_validation", num_validation, minimum=0)
+    num_test = _checks.integer(where, "num_test", num_test, minimum=0)
+    dtype = _checks.float_dtype(where, "dtype", dtype)
     Xtr, ytr, Xte, yte = load()
-    check_split_sizes(len(Xtr), f"the {what} training set",
-                      num_training=num_training, num_validation=num_validation)
-    check_split_sizes(len(Xte), f"the {what} test set", num_test=num_test)
+    _checks.split_sizes(where, len(Xtr), f"the {what} training set",
+                        num_training=num_training, num_validation=num_validation)
+    _checks.split_sizes(where, len(Xte), f"the {what} test set", num_test=num_test)
     val_rows = slice(num_training, num_training + num_validation)
     splits = {"train": (Xtr[:num_training], ytr[:num_training]),
               "val": (Xtr[val_rows], ytr[val_rows]),
               "test": (Xte[:num_test], yte[:num_test])}
-    return prepare_splits(splits, subtract_mean=subtract_mean, dtype=dtype)
+    return prepare_splits(where, splits, subtract_mean=subtract_mean, dtype=dtype)

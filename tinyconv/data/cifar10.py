@@ -219,5 +219,5 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
     dict
         ``X_train, X_val, X_test`` of shape ``(N, 3, 32, 32)``, ``y_train, y_val, y_test`` int64 ``(N,)``.
     """
-    return holdout_splits(lambda: _load_uint8(resolve_cifar10_dir(cifar10_dir)), "CIFAR-10",
+    return holdout_splits("get_CIFAR10_data", lambda: _load_uint8(resolve_cifar10_dir(cifar10_dir)), "CIFAR-10",
                           num_training, num_validation, num_test, subtract_mean, dtype)

@@ -7,7 +7,8 @@ from importlib import resources
 
 import numpy as np
 
-from ._prepare import check_count, check_split_sizes, prepare_splits
+from .. import _checks
+from ._prepare import prepare_splits
 
 NUM_DIGITS = 1797
 DIGIT_SHAPE = (8, 8)
@@ -78,10 +79,11 @@ def get_digits_data(num_validation=200, num_test=200, subtract_mean=True, dtype=
         ``X_train, X_val, X_test`` of shape ``(N, 1, 8, 8)`` and ``y_train, y_val, y_test``
         int64 of shape ``(N,)``.
     """
-    num_validation = check_count("num_validation", num_validation)
-    num_test = check_count("num_test", num_test)
-    seed = check_count("seed", seed)
-    check_split_sizes(NUM_DIGITS - 1, "the digits (one must stay for training)",
+    where = "get_digits_data"
+    num_validation = _checks.integer(where, "num_validation", num_validation, minimum=0)
+    num_test = _checks.integer(where, "num_test", num_test, minimum=0)
+    seed = _checks.integer(where, "seed", seed, minimum=0)
+    _checks.split_sizes(where, NUM_DIGITS - 1, "the digits (one must stay for training)",
                       num_validation=num_validation, num_test=num_test)
     images, labels = load_digits()
     order = stratified_order(labels, seed)
@@ -90,4 +92,4 @@ def get_digits_data(num_validation=200, num_test=200, subtract_mean=True, dtype=
     train_rows = order[num_validation + num_test:]
     splits = {name: (images[rows], labels[rows])
               for name, rows in (("train", train_rows), ("val", val_rows), ("test", test_rows))}
-    return prepare_splits(splits, subtract_mean=subtract_mean, dtype=dtype)
+    return prepare_splits(where, splits, subtract_mean=subtract_mean, dtype=dtype)

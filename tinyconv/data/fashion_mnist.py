@@ -151,5 +151,5 @@ def get_fashion_mnist_data(root=None, num_training=59000, num_validation=1000, n
     dict
         ``X_train, X_val, X_test`` of shape ``(N, 1, 28, 28)``, ``y_train, y_val, y_test`` int64 ``(N,)``.
     """
-    return holdout_splits(lambda: load_fashion_mnist(resolve_fashion_mnist_dir(root)), "Fashion-MNIST",
+    return holdout_splits("get_fashion_mnist_data", lambda: load_fashion_mnist(resolve_fashion_mnist_dir(root)), "Fashion-MNIST",
                           num_training, num_validation, num_test, subtract_mean, dtype)

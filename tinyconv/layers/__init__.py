@@ -2,11 +2,12 @@
 gradients ``= *_backward(dout, cache)``.
 
 Where a layer has two forms, ``*_naive`` loops like the math and ``*_fast`` is vectorized;
-both live side by side in the same module (conv.py, pool.py).
+both live side by side in the same module (conv.py, pool.py). Weights, biases, gamma and beta given
+as integer arrays (as cs231n's notebooks write them) take the dtype of the layer's input.
 """
 
-from .affine import affine_backward, affine_forward, relu_backward, relu_forward
 from ._workspace import limit_workspace, workspace_limit
+from .affine import affine_backward, affine_forward, relu_backward, relu_forward
 from .conv import conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive
 from .dropout import dropout_backward, dropout_forward
 from .losses import softmax_loss, svm_loss
@@ -32,13 +33,36 @@ from .sandwich import (
     affine_relu_forward,
     conv_bn_relu_backward,
     conv_bn_relu_forward,
+    conv_gn_relu_backward,
+    conv_gn_relu_forward,
     conv_relu_backward,
     conv_relu_forward,
     conv_relu_pool_backward,
     conv_relu_pool_forward,
 )
 
-__all__ = [name for name in dir() if name.endswith(("_forward", "_backward", "_alt", "_fast", "_naive", "_loss"))] + [
-    "limit_workspace",
-    "workspace_limit",
+__all__ = [
+    # affine.py
+    "affine_forward", "affine_backward", "relu_forward", "relu_backward",
+    # conv.py
+    "conv_forward_naive", "conv_backward_naive", "conv_forward_fast", "conv_backward_fast",
+    # pool.py
+    "max_pool_forward_naive", "max_pool_backward_naive", "max_pool_forward_fast", "max_pool_backward_fast",
+    # norms.py
+    "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
+    "spatial_batchnorm_forward", "spatial_batchnorm_backward",
+    "layernorm_forward", "layernorm_backward",
+    "spatial_groupnorm_forward", "spatial_groupnorm_backward",
+    # dropout.py
+    "dropout_forward", "dropout_backward",
+    # losses.py
+    "softmax_loss", "svm_loss",
+    # sandwich.py
+    "affine_relu_forward", "affine_relu_backward",
+    "conv_relu_forward", "conv_relu_backward",
+    "conv_relu_pool_forward", "conv_relu_pool_backward",
+    "conv_bn_relu_forward", "conv_bn_relu_backward",
+    "conv_gn_relu_forward", "conv_gn_relu_backward",
+    # _workspace.py
+    "limit_workspace", "workspace_limit",
 ]

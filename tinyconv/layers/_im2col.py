@@ -11,6 +11,8 @@ the backward rebuilds them chunk by chunk, so memory stays bounded. Kept
 columns live in the cache until the backward, outside the scratch limit.
 """
 
+import math
+
 from .._backend import array_module
 from .._parallel import run_chunks, workers_for
 from ._windows import offset_view
@@ -43,6 +45,17 @@ def _col2im(dcols, x_shape, stride, pad):
     return dx_pad[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
 
 
+def _as_matrix(cols):
+    """Columns (C, HH, WW, n, H_out, W_out) as the matrix (C*HH*WW, n*H_out*W_out), sizes spelled out so
+    that empty dimensions (no channels, no filters) reshape too."""
+    return cols.reshape(math.prod(cols.shape[:3]), math.prod(cols.shape[3:]))
+
+
+def _filter_rows(w):
+    """Filters w (F, C, HH, WW) as the matrix (F, C*HH*WW)."""
+    return w.reshape(w.shape[0], math.prod(w.shape[1:]))
+
+
 def _bytes_per_sample(x, w, pad, H_out, W_out):
     _, C, H, W = x.shape
     F, _, HH, WW = w.shape
@@ -54,11 +67,11 @@ def _bytes_per_sample(x, w, pad, H_out, W_out):
 
 def _forward_chunk(x, w_rows, b, HH, WW, stride, pad, out):
     """Fill ``out`` (n, F, H_out, W_out) for one chunk x (n, C, H, W); return the chunk's columns."""
-    F, H_out, W_out = out.shape[1:]
+    n, F, H_out, W_out = out.shape
     cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
-    block = w_rows @ cols.reshape(w_rows.shape[1], -1)
+    block = w_rows @ _as_matrix(cols)
     block += b[:, None]
-    out[...] = block.reshape(F, -1, H_out, W_out).transpose(1, 0, 2, 3)
+    out[...] = block.reshape(F, n, H_out, W_out).transpose(1, 0, 2, 3)
     return cols
 
 
@@ -67,13 +80,13 @@ def _backward_chunk(dout, x, w_rows, HH, WW, stride, pad, dx, cols=None):
 
     ``cols`` are the chunk's columns kept by the forward, or None to rebuild them.
     """
-    F, H_out, W_out = dout.shape[1:]
+    n, F, H_out, W_out = dout.shape
     if cols is None:
         cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
-    dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, n * H_out * W_out)
     dcols = (w_rows.T @ dout_rows).reshape(cols.shape)
     dx[...] = _col2im(dcols, x.shape, stride, pad)
-    return dout_rows @ cols.reshape(w_rows.shape[1], -1).T
+    return dout_rows @ _as_matrix(cols).T
 
 
 def forward(x, w, b, stride, pad, H_out, W_out):
@@ -81,7 +94,7 @@ def forward(x, w, b, stride, pad, H_out, W_out):
     reuse: a list of (batch chunk, its columns) when all columns fit in half the workspace, else None."""
     xp = array_module(x)
     N, F = x.shape[0], w.shape[0]
-    w_rows = w.reshape(F, -1)
+    w_rows = _filter_rows(w)
     out = xp.empty((N, F, H_out, W_out), dtype=x.dtype)
     keep = N * w_rows.shape[1] * H_out * W_out * x.itemsize <= workspace_limit(xp) // 2
 
@@ -96,7 +109,7 @@ def forward(x, w, b, stride, pad, H_out, W_out):
 def backward(dout, x, w, stride, pad, H_out, W_out, saved=None):
     """dx (N, C, H, W) and dw (F, C, HH, WW) from dout (N, F, H_out, W_out); ``saved`` from ``forward``."""
     xp = array_module(x)
-    w_rows = w.reshape(w.shape[0], -1)
+    w_rows = _filter_rows(w)
     dx = xp.empty_like(x)
 
     def work(chunk, cols=None):

@@ -150,7 +150,7 @@ def transform_input(x, pad, tiles_h, tiles_w, tf):
         columns = rows[i].swapaxes(0, 1)  # tile columns on axis 0
         for j, terms in enumerate(tf.BT_rows):
             _combine(terms, lambda l: _tap(columns, l, tiles_w, m), V[i, j].swapaxes(0, 1))
-    return V.reshape(t * t, -1, C)
+    return V.reshape(t * t, tiles_h * tiles_w * n, C)
 
 
 def input_gradient(dV, dx, pad, tiles_h, tiles_w, tf):
@@ -174,7 +174,7 @@ def transform_output(M, n, tiles_h, tiles_w, tf):
     """Y = A^T M A for every tile: M (t^2, P, F) -> Y (m * tiles_h, m * tiles_w, n, F), channels last."""
     xp = array_module(M)
     m, t = tf.m, tf.t
-    M = M.reshape(t, t, tiles_h, tiles_w, n, -1)
+    M = M.reshape(t, t, tiles_h, tiles_w, n, M.shape[-1])
     rows = xp.empty((m,) + M.shape[1:], dtype=M.dtype)
     for a, terms in enumerate(tf.AT_rows):
         _combine(terms, lambda i: M[i], rows[a])
@@ -182,7 +182,7 @@ def transform_output(M, n, tiles_h, tiles_w, tf):
     for a in range(m):
         for b, terms in enumerate(tf.AT_rows):
             _combine(terms, lambda j: rows[a, j], Y[:, a, :, b])
-    return Y.reshape(m * tiles_h, m * tiles_w, n, -1)
+    return Y.reshape(m * tiles_h, m * tiles_w, n, Y.shape[-1])
 
 
 def output_gradient(dY, tf):
@@ -198,7 +198,7 @@ def output_gradient(dY, tf):
     for i in range(t):
         for j, terms in enumerate(tf.A_rows):
             _combine(terms, lambda b: rows[i, :, :, b], dM[i, j])
-    return dM.reshape(t * t, -1, dY.shape[-1])
+    return dM.reshape(t * t, tiles_h * tiles_w * dY.shape[4], dY.shape[-1])
 
 
 def _bytes_per_sample(x, F, tiles_h, tiles_w, tf):

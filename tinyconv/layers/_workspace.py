@@ -5,8 +5,8 @@ import contextvars
 
 import numpy as np
 
+from .. import _checks
 from .._parallel import run_chunks, workers_for
-from . import _checks
 
 # On the CPU, small enough to stay near the caches: measured no slower than larger chunks
 # (benchmarks/workspace.py). On a GPU every chunk costs kernel launches and memory is plentiful.

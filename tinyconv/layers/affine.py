@@ -1,9 +1,25 @@
 """Affine (fully connected) and ReLU layers."""
 
 import math
+from typing import NamedTuple
 
+from .. import _checks
 from .._backend import array_module
-from . import _checks
+
+
+class AffineCache(NamedTuple):
+    """What ``affine_forward`` keeps for its backward."""
+
+    x: object
+    w: object
+    forward = "affine_forward"
+
+
+class ReluCache(NamedTuple):
+    """What ``relu_forward`` keeps for its backward."""
+
+    x: object
+    forward = "relu_forward"
 
 
 def affine_forward(x, w, b):
@@ -12,19 +28,18 @@ def affine_forward(x, w, b):
     Parameters
     ----------
     x : array (N, d_1, ..., d_k), with D = d_1 * ... * d_k
-    w : array (D, M)
-    b : array (M,)
+    w : array (D, M); an integer array is converted to x's dtype
+    b : array (M,); likewise
 
     Returns
     -------
     out : array (N, M)
-    cache : (x, w), for ``affine_backward``
+    cache : for ``affine_backward``
     """
     where = "affine_forward"
     _checks.float_array(where, "x", x)
-    _checks.float_array(where, "w", w, 2, "(D, M)")
-    _checks.float_array(where, "b", b, 1, "(M,)")
-    _checks.same_dtype(where, "x", x, w=w, b=b)
+    w = _checks.parameter_array(where, "w", w, x, 2, "(D, M)")
+    b = _checks.parameter_array(where, "b", b, x, 1, "(M,)")
     if x.ndim < 1:
         raise ValueError(f"{where}: x must have a batch axis, shape (N, d_1, ..., d_k), got a scalar")
     D = math.prod(x.shape[1:])
@@ -34,7 +49,7 @@ def affine_forward(x, w, b):
         )
     _checks.shape_is(where, "b", b, (w.shape[1],), "(M,)")
     out = x.reshape(x.shape[0], D) @ w + b
-    return out, (x, w)
+    return out, AffineCache(x, w)
 
 
 def affine_backward(dout, cache):
@@ -51,9 +66,10 @@ def affine_backward(dout, cache):
     dw : array (D, M)
     db : array (M,)
     """
-    x, w = cache
+    x, w = _checks.cache("affine_backward", cache, AffineCache)
     _checks.gradient("affine_backward", dout, (x.shape[0], w.shape[1]), x.dtype)
-    x2d = x.reshape(x.shape[0], -1)
+    # Reshapes with explicit sizes: -1 is ambiguous for an empty batch.
+    x2d = x.reshape(x.shape[0], w.shape[0])
     dx = (dout @ w.T).reshape(x.shape)
     dw = x2d.T @ dout
     db = dout.sum(axis=0)
@@ -70,10 +86,10 @@ def relu_forward(x):
     Returns
     -------
     out : array shaped like x
-    cache : x
+    cache : for ``relu_backward``
     """
     _checks.float_array("relu_forward", "x", x)
-    return array_module(x).maximum(x, 0), x
+    return array_module(x).maximum(x, 0), ReluCache(x)
 
 
 def relu_backward(dout, cache):
@@ -82,13 +98,13 @@ def relu_backward(dout, cache):
     Parameters
     ----------
     dout : array shaped like x
-    cache : x, from ``relu_forward``
+    cache : from ``relu_forward``
 
     Returns
     -------
     dx : array shaped like x
     """
-    x = cache
+    (x,) = _checks.cache("relu_backward", cache, ReluCache)
     _checks.gradient("relu_backward", dout, x.shape, x.dtype)
     # A product with the mask: several times faster than xp.where(x > 0, dout, 0) in NumPy.
     return dout * (x > 0)

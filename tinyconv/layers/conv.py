@@ -12,11 +12,14 @@ Both process the batch in chunks so that their scratch memory stays under
 ``workspace_limit()`` bytes whatever the batch size.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 
+from .. import _checks
 from .._backend import array_module
 from .._parallel import workers_for
-from . import _checks, _im2col, _winograd
+from . import _im2col, _winograd
 
 ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
 # Winograd needs enough channels for its transforms to pay off and enough output pixels per sample to keep
@@ -24,6 +27,29 @@ ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
 # several worker threads im2col scales better and wins (measured with benchmarks/bench.py).
 _WINOGRAD_MIN_CHANNELS = 16
 _WINOGRAD_MIN_OUTPUTS = 8 * 8
+
+
+class ConvNaiveCache(NamedTuple):
+    """What ``conv_forward_naive`` keeps for its backward."""
+
+    x: object
+    w: object
+    b: object
+    conv_param: dict
+    forward = "conv_forward_naive"
+
+
+class ConvFastCache(NamedTuple):
+    """What ``conv_forward_fast`` keeps for its backward: the inputs, the algorithm it ran and what that
+    algorithm saved (im2col's columns when they fit the workspace, else None)."""
+
+    x: object
+    w: object
+    b: object
+    conv_param: dict
+    algorithm: str
+    saved: object
+    forward = "conv_forward_fast"
 
 
 def _pad(x, pad):
@@ -37,16 +63,16 @@ def conv_forward_naive(x, w, b, conv_param):
     Parameters
     ----------
     x : array (N, C, H, W)
-    w : array (F, C, HH, WW)
-    b : array (F,)
+    w : array (F, C, HH, WW); an integer array is converted to x's dtype
+    b : array (F,); likewise
     conv_param : dict with ``stride`` (default 1) and ``pad`` (default 0, zeros on all four sides)
 
     Returns
     -------
     out : array (N, F, H_out, W_out)
-    cache : (x, w, b, conv_param)
+    cache : for ``conv_backward_naive``
     """
-    stride, pad, H_out, W_out = _checks.conv_geometry("conv_forward_naive", x, w, b, conv_param)
+    w, b, stride, pad, H_out, W_out = _checks.conv_geometry("conv_forward_naive", x, w, b, conv_param)
     xp = array_module(x)
     N, F = x.shape[0], w.shape[0]
     HH, WW = w.shape[2:]
@@ -58,7 +84,7 @@ def conv_forward_naive(x, w, b, conv_param):
                 for j in range(W_out):
                     window = x_pad[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
                     out[n, f, i, j] = (window * w[f]).sum() + b[f]
-    return out, (x, w, b, conv_param)
+    return out, ConvNaiveCache(x, w, b, conv_param)
 
 
 def conv_backward_naive(dout, cache):
@@ -75,8 +101,8 @@ def conv_backward_naive(dout, cache):
     dw : array (F, C, HH, WW)
     db : array (F,)
     """
-    x, w, b, conv_param = cache
-    stride, pad, H_out, W_out = _checks.conv_geometry("conv_backward_naive", x, w, b, conv_param)
+    x, w, b, conv_param = _checks.cache("conv_backward_naive", cache, ConvNaiveCache)
+    _, _, stride, pad, H_out, W_out = _checks.conv_geometry("conv_backward_naive", x, w, b, conv_param)
     N, F = x.shape[0], w.shape[0]
     _checks.gradient("conv_backward_naive", dout, (N, F, H_out, W_out), x.dtype)
     xp = array_module(x)
@@ -123,8 +149,8 @@ def conv_forward_fast(x, w, b, conv_param):
     Parameters
     ----------
     x : array (N, C, H, W), NumPy or CuPy
-    w : array (F, C, HH, WW)
-    b : array (F,)
+    w : array (F, C, HH, WW); an integer array is converted to x's dtype
+    b : array (F,); likewise
     conv_param : dict with ``stride`` (default 1), ``pad`` (default 0) and optionally
         ``algorithm``: 'auto' (default), 'im2col', 'winograd2' or 'winograd4' (Winograd F(2x2, 3x3)
         or F(4x4, 3x3); 3x3 filters and stride 1 only)
@@ -132,16 +158,16 @@ def conv_forward_fast(x, w, b, conv_param):
     Returns
     -------
     out : array (N, F, H_out, W_out)
-    cache : (x, w, b, conv_param, algorithm, saved), saved being what the algorithm keeps for the backward
+    cache : for ``conv_backward_fast``
     """
     where = "conv_forward_fast"
-    stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
+    w, b, stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     algorithm = _algorithm(where, x, w, conv_param, stride, H_out, W_out)
     if algorithm in _WINOGRAD:
         out, saved = _winograd.forward(x, w, b, pad, H_out, W_out, _WINOGRAD[algorithm]), None
     else:
         out, saved = _im2col.forward(x, w, b, stride, pad, H_out, W_out)
-    return out, (x, w, b, conv_param, algorithm, saved)
+    return out, ConvFastCache(x, w, b, conv_param, algorithm, saved)
 
 
 def conv_backward_fast(dout, cache):
@@ -159,8 +185,8 @@ def conv_backward_fast(dout, cache):
     db : array (F,)
     """
     where = "conv_backward_fast"
-    x, w, b, conv_param, algorithm, saved = cache
-    stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
+    x, w, b, conv_param, algorithm, saved = _checks.cache(where, cache, ConvFastCache)
+    _, _, stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     _checks.gradient(where, dout, (x.shape[0], w.shape[0], H_out, W_out), x.dtype)
     if algorithm in _WINOGRAD:
         dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out, _WINOGRAD[algorithm])

@@ -1,7 +1,19 @@
 """Inverted dropout."""
 
+from typing import NamedTuple
+
+from .. import _checks
 from .._backend import array_module
-from . import _checks
+
+
+class DropoutCache(NamedTuple):
+    """What ``dropout_forward`` keeps for its backward: the input's shape and dtype, and the scaled mask
+    (None in test mode)."""
+
+    shape: tuple
+    dtype: object
+    mask: object
+    forward = "dropout_forward"
 
 
 def dropout_forward(x, dropout_param):
@@ -20,7 +32,7 @@ def dropout_forward(x, dropout_param):
     Returns
     -------
     out : array shaped like x
-    cache : (x.shape, x.dtype, mask), mask None in test mode
+    cache : for ``dropout_backward``
     """
     where = "dropout_forward"
     _checks.float_array(where, "x", x)
@@ -28,12 +40,12 @@ def dropout_forward(x, dropout_param):
     p = _checks.probability(where, "dropout_param['p']", dropout_param["p"])
     mode = _checks.mode(where, "dropout_param", dropout_param)
     if mode == "test":
-        return x.copy(), (x.shape, x.dtype, None)
+        return x.copy(), DropoutCache(x.shape, x.dtype, None)
     xp = array_module(x)
     seed = dropout_param.get("seed")
     uniform = xp.random.random_sample(x.shape) if seed is None else xp.random.default_rng(seed).random(x.shape)
     mask = (uniform < p) / x.dtype.type(p)
-    return x * mask, (x.shape, x.dtype, mask)
+    return x * mask, DropoutCache(x.shape, x.dtype, mask)
 
 
 def dropout_backward(dout, cache):
@@ -48,6 +60,6 @@ def dropout_backward(dout, cache):
     -------
     dx : array shaped like x
     """
-    shape, dtype, mask = cache
+    shape, dtype, mask = _checks.cache("dropout_backward", cache, DropoutCache)
     _checks.gradient("dropout_backward", dout, shape, dtype)
     return dout.copy() if mask is None else dout * mask

@@ -1,7 +1,7 @@
 """Classification losses on scores of shape (N, C)."""
 
+from .. import _checks
 from .._backend import array_module
-from . import _checks
 
 
 def _check_scores(where, x, y):

@@ -7,10 +7,10 @@ of the gradient through the normalization. ``batchnorm_backward`` instead walks
 the computational graph step by step, as the derivation is first written down.
 """
 
-import numbers
+from typing import NamedTuple
 
+from .. import _checks
 from .._backend import array_module
-from . import _checks
 
 _BN_KEYS = ("mode", "eps", "momentum", "running_mean", "running_var")
 # cs231n's models set 'mode' on every normalization dict, layer and group norm included.
@@ -37,12 +37,47 @@ def _normalize_backward(dx_hat, x_hat, inv_std, axes):
     return inv_std * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
 
 
-def _check_affine_params(where, x, gamma, beta, shape, layout):
-    _checks.float_array(where, "gamma", gamma)
-    _checks.float_array(where, "beta", beta)
-    _checks.same_dtype(where, "x", x, gamma=gamma, beta=beta)
+class BatchnormCache(NamedTuple):
+    """What the batch norms keep for their backward; mean and var are None in test mode."""
+
+    mode: str
+    x: object
+    x_hat: object
+    gamma: object
+    mean: object
+    var: object
+    inv_std: object
+    eps: float
+    axes: tuple
+    forward = "batchnorm_forward or spatial_batchnorm_forward"
+
+
+class LayernormCache(NamedTuple):
+    """What ``layernorm_forward`` keeps for its backward."""
+
+    x_hat: object
+    gamma: object
+    inv_std: object
+    forward = "layernorm_forward"
+
+
+class GroupnormCache(NamedTuple):
+    """What ``spatial_groupnorm_forward`` keeps for its backward."""
+
+    x_hat: object
+    gamma: object
+    inv_std: object
+    G: int
+    forward = "spatial_groupnorm_forward"
+
+
+def _affine_params(where, x, gamma, beta, shape, layout):
+    """gamma and beta checked against their expected shape, in x's dtype (integer arrays converted)."""
+    gamma = _checks.parameter_array(where, "gamma", gamma, x)
+    beta = _checks.parameter_array(where, "beta", beta, x)
     _checks.shape_is(where, "gamma", gamma, shape, layout)
     _checks.shape_is(where, "beta", beta, shape, layout)
+    return gamma, beta
 
 
 def _running_stat(where, bn_param, key, xp, num_features, dtype):
@@ -62,9 +97,7 @@ def _batchnorm(where, x, gamma, beta, bn_param, axes):
     _checks.param_dict(where, "bn_param", bn_param, _BN_KEYS)
     mode = _checks.mode(where, "bn_param", bn_param)
     eps = _checks.positive_float(where, "bn_param['eps']", bn_param.get("eps", 1e-5))
-    momentum = bn_param.get("momentum", 0.9)
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0 <= momentum <= 1:
-        raise ValueError(f"{where}: bn_param['momentum'] must lie in [0, 1], got {momentum!r}")
+    momentum = _checks.real(where, "bn_param['momentum']", bn_param.get("momentum", 0.9), 0, 1)
     xp = array_module(x)
     D = x.shape[1]
     running_mean = _running_stat(where, bn_param, "running_mean", xp, D, x.dtype)
@@ -84,33 +117,32 @@ def _batchnorm(where, x, gamma, beta, bn_param, axes):
         mean = var = None
         bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
     out = gamma.reshape(broadcast) * x_hat + beta.reshape(broadcast)
-    cache = {"mode": mode, "x": x, "x_hat": x_hat, "gamma": gamma, "mean": mean, "var": var,
-             "inv_std": inv_std, "eps": eps, "axes": axes}
-    return out, cache
+    return out, BatchnormCache(mode, x, x_hat, gamma, mean, var, inv_std, eps, axes)
 
 
 def _batchnorm_backward(where, dout, cache, dx_hat_to_dx):
     """Shared backward of batch norms; ``dx_hat_to_dx(dx_hat, cache)`` differs by method."""
-    x_hat, gamma, axes = cache["x_hat"], cache["gamma"], cache["axes"]
+    cache = _checks.cache(where, cache, BatchnormCache)
+    x_hat, gamma, axes = cache.x_hat, cache.gamma, cache.axes
     _checks.gradient(where, dout, x_hat.shape, x_hat.dtype)
     broadcast = [1] * x_hat.ndim
     broadcast[1] = gamma.shape[0]
     dgamma = (dout * x_hat).sum(axis=axes)
     dbeta = dout.sum(axis=axes)
     dx_hat = dout * gamma.reshape(broadcast)
-    if cache["mode"] == "test":  # running statistics are constants
-        return dx_hat * cache["inv_std"], dgamma, dbeta
+    if cache.mode == "test":  # running statistics are constants
+        return dx_hat * cache.inv_std, dgamma, dbeta
     return dx_hat_to_dx(dx_hat, cache), dgamma, dbeta
 
 
 def _closed_form(dx_hat, cache):
-    return _normalize_backward(dx_hat, cache["x_hat"], cache["inv_std"], cache["axes"])
+    return _normalize_backward(dx_hat, cache.x_hat, cache.inv_std, cache.axes)
 
 
 def _staged(dx_hat, cache):
     """The chain rule through the graph x -> mean -> centered -> var -> std -> x_hat, one node at a time."""
     xp = array_module(dx_hat)
-    x, mean, var, eps = cache["x"], cache["mean"], cache["var"], cache["eps"]
+    x, mean, var, eps = cache.x, cache.mean, cache.var, cache.eps
     N = x.shape[0]
     centered = x - mean
     std = xp.sqrt(var + eps)
@@ -151,7 +183,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     """
     where = "batchnorm_forward"
     _checks.float_array(where, "x", x, 2, "(N, D)")
-    _check_affine_params(where, x, gamma, beta, (x.shape[1],), "(D,)")
+    gamma, beta = _affine_params(where, x, gamma, beta, (x.shape[1],), "(D,)")
     return _batchnorm(where, x, gamma, beta, bn_param, (0,))
 
 
@@ -202,7 +234,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     """
     where = "spatial_batchnorm_forward"
     _checks.float_array(where, "x", x, 4, "(N, C, H, W)")
-    _check_affine_params(where, x, gamma, beta, (x.shape[1],), "(C,)")
+    gamma, beta = _affine_params(where, x, gamma, beta, (x.shape[1],), "(C,)")
     return _batchnorm(where, x, gamma, beta, bn_param, (0, 2, 3))
 
 
@@ -233,11 +265,11 @@ def layernorm_forward(x, gamma, beta, ln_param):
     """
     where = "layernorm_forward"
     _checks.float_array(where, "x", x, 2, "(N, D)")
-    _check_affine_params(where, x, gamma, beta, (x.shape[1],), "(D,)")
+    gamma, beta = _affine_params(where, x, gamma, beta, (x.shape[1],), "(D,)")
     _checks.param_dict(where, "ln_param", ln_param, _LN_KEYS)
     eps = _checks.positive_float(where, "ln_param['eps']", ln_param.get("eps", 1e-5))
     x_hat, _, _, inv_std = _normalize(x, (1,), eps)
-    return gamma * x_hat + beta, (x_hat, gamma, inv_std)
+    return gamma * x_hat + beta, LayernormCache(x_hat, gamma, inv_std)
 
 
 def layernorm_backward(dout, cache):
@@ -248,7 +280,7 @@ def layernorm_backward(dout, cache):
     dx : array (N, D)
     dgamma, dbeta : arrays (D,)
     """
-    x_hat, gamma, inv_std = cache
+    x_hat, gamma, inv_std = _checks.cache("layernorm_backward", cache, LayernormCache)
     _checks.gradient("layernorm_backward", dout, x_hat.shape, x_hat.dtype)
     dx = _normalize_backward(dout * gamma, x_hat, inv_std, (1,))
     return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)
@@ -273,7 +305,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     where = "spatial_groupnorm_forward"
     _checks.float_array(where, "x", x, 4, "(N, C, H, W)")
     N, C, H, W = x.shape
-    _check_affine_params(where, x, gamma, beta, (1, C, 1, 1), "(1, C, 1, 1)")
+    gamma, beta = _affine_params(where, x, gamma, beta, (1, C, 1, 1), "(1, C, 1, 1)")
     G = _checks.integer(where, "G", G, 1)
     if C % G:
         raise ValueError(f"{where}: the number of groups G={G} must divide the number of channels C={C}")
@@ -281,7 +313,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
     eps = _checks.positive_float(where, "gn_param['eps']", gn_param.get("eps", 1e-5))
     x_hat, _, _, inv_std = _normalize(x.reshape(N, G, C // G * H * W), (2,), eps)
     x_hat = x_hat.reshape(x.shape)
-    return gamma * x_hat + beta, (x_hat, gamma, inv_std, G)
+    return gamma * x_hat + beta, GroupnormCache(x_hat, gamma, inv_std, G)
 
 
 def spatial_groupnorm_backward(dout, cache):
@@ -292,7 +324,7 @@ def spatial_groupnorm_backward(dout, cache):
     dx : array (N, C, H, W)
     dgamma, dbeta : arrays (1, C, 1, 1)
     """
-    x_hat, gamma, inv_std, G = cache
+    x_hat, gamma, inv_std, G = _checks.cache("spatial_groupnorm_backward", cache, GroupnormCache)
     _checks.gradient("spatial_groupnorm_backward", dout, x_hat.shape, x_hat.dtype)
     N, C, H, W = x_hat.shape
     grouped = (N, G, C // G * H * W)

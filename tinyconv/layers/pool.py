@@ -11,10 +11,29 @@ receives the sum of their gradients. A window whose maximum is NaN passes no
 gradient (no element compares equal to NaN).
 """
 
+from typing import NamedTuple
+
+from .. import _checks
 from .._backend import array_module
-from . import _checks
 from ._windows import offset_view
 from ._workspace import map_batch_chunks
+
+
+class MaxPoolNaiveCache(NamedTuple):
+    """What ``max_pool_forward_naive`` keeps for its backward."""
+
+    x: object
+    pool_param: dict
+    forward = "max_pool_forward_naive"
+
+
+class MaxPoolFastCache(NamedTuple):
+    """What ``max_pool_forward_fast`` keeps for its backward: the input, the output and the parameters."""
+
+    x: object
+    out: object
+    pool_param: dict
+    forward = "max_pool_forward_fast"
 
 
 def max_pool_forward_naive(x, pool_param):
@@ -28,9 +47,9 @@ def max_pool_forward_naive(x, pool_param):
     Returns
     -------
     out : array (N, C, H_out, W_out)
-    cache : (x, pool_param)
+    cache : for ``max_pool_backward_naive``
     """
-    ph, pw, stride, H_out, W_out = _checks.pool_geometry("max_pool_forward_naive", x, pool_param)
+    ph, pw, stride, _, H_out, W_out = _checks.pool_geometry("max_pool_forward_naive", x, pool_param)
     xp = array_module(x)
     N, C = x.shape[:2]
     out = xp.zeros((N, C, H_out, W_out), dtype=x.dtype)
@@ -39,7 +58,7 @@ def max_pool_forward_naive(x, pool_param):
             for i in range(H_out):
                 for j in range(W_out):
                     out[n, c, i, j] = x[n, c, i * stride:i * stride + ph, j * stride:j * stride + pw].max()
-    return out, (x, pool_param)
+    return out, MaxPoolNaiveCache(x, pool_param)
 
 
 def max_pool_backward_naive(dout, cache):
@@ -54,8 +73,8 @@ def max_pool_backward_naive(dout, cache):
     -------
     dx : array (N, C, H, W)
     """
-    x, pool_param = cache
-    ph, pw, stride, H_out, W_out = _checks.pool_geometry("max_pool_backward_naive", x, pool_param)
+    x, pool_param = _checks.cache("max_pool_backward_naive", cache, MaxPoolNaiveCache)
+    ph, pw, stride, _, H_out, W_out = _checks.pool_geometry("max_pool_backward_naive", x, pool_param)
     N, C = x.shape[:2]
     _checks.gradient("max_pool_backward_naive", dout, (N, C, H_out, W_out), x.dtype)
     xp = array_module(x)
@@ -127,14 +146,14 @@ def max_pool_forward_fast(x, pool_param):
     Returns
     -------
     out : array (N, C, H_out, W_out)
-    cache : (x, out, pool_param)
+    cache : for ``max_pool_backward_fast``
     """
-    ph, pw, stride, H_out, W_out = _checks.pool_geometry("max_pool_forward_fast", x, pool_param)
+    ph, pw, stride, _, H_out, W_out = _checks.pool_geometry("max_pool_forward_fast", x, pool_param)
     xp = array_module(x)
     out = xp.empty((*x.shape[:2], H_out, W_out), dtype=x.dtype)
     map_batch_chunks(xp, lambda chunk: _running_max(x[chunk], ph, pw, stride, out[chunk]),
                      x.shape[0], _bytes_per_sample(x))
-    return out, (x, out, pool_param)
+    return out, MaxPoolFastCache(x, out, pool_param)
 
 
 def max_pool_backward_fast(dout, cache):
@@ -152,8 +171,8 @@ def max_pool_backward_fast(dout, cache):
     -------
     dx : array (N, C, H, W)
     """
-    x, out, pool_param = cache
-    ph, pw, stride, H_out, W_out = _checks.pool_geometry("max_pool_backward_fast", x, pool_param)
+    x, out, pool_param = _checks.cache("max_pool_backward_fast", cache, MaxPoolFastCache)
+    ph, pw, stride, _, H_out, W_out = _checks.pool_geometry("max_pool_backward_fast", x, pool_param)
     _checks.gradient("max_pool_backward_fast", dout, out.shape, x.dtype)
     xp = array_module(x)
     dx = xp.empty_like(x)

@@ -2,8 +2,22 @@
 
 Every model has ``params`` (dict name -> array), ``dtype``, ``reg``,
 ``loss(X, y=None)`` (scores, or ``(loss, grads)`` when labels are given),
-``get_config()`` (JSON-serializable constructor kwargs) and
-``state()`` / ``load_state(state)`` for non-parameter buffers.
+``get_config()`` (JSON-serializable constructor kwargs),
+``state()`` / ``load_state(state)`` for non-parameter buffers, and
+``from_config(config, params, state)``, which builds a model around given
+parameters without drawing anything.
+
+Where the initial weights come from
+-----------------------------------
+- The cs231n classes, ``ThreeLayerConvNet`` and ``FullyConnectedNet``, draw
+  them from NumPy's global RNG, as the starter code does, so that a notebook's
+  ``np.random.seed(231)`` reproduces its printed losses.
+  ``FullyConnectedNet``'s ``seed`` is the dropout seed, as in cs231n, not an
+  initialization seed.
+- ``ConvNet``, tinyconv's own, draws them from a generator seeded with its
+  ``seed`` and leaves the global RNG alone.
+- Loading a model (``from_config``, ``tinyconv.serialization.load_model``)
+  draws no random numbers at all.
 """
 
 from tinyconv.models.convnet import ConvNet

@@ -1,18 +1,64 @@
-"""What every tinyconv model shares: params, dtype, L2 penalty, config, buffers."""
+"""What every tinyconv model shares: params, dtype, L2 penalty, config, buffers, and building from a config."""
 
 import copy
+import inspect
+import math
 
 import numpy as np
 
-from tinyconv import _arguments
+from tinyconv import _checks
 
 _RUNNING_STATS = ("running_mean", "running_var")
 # The 2x2 max pool, stride 2, of the cs231n conv nets.
 POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
 
 
+def buffers(model):
+    """The running statistics of ``model``'s batch norms, as ``{'running_mean{n}': array, ...}`` (copies).
+
+    Follows cs231n's convention: ``model.bn_params`` is a list with one dict per normalized layer ``n``
+    (1-based), and a batch norm keeps ``running_mean`` and ``running_var`` in it. Works for any model
+    that follows it, a learner's own included; a model without ``bn_params`` has no buffers.
+    """
+    found = {}
+    for number, bn_param in enumerate(getattr(model, "bn_params", None) or [], start=1):
+        if isinstance(bn_param, dict):
+            for key in _RUNNING_STATS:
+                if bn_param.get(key) is not None:
+                    found[f"{key}{number}"] = np.array(bn_param[key], copy=True)
+    return found
+
+
+def set_buffers(model, state, where="load_state"):
+    """Put the arrays of ``state`` (as :func:`buffers` returns) back into ``model.bn_params``, as copies.
+
+    Every key must name a running statistic of an existing norm dict; the shapes must match any
+    statistic already there.
+    """
+    _checks.dictionary(where, "state", state)
+    bn_params = getattr(model, "bn_params", None) or []
+    for key, value in state.items():
+        name = next((name for name in _RUNNING_STATS if str(key).startswith(name)), None)
+        suffix = str(key)[len(name):] if name else ""
+        if name is None or not suffix.isdigit() or not 1 <= int(suffix) <= len(bn_params):
+            raise ValueError(f"{where}: state has the key {key!r}, but the model's buffers are "
+                             f"running_mean<n> and running_var<n> for n in 1..{len(bn_params)}")
+        bn_param = bn_params[int(suffix) - 1]
+        current = bn_param.get(name)
+        _checks.array(where, f"state[{key!r}]", value)
+        if current is not None and tuple(np.shape(current)) != tuple(value.shape):
+            raise ValueError(f"{where}: state[{key!r}] must have shape {tuple(np.shape(current))}, "
+                             f"got {tuple(value.shape)}")
+        bn_param[name] = np.array(value, dtype=getattr(current, "dtype", value.dtype), copy=True)
+
+
 class Model:
     """Base class of the tinyconv models.
+
+    A subclass's ``__init__`` validates its arguments in ``_configure`` (which computes every parameter
+    shape and allocates nothing) and then draws the initial values in ``_initialize``.
+    :meth:`from_config` runs only the first step and takes the parameters it is given, so loading a
+    model file draws no random numbers and checks the stored shapes before anything is allocated.
 
     Attributes
     ----------
@@ -25,17 +71,84 @@ class Model:
     reg : float
         L2 strength; the loss adds ``0.5 * reg * sum(W**2)`` for every weight
         (biases and normalization parameters are not regularized).
+    bn_params : list of dict
+        One dict per normalized layer (cs231n's convention): its ``mode`` and, for batch norm, the
+        running statistics.
     """
 
-    def __init__(self, config, reg, dtype):
-        """``config`` holds the subclass's own validated constructor arguments."""
-        self.reg = _arguments.nonnegative_float("reg", reg)
-        self.dtype = _arguments.float_dtype(dtype)
+    def _configure_base(self, config, reg, dtype):
+        """Store the validated ``config`` (the subclass's own arguments) with ``reg`` and ``dtype``."""
+        where = type(self).__name__
+        self.reg = _checks.nonnegative_float(where, "reg", reg)
+        self.dtype = _checks.float_dtype(where, "dtype", dtype)
         self._config = {**config, "reg": self.reg, "dtype": np.dtype(self.dtype).name}
         self.params = {}
-        # Per-layer norm dicts (cs231n's bn_params): mode and running statistics.
         self.normalization = None
         self.bn_params = []
+        # Filled by the subclass's _configure: the shape of every parameter and batch-norm statistic.
+        self._param_shapes = {}
+        self._batchnorm_sizes = {}
+
+    def _configure(self, config):
+        """Validate constructor arguments ``config`` and compute every shape; allocate nothing."""
+        raise NotImplementedError
+
+    def _arguments(self, config):
+        """``config`` completed with the constructor's defaults; an unknown key is a TypeError, as in a call."""
+        signature = inspect.signature(type(self).__init__)
+        try:
+            bound = signature.bind(None, **config)
+        except TypeError as error:
+            raise TypeError(f"{type(self).__name__}: {error}; it takes {list(signature.parameters)[1:]}") from None
+        bound.apply_defaults()
+        return dict(list(bound.arguments.items())[1:])
+
+    def _initialize(self):
+        """Draw the initial parameters (and zero the running statistics)."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config, params, state=None):
+        """A model built from ``config`` (as :meth:`get_config` returns it) with the given parameters.
+
+        Nothing is drawn at random: ``params`` must hold exactly the parameters the config implies, of
+        the config's shapes and dtype; they are used as they are, not copied. ``state`` gives the
+        running statistics of batch norms (zeros when omitted).
+        """
+        where = f"{cls.__name__}.from_config"
+        _checks.dictionary(where, "config", config)
+        model = cls.__new__(cls)
+        model._configure(dict(config))
+        model.set_params(params)
+        model._zero_running_stats()
+        if state is not None:
+            model.load_state(state)
+        return model
+
+    def param_shapes(self):
+        """``{name: shape}`` of every parameter, computed from the config alone."""
+        return dict(self._param_shapes)
+
+    def set_params(self, params):
+        """Use ``params`` (dict name -> ndarray) as the model's parameters, after checking that they are
+        exactly the model's parameters, in its shapes and dtype."""
+        where = f"{type(self).__name__}.set_params"
+        _checks.dictionary(where, "params", params)
+        if set(params) != set(self._param_shapes):
+            missing = sorted(set(self._param_shapes) - set(params))
+            extra = sorted(set(params) - set(self._param_shapes))
+            raise ValueError(f"{where}: params must have exactly the keys {sorted(self._param_shapes)}; "
+                             f"missing {missing}, unexpected {extra}")
+        for name, shape in self._param_shapes.items():
+            value = params[name]
+            if not isinstance(value, np.ndarray) or value.dtype != self.dtype:
+                raise TypeError(f"{where}: params[{name!r}] must be a NumPy array of dtype "
+                                f"{np.dtype(self.dtype).name}, got {_checks.describe(value)}"
+                                + (f" of dtype {value.dtype}" if hasattr(value, "dtype") else ""))
+            if value.shape != shape:
+                raise ValueError(f"{where}: params[{name!r}] must have shape {shape} for this config, "
+                                 f"got {value.shape}")
+        self.params = dict(params)
 
     def get_config(self):
         """Constructor keyword arguments, JSON-serializable: ``type(self)(**config)`` rebuilds the model."""
@@ -43,19 +156,10 @@ class Model:
 
     # --- buffers (running statistics of batch normalization) -------------------------
 
-    def _running_stats_owners(self):
-        """Dict layer number -> the bn_param dict that holds that layer's running statistics."""
-        if self.normalization != "batchnorm":
-            return {}
-        return dict(enumerate(self.bn_params, start=1))
-
-    def _new_bn_param(self, size):
-        # Running statistics exist from the start, so state() always has the same keys.
-        return {
-            "mode": "train",
-            "running_mean": np.zeros(size, dtype=self.dtype),
-            "running_var": np.zeros(size, dtype=self.dtype),
-        }
+    def _zero_running_stats(self):
+        for number, size in self._batchnorm_sizes.items():
+            for key in _RUNNING_STATS:
+                self.bn_params[number - 1][key] = np.zeros(size, dtype=self.dtype)
 
     def state(self):
         """Non-parameter buffers, as a dict ``running_mean{n}`` / ``running_var{n}`` -> copy.
@@ -63,29 +167,20 @@ class Model:
         ``n`` is the number of the layer the statistics belong to (the one that
         owns ``gamma{n}``). Empty for models without batch normalization.
         """
-        return {
-            f"{key}{number}": np.array(bn_param[key], copy=True)
-            for number, bn_param in self._running_stats_owners().items()
-            for key in _RUNNING_STATS
-        }
+        return buffers(self)
 
     def load_state(self, state):
         """Set the buffers from a dict shaped like :meth:`state`'s result (arrays are copied)."""
-        if not isinstance(state, dict):
-            raise TypeError(f"state must be a dict, got {type(state).__name__}.")
-        current = self.state()
-        if set(state) != set(current):
-            raise ValueError(
-                f"state must have exactly the keys {sorted(current)}, got {sorted(state)}."
-            )
+        where = f"{type(self).__name__}.load_state"
+        _checks.dictionary(where, "state", state)
+        expected = {f"{key}{number}": (size,) for number, size in self._batchnorm_sizes.items()
+                    for key in _RUNNING_STATS}
+        if set(state) != set(expected):
+            raise ValueError(f"{where}: state must have exactly the keys {sorted(expected)}, got {sorted(state)}")
         for key, value in state.items():
-            if np.shape(value) != current[key].shape:
-                raise ValueError(
-                    f"state[{key!r}] must have shape {current[key].shape}, got {np.shape(value)}."
-                )
-        for number, bn_param in self._running_stats_owners().items():
-            for key in _RUNNING_STATS:
-                bn_param[key] = np.array(state[f"{key}{number}"], dtype=self.dtype, copy=True)
+            if np.shape(value) != expected[key]:
+                raise ValueError(f"{where}: state[{key!r}] must have shape {expected[key]}, got {np.shape(value)}")
+        set_buffers(self, {key: np.asarray(value, dtype=self.dtype) for key, value in state.items()}, where)
 
     # --- shared pieces of loss() -----------------------------------------------------
 
@@ -101,18 +196,21 @@ class Model:
         ``feature_shape`` is a (C, H, W) tuple, or an int: the number of
         features each sample flattens to.
         """
+        where = f"{type(self).__name__}.loss"
         shape = getattr(X, "shape", None)
-        if shape is None or len(shape) < 2:
-            raise ValueError(f"X must be an array of shape (N, ...), got {type(X).__name__} {shape}.")
-        matches = (
-            int(np.prod(shape[1:])) == feature_shape
+        if shape is None:
+            raise TypeError(f"{where}: X must be an array of shape (N, ...), got {type(X).__name__}")
+        if getattr(X, "dtype", np.dtype(object)).kind not in "fiu":
+            raise TypeError(f"{where}: X must hold numbers, got dtype {getattr(X, 'dtype', None)}")
+        matches = len(shape) >= 2 and (
+            math.prod(shape[1:]) == feature_shape
             if isinstance(feature_shape, int)
             else tuple(shape[1:]) == feature_shape
         )
         if not matches:
             raise ValueError(
-                f"X must have shape (N, *{feature_shape}) for this model "
-                f"(input_dim={self._config['input_dim']!r}), got {shape}."
+                f"{where}: X must have shape (N, *{feature_shape}) for this model "
+                f"(input_dim={self._config['input_dim']!r}), got {shape}"
             )
         return X.astype(self.dtype, copy=False)
 
@@ -124,3 +222,11 @@ class Model:
                 loss = loss + self.dtype(0.5 * self.reg) * np.sum(weight * weight)
                 grads[name] = grads[name] + self.dtype(self.reg) * weight
         return loss, grads
+
+
+def pooled_size(where, name, size, block):
+    """The size after a 2x2, stride-2 pool, which needs an even input size."""
+    if size % 2:
+        raise ValueError(f"{where}: {block} pools a feature map of {name} {size}, but 2x2 pooling needs an "
+                         "even size; remove that pool or change input_dim")
+    return size // 2

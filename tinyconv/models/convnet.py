@@ -9,22 +9,18 @@ from tinyconv.layers import (
     affine_forward,
     affine_relu_backward,
     affine_relu_forward,
-    conv_backward_fast,
     conv_bn_relu_backward,
     conv_bn_relu_forward,
-    conv_forward_fast,
+    conv_gn_relu_backward,
+    conv_gn_relu_forward,
     conv_relu_backward,
     conv_relu_forward,
     max_pool_backward_fast,
     max_pool_forward_fast,
-    relu_backward,
-    relu_forward,
     softmax_loss,
-    spatial_groupnorm_backward,
-    spatial_groupnorm_forward,
 )
-from tinyconv import _arguments
-from tinyconv.models._base import POOL_PARAM, Model
+from tinyconv import _checks
+from tinyconv.models._base import POOL_PARAM, Model, pooled_size
 
 DEFAULT_GAUSSIAN_SCALE = 1e-2
 
@@ -37,89 +33,59 @@ _SPEC_GRAMMAR = (
 )
 
 
-def _conv_gn_relu_forward(x, w, b, gamma, beta, num_groups, conv_param, gn_param):
-    """conv - spatial group norm - relu; returns (out, cache)."""
-    conv_out, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    normed, norm_cache = spatial_groupnorm_forward(conv_out, gamma, beta, num_groups, gn_param)
-    out, relu_cache = relu_forward(normed)
-    return out, (conv_cache, norm_cache, relu_cache)
-
-
-def _conv_gn_relu_backward(dout, cache):
-    """Backward of :func:`_conv_gn_relu_forward`: returns dx, dw, db, dgamma, dbeta."""
-    conv_cache, norm_cache, relu_cache = cache
-    dnormed = relu_backward(dout, relu_cache)
-    dconv, dgamma, dbeta = spatial_groupnorm_backward(dnormed, norm_cache)
-    dx, dw, db = conv_backward_fast(dconv, conv_cache)
-    return dx, dw, db, dgamma, dbeta
-
-
 def _checked_pool(pool, num_blocks):
     if isinstance(pool, (bool, np.bool_)):
         return [bool(pool)] * num_blocks
-    if (
-        not isinstance(pool, (list, tuple))
-        or len(pool) != num_blocks
-        or not all(isinstance(flag, (bool, np.bool_)) for flag in pool)
-    ):
-        raise ValueError(
-            f"pool must be a bool or a list of {num_blocks} bools (one per entry of "
-            f"num_filters), got {pool!r}."
-        )
+    wanted = f"a bool or a list of {num_blocks} bools (one per entry of num_filters)"
+    if not isinstance(pool, (list, tuple)) or not all(isinstance(flag, (bool, np.bool_)) for flag in pool):
+        raise TypeError(f"ConvNet: pool must be {wanted}, got {_checks.describe(pool)}")
+    if len(pool) != num_blocks:
+        raise ValueError(f"ConvNet: pool must be {wanted}, got {len(pool)} of them")
     return [bool(flag) for flag in pool]
 
 
-def _validated_config(
-    input_dim, num_filters, filter_size, pool, hidden_dims, num_classes, normalization,
-    num_groups, init, weight_scale, seed,
-):
+def _validated_config(input_dim, num_filters, filter_size, pool, hidden_dims, num_classes, normalization,
+                      num_groups, init, weight_scale, seed):
     """ConvNet's constructor arguments checked and in JSON form (reg and dtype aside)."""
-    input_dim = list(_arguments.image_shape("input_dim", input_dim))
-    num_filters = _arguments.positive_ints("num_filters", num_filters, allow_empty=False)
-    filter_size = _arguments.positive_int("filter_size", filter_size)
+    where = "ConvNet"
+    input_dim = list(_checks.image_shape(where, "input_dim", input_dim))
+    num_filters = _checks.positive_ints(where, "num_filters", num_filters, allow_empty=False)
+    filter_size = _checks.positive_int(where, "filter_size", filter_size)
     if filter_size % 2 == 0:
-        raise ValueError(
-            f"filter_size must be odd so that 'same' padding keeps the spatial size, "
-            f"got {filter_size}; use 3, 5 or 7."
-        )
+        raise ValueError(f"{where}: filter_size must be odd so that 'same' padding keeps the spatial size, "
+                         f"got {filter_size}; use 3, 5 or 7")
     pool = _checked_pool(pool, len(num_filters))
     _, height, width = input_dim
     for index, does_pool in enumerate(pool):
         if does_pool:
             block = f"conv block {index + 1}"
-            height = _arguments.pooled_size("height", height, block)
-            width = _arguments.pooled_size("width", width, block)
-    normalization = _arguments.one_of(
-        "normalization", normalization, (None, "batchnorm", "groupnorm")
-    )
-    num_groups = _arguments.positive_int("num_groups", num_groups)
+            height = pooled_size(where, "height", height, block)
+            width = pooled_size(where, "width", width, block)
+    normalization = _checks.one_of(where, "normalization", normalization, (None, "batchnorm", "groupnorm"))
+    num_groups = _checks.positive_int(where, "num_groups", num_groups)
     if normalization == "groupnorm":
         for index, filters in enumerate(num_filters):
             if filters % num_groups:
-                raise ValueError(
-                    f"num_groups={num_groups} does not divide num_filters[{index}]={filters}; "
-                    "choose num_groups that divides every block's filter count."
-                )
-    init = _arguments.one_of("init", init, ("he", "gaussian"))
+                raise ValueError(f"{where}: num_groups={num_groups} does not divide num_filters[{index}]={filters}; "
+                                 "choose num_groups that divides every block's filter count")
+    init = _checks.one_of(where, "init", init, ("he", "gaussian"))
     if weight_scale is not None:
         if init == "he":
-            raise ValueError(
-                "weight_scale applies only to init='gaussian'; drop weight_scale or pass "
-                "init='gaussian'."
-            )
-        weight_scale = _arguments.nonnegative_float("weight_scale", weight_scale)
+            raise ValueError(f"{where}: weight_scale applies only to init='gaussian'; drop weight_scale or pass "
+                             "init='gaussian'")
+        weight_scale = _checks.nonnegative_float(where, "weight_scale", weight_scale)
     return {
         "input_dim": input_dim,
         "num_filters": list(num_filters),
         "filter_size": filter_size,
         "pool": pool,
-        "hidden_dims": list(_arguments.positive_ints("hidden_dims", hidden_dims, allow_empty=True)),
-        "num_classes": _arguments.positive_int("num_classes", num_classes),
+        "hidden_dims": list(_checks.positive_ints(where, "hidden_dims", hidden_dims, allow_empty=True)),
+        "num_classes": _checks.positive_int(where, "num_classes", num_classes),
         "normalization": normalization,
         "num_groups": num_groups,
         "init": init,
         "weight_scale": weight_scale,
-        "seed": _arguments.optional_seed("seed", seed),
+        "seed": _checks.optional_seed(where, "seed", seed),
     }
 
 
@@ -184,20 +150,17 @@ class ConvNet(Model):
         seed=None,
         dtype=np.float32,
     ):
-        config = _validated_config(
-            input_dim=input_dim,
-            num_filters=num_filters,
-            filter_size=filter_size,
-            pool=pool,
-            hidden_dims=hidden_dims,
-            num_classes=num_classes,
-            normalization=normalization,
-            num_groups=num_groups,
-            init=init,
-            weight_scale=weight_scale,
-            seed=seed,
-        )
-        super().__init__(config, reg, dtype)
+        self._configure(dict(input_dim=input_dim, num_filters=num_filters, filter_size=filter_size, pool=pool,
+                             hidden_dims=hidden_dims, num_classes=num_classes, normalization=normalization,
+                             num_groups=num_groups, init=init, weight_scale=weight_scale, reg=reg, seed=seed,
+                             dtype=dtype))
+        self._initialize()
+
+    def _configure(self, config):
+        config = self._arguments(config)
+        reg, dtype = config.pop("reg"), config.pop("dtype")
+        config = _validated_config(**config)
+        self._configure_base(config, reg, dtype)
         self._input_shape = tuple(config["input_dim"])
         self.normalization = config["normalization"]
         self.num_groups = config["num_groups"]
@@ -205,12 +168,7 @@ class ConvNet(Model):
         self.num_blocks = len(config["num_filters"])
         self.num_layers = self.num_blocks + len(config["hidden_dims"]) + 1
         self._conv_param = {"stride": 1, "pad": (config["filter_size"] - 1) // 2}
-        self._init_weights(config)
-        self._init_norms(config)
 
-    def _init_weights(self, config):
-        """Draw W1.. (He or Gaussian) from a generator seeded with ``seed``; zero the biases."""
-        rng = np.random.default_rng(config["seed"])
         C, H, W = config["input_dim"]
         for does_pool in config["pool"]:
             H, W = (H // 2, W // 2) if does_pool else (H, W)
@@ -220,29 +178,34 @@ class ConvNet(Model):
         weight_shapes = [(out, inp, size, size) for inp, out in zip(channels, channels[1:])]
         weight_shapes += [(inp, out) for inp, out in zip(units, units[1:])]
         for number, shape in enumerate(weight_shapes, start=1):
-            is_conv = len(shape) == 4
-            fan_in = int(np.prod(shape[1:])) if is_conv else shape[0]
-            if config["init"] == "he":
-                std = np.sqrt(2.0 / fan_in)
-            elif config["weight_scale"] is None:
-                std = DEFAULT_GAUSSIAN_SCALE
-            else:
-                std = config["weight_scale"]
-            # Drawn in float64 and then cast, so one seed gives the same network in every dtype.
-            self.params[f"W{number}"] = (std * rng.standard_normal(shape)).astype(self.dtype)
-            self.params[f"b{number}"] = np.zeros(shape[0] if is_conv else shape[1], self.dtype)
+            self._param_shapes[f"W{number}"] = shape
+            self._param_shapes[f"b{number}"] = (shape[0] if len(shape) == 4 else shape[1],)
+        if self.normalization is not None:
+            for number, filters in enumerate(config["num_filters"], start=1):
+                shape = (1, filters, 1, 1) if self.normalization == "groupnorm" else (filters,)
+                self._param_shapes[f"gamma{number}"] = shape
+                self._param_shapes[f"beta{number}"] = shape
+                self.bn_params.append({"mode": "train"})
+        if self.normalization == "batchnorm":
+            self._batchnorm_sizes = dict(enumerate(config["num_filters"], start=1))
 
-    def _init_norms(self, config):
-        """gamma/beta (ones/zeros) and a norm dict for every conv block, when normalized."""
-        if self.normalization is None:
-            return
-        for number, filters in enumerate(config["num_filters"], start=1):
-            shape = (1, filters, 1, 1) if self.normalization == "groupnorm" else (filters,)
-            self.params[f"gamma{number}"] = np.ones(shape, dtype=self.dtype)
-            self.params[f"beta{number}"] = np.zeros(shape, dtype=self.dtype)
-            self.bn_params.append(
-                self._new_bn_param(filters) if self.normalization == "batchnorm" else {}
-            )
+    def _initialize(self):
+        """Weights (He or Gaussian) drawn from a generator seeded with ``seed``, in the order W1, W2, ...;
+        zero biases and betas, unit gammas, zero running statistics."""
+        rng = np.random.default_rng(self._config["seed"])
+        for name, shape in self._param_shapes.items():
+            if name.startswith("W"):
+                if self._config["init"] == "he":
+                    std = np.sqrt(2.0 / np.prod(shape[1:] if len(shape) == 4 else shape[:1]))
+                elif self._config["weight_scale"] is None:
+                    std = DEFAULT_GAUSSIAN_SCALE
+                else:
+                    std = self._config["weight_scale"]
+                # Drawn in float64 and then cast, so one seed gives the same network in every dtype.
+                self.params[name] = (std * rng.standard_normal(shape)).astype(self.dtype)
+            else:
+                self.params[name] = (np.ones if name.startswith("gamma") else np.zeros)(shape, dtype=self.dtype)
+        self._zero_running_stats()
 
     @classmethod
     def from_spec(cls, spec, **kwargs):
@@ -296,7 +259,7 @@ class ConvNet(Model):
                 self.bn_params[number - 1],
             )
         else:
-            out, cache = _conv_gn_relu_forward(
+            out, cache = conv_gn_relu_forward(
                 x, w, b, p[f"gamma{number}"], p[f"beta{number}"], self.num_groups,
                 self._conv_param, self.bn_params[number - 1],
             )
@@ -314,7 +277,7 @@ class ConvNet(Model):
             dx, grads[f"W{number}"], grads[f"b{number}"] = conv_relu_backward(dout, cache)
             return dx
         backward = (
-            conv_bn_relu_backward if self.normalization == "batchnorm" else _conv_gn_relu_backward
+            conv_bn_relu_backward if self.normalization == "batchnorm" else conv_gn_relu_backward
         )
         dx, dw, db, dgamma, dbeta = backward(dout, cache)
         grads[f"W{number}"], grads[f"b{number}"] = dw, db

@@ -1,7 +1,5 @@
 """The cs231n fully-connected network of any depth."""
 
-import numbers
-
 import numpy as np
 
 from tinyconv.layers import (
@@ -19,7 +17,7 @@ from tinyconv.layers import (
     relu_forward,
     softmax_loss,
 )
-from tinyconv import _arguments
+from tinyconv import _checks
 from tinyconv.models._base import Model
 
 _NORM_LAYERS = {
@@ -78,61 +76,69 @@ class FullyConnectedNet(Model):
         dtype=np.float32,
         seed=None,
     ):
-        hidden_dims = _arguments.positive_ints("hidden_dims", hidden_dims, allow_empty=True)
-        input_dim = _arguments.positive_int("input_dim", input_dim)
-        num_classes = _arguments.positive_int("num_classes", num_classes)
-        if (
-            isinstance(dropout_keep_ratio, bool)
-            or not isinstance(dropout_keep_ratio, numbers.Real)
-            or not 0 < dropout_keep_ratio <= 1
-        ):
-            raise ValueError(
-                "dropout_keep_ratio must be a number in (0, 1] (the probability of keeping a "
-                f"unit; 1 disables dropout), got {dropout_keep_ratio!r}."
-            )
-        normalization = _arguments.one_of(
-            "normalization", normalization, (None, "batchnorm", "layernorm")
-        )
-        weight_scale = _arguments.nonnegative_float("weight_scale", weight_scale)
-        seed = _arguments.optional_seed("seed", seed)
-        super().__init__(
+        self._configure(dict(hidden_dims=hidden_dims, input_dim=input_dim, num_classes=num_classes,
+                             dropout_keep_ratio=dropout_keep_ratio, normalization=normalization, reg=reg,
+                             weight_scale=weight_scale, dtype=dtype, seed=seed))
+        self._initialize()
+
+    def _configure(self, config):
+        where = "FullyConnectedNet"
+        config = self._arguments(config)
+        hidden_dims = _checks.positive_ints(where, "hidden_dims", config["hidden_dims"], allow_empty=True)
+        input_dim = _checks.positive_int(where, "input_dim", config["input_dim"])
+        num_classes = _checks.positive_int(where, "num_classes", config["num_classes"])
+        keep = _checks.probability(where, "dropout_keep_ratio (the probability of keeping a unit; 1 disables "
+                                   "dropout)", config["dropout_keep_ratio"])
+        normalization = _checks.one_of(where, "normalization", config["normalization"],
+                                       (None, "batchnorm", "layernorm"))
+        weight_scale = _checks.nonnegative_float(where, "weight_scale", config["weight_scale"])
+        seed = _checks.optional_seed(where, "seed", config["seed"])
+        self._configure_base(
             {
                 "hidden_dims": list(hidden_dims),
                 "input_dim": input_dim,
                 "num_classes": num_classes,
-                "dropout_keep_ratio": float(dropout_keep_ratio),
+                "dropout_keep_ratio": keep,
                 "normalization": normalization,
                 "weight_scale": weight_scale,
                 "seed": seed,
             },
-            reg,
-            dtype,
+            config["reg"],
+            config["dtype"],
         )
         self._input_dim = input_dim
         self.normalization = normalization
-        self.use_dropout = dropout_keep_ratio != 1
+        self.use_dropout = keep != 1
         self.num_layers = 1 + len(hidden_dims)
 
         layer_dims = [input_dim, *hidden_dims, num_classes]
-        for index in range(self.num_layers):
-            number, fan_in, fan_out = index + 1, layer_dims[index], layer_dims[index + 1]
-            self.params[f"W{number}"] = np.random.normal(
-                0.0, weight_scale, (fan_in, fan_out)
-            ).astype(self.dtype)
-            self.params[f"b{number}"] = np.zeros(fan_out, dtype=self.dtype)
+        for number in range(1, self.num_layers + 1):
+            fan_in, fan_out = layer_dims[number - 1], layer_dims[number]
+            self._param_shapes[f"W{number}"] = (fan_in, fan_out)
+            self._param_shapes[f"b{number}"] = (fan_out,)
             if normalization is not None and number < self.num_layers:
-                self.params[f"gamma{number}"] = np.ones(fan_out, dtype=self.dtype)
-                self.params[f"beta{number}"] = np.zeros(fan_out, dtype=self.dtype)
+                self._param_shapes[f"gamma{number}"] = (fan_out,)
+                self._param_shapes[f"beta{number}"] = (fan_out,)
 
         self.dropout_param = {}
         if self.use_dropout:
-            self.dropout_param = {"mode": "train", "p": float(dropout_keep_ratio)}
+            self.dropout_param = {"mode": "train", "p": keep}
             if seed is not None:
                 self.dropout_param["seed"] = seed
+        if normalization is not None:
+            self.bn_params = [{"mode": "train"} for _ in hidden_dims]
         if normalization == "batchnorm":
-            self.bn_params = [self._new_bn_param(size) for size in hidden_dims]
-        elif normalization == "layernorm":
-            self.bn_params = [{} for _ in hidden_dims]
+            self._batchnorm_sizes = dict(enumerate(hidden_dims, start=1))
+
+    def _initialize(self):
+        """Weights from N(0, weight_scale**2) drawn from NumPy's global RNG in the order W1, W2, ...;
+        zero biases and betas, unit gammas, zero running statistics."""
+        for name, shape in self._param_shapes.items():
+            if name.startswith("W"):
+                self.params[name] = np.random.normal(0.0, self._config["weight_scale"], shape).astype(self.dtype)
+            else:
+                self.params[name] = (np.ones if name.startswith("gamma") else np.zeros)(shape, dtype=self.dtype)
+        self._zero_running_stats()
 
     def _hidden_forward(self, x, number):
         """One hidden layer; returns (out, cache) with out (N, hidden_dims[number - 1])."""

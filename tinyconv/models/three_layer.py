@@ -11,9 +11,8 @@ from tinyconv.layers import (
     conv_relu_pool_forward,
     softmax_loss,
 )
-from tinyconv import _arguments
-from tinyconv.models._base import POOL_PARAM, Model
-
+from tinyconv import _checks
+from tinyconv.models._base import POOL_PARAM, Model, pooled_size
 
 
 class ThreeLayerConvNet(Model):
@@ -57,13 +56,21 @@ class ThreeLayerConvNet(Model):
         reg=0.0,
         dtype=np.float32,
     ):
-        C, H, W = _arguments.image_shape("input_dim", input_dim)
-        num_filters = _arguments.positive_int("num_filters", num_filters)
-        filter_size = _arguments.positive_int("filter_size", filter_size)
-        hidden_dim = _arguments.positive_int("hidden_dim", hidden_dim)
-        num_classes = _arguments.positive_int("num_classes", num_classes)
-        weight_scale = _arguments.nonnegative_float("weight_scale", weight_scale)
-        super().__init__(
+        self._configure(dict(input_dim=input_dim, num_filters=num_filters, filter_size=filter_size,
+                             hidden_dim=hidden_dim, num_classes=num_classes, weight_scale=weight_scale,
+                             reg=reg, dtype=dtype))
+        self._initialize()
+
+    def _configure(self, config):
+        where = "ThreeLayerConvNet"
+        config = self._arguments(config)
+        C, H, W = _checks.image_shape(where, "input_dim", config["input_dim"])
+        num_filters = _checks.positive_int(where, "num_filters", config["num_filters"])
+        filter_size = _checks.positive_int(where, "filter_size", config["filter_size"])
+        hidden_dim = _checks.positive_int(where, "hidden_dim", config["hidden_dim"])
+        num_classes = _checks.positive_int(where, "num_classes", config["num_classes"])
+        weight_scale = _checks.nonnegative_float(where, "weight_scale", config["weight_scale"])
+        self._configure_base(
             {
                 "input_dim": [C, H, W],
                 "num_filters": num_filters,
@@ -72,26 +79,34 @@ class ThreeLayerConvNet(Model):
                 "num_classes": num_classes,
                 "weight_scale": weight_scale,
             },
-            reg,
-            dtype,
+            config["reg"],
+            config["dtype"],
         )
         self._input_shape = (C, H, W)
         self._conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
         # Padding (f - 1) // 2 keeps odd sizes and shrinks by one for even filter sizes.
         shrink = 1 - filter_size % 2
-        pooled_h = _arguments.pooled_size("height", H - shrink, "the 2x2 max pool")
-        pooled_w = _arguments.pooled_size("width", W - shrink, "the 2x2 max pool")
+        pooled_h = pooled_size(where, "height", H - shrink, "the 2x2 max pool")
+        pooled_w = pooled_size(where, "width", W - shrink, "the 2x2 max pool")
         weight_shapes = [
             (num_filters, C, filter_size, filter_size),
             (num_filters * pooled_h * pooled_w, hidden_dim),
             (hidden_dim, num_classes),
         ]
         for number, shape in enumerate(weight_shapes, start=1):
-            self.params[f"W{number}"] = np.random.normal(0.0, weight_scale, shape).astype(self.dtype)
+            self._param_shapes[f"W{number}"] = shape
             # Every bias has one entry per output unit: the first axis of a conv
             # weight, the last of an affine one.
-            units = shape[0] if number == 1 else shape[-1]
-            self.params[f"b{number}"] = np.zeros(units, dtype=self.dtype)
+            self._param_shapes[f"b{number}"] = (shape[0] if number == 1 else shape[-1],)
+
+    def _initialize(self):
+        """Weights from N(0, weight_scale**2) drawn from NumPy's global RNG in the order W1, W2, W3; zero biases."""
+        scale = self._config["weight_scale"]
+        for name, shape in self._param_shapes.items():
+            if name.startswith("W"):
+                self.params[name] = np.random.normal(0.0, scale, shape).astype(self.dtype)
+            else:
+                self.params[name] = np.zeros(shape, dtype=self.dtype)
 
     def loss(self, X, y=None):
         """Scores for ``X``, or the loss and gradients when labels ``y`` are given.

@@ -1,0 +1,332 @@
+"""Argument checks for the whole library: layers, models, the Solver, the data loaders and the command line.
+
+One policy everywhere: a wrong type is a TypeError, a wrong value a ValueError. Every check takes
+``where`` (the public function or class the caller called) and ``name`` (the argument as the caller
+wrote it) and raises where the mistake is made, with a message that names both, shows what was given
+and, where it helps, says what to do. Checks that accept return the value in canonical form (a plain
+int, float or tuple, a promoted array), so that configs stay JSON-serializable.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+from ._backend import is_array
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# np.random.seed takes seeds below 2**32; the same bound everywhere keeps every seed usable with it.
+MAX_SEED = 2**32 - 1
+
+
+def describe(value):
+    """``value`` as a message shows it: its repr and its type, e.g. ``'2' (str)``."""
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+# --- scalars ---------------------------------------------------------------------------------------
+
+
+def integer(where, name, value, minimum=None, maximum=None, *, optional=False):
+    """An int (not a bool, not a float with an integral value) in ``[minimum, maximum]``; returned as int.
+
+    With ``optional`` None is accepted too (and returned).
+    """
+    if minimum == 1 and maximum is None:
+        wanted = "a positive integer"
+    elif minimum == 0 and maximum is None:
+        wanted = "a non-negative integer"
+    elif minimum is None and maximum is None:
+        wanted = "an integer"
+    else:
+        wanted = f"an integer {f'>= {minimum}' if maximum is None else f'in [{minimum}, {maximum}]'}"
+    if optional:
+        if value is None:
+            return None
+        wanted = f"None or {wanted}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where}: {name} must be {wanted}, got {describe(value)}")
+    value = int(value)
+    if minimum is not None and value < minimum or maximum is not None and value > maximum:
+        raise ValueError(f"{where}: {name} must be {wanted}, got {value}")
+    return value
+
+
+def positive_int(where, name, value):
+    return integer(where, name, value, minimum=1)
+
+
+def positive_ints(where, name, values, allow_empty):
+    """A list or tuple of positive ints, returned as a tuple (a bare int is refused with a hint)."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, (list, tuple)):
+        raise TypeError(f"{where}: {name} must be a list or tuple of positive integers, got {describe(values)}; "
+                        f"for one layer pass [{values!r}]")
+    if not values and not allow_empty:
+        raise ValueError(f"{where}: {name} must contain at least one positive integer, got {values!r}")
+    return tuple(positive_int(where, f"{name}[{index}]", value) for index, value in enumerate(values))
+
+
+def optional_seed(where, name, value):
+    """None, or a seed in [0, 2**32 - 1]."""
+    return integer(where, name, value, minimum=0, maximum=MAX_SEED, optional=True)
+
+
+def real(where, name, value, minimum=None, maximum=None, *, min_open=False, max_open=False):
+    """A finite real number (not a bool) within the bounds, returned as float.
+
+    ``min_open``/``max_open`` exclude the bound itself.
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{where}: {name} must be a number, got {describe(value)}")
+    value = float(value)
+    below = minimum is not None and (value <= minimum if min_open else value < minimum)
+    above = maximum is not None and (value >= maximum if max_open else value > maximum)
+    if not math.isfinite(value) or below or above:
+        low = "" if minimum is None else f"{'(' if min_open else '['}{minimum:g}, "
+        high = "" if maximum is None else f"{maximum:g}{')' if max_open else ']'}"
+        if minimum is None and maximum is None:
+            wanted = "a finite number"
+        elif maximum is None:
+            wanted = f"a finite number {'>' if min_open else '>='} {minimum:g}"
+        elif minimum is None:
+            wanted = f"a finite number {'<' if max_open else '<='} {maximum:g}"
+        else:
+            wanted = f"a number in {low}{high}"
+        raise ValueError(f"{where}: {name} must be {wanted}, got {value!r}")
+    return value
+
+
+def nonnegative_float(where, name, value):
+    return real(where, name, value, minimum=0)
+
+
+def positive_float(where, name, value):
+    return real(where, name, value, minimum=0, min_open=True)
+
+
+def probability(where, name, p):
+    """A keep probability in (0, 1]."""
+    return real(where, name, p, minimum=0, maximum=1, min_open=True)
+
+
+def one_of(where, name, value, options):
+    """``value`` if it is one of ``options``."""
+    # Compare by type too: True == 1 and 1.0 == 1 would otherwise pass for options 1 or 'x'.
+    if not any(value is option or type(value) is type(option) and value == option for option in options):
+        raise ValueError(f"{where}: {name} must be one of {list(options)!r}, got {describe(value)}")
+    return value
+
+
+def dictionary(where, name, value):
+    """A dict (cs231n's parameter dicts and configs)."""
+    if not isinstance(value, dict):
+        raise TypeError(f"{where}: {name} must be a dict, got {describe(value)}")
+    return value
+
+
+def float_dtype(where, name, dtype):
+    """The NumPy scalar type (np.float32 or np.float64) that ``dtype`` names (a type, dtype or string)."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved is None or resolved not in FLOAT_DTYPES:
+        raise ValueError(f"{where}: {name} must be one of float32 or float64 (np.float32, 'float32', ...), "
+                         f"got {describe(dtype)}")
+    return resolved.type
+
+
+def image_shape(where, name, value):
+    """An image shape (C, H, W) of positive ints, as a tuple."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"{where}: {name} must be a (C, H, W) tuple of positive integers, got {describe(value)}")
+    if len(value) != 3:
+        raise ValueError(f"{where}: {name} must have 3 entries (C, H, W), got {value!r}")
+    return tuple(positive_int(where, f"{name}[{index}]", size) for index, size in enumerate(value))
+
+
+def split_sizes(where, available, what, **sizes):
+    """Check that the requested split sizes (each an int >= 0) fit in ``available`` rows of ``what``."""
+    sizes = {name: integer(where, name, size, minimum=0) for name, size in sizes.items()}
+    requested = sum(sizes.values())
+    if requested > available:
+        asked = " + ".join(f"{name}={size}" for name, size in sizes.items())
+        raise ValueError(f"{where}: {asked} = {requested} exceeds the {available} images of {what}; "
+                         "ask for fewer")
+    return sizes
+
+
+# --- arrays ----------------------------------------------------------------------------------------
+
+
+def array(where, name, a):
+    """A NumPy or CuPy array."""
+    if not is_array(a):
+        raise TypeError(f"{where}: {name} must be a NumPy or CuPy array, got {type(a).__name__}")
+    return a
+
+
+def float_array(where, name, a, ndim=None, layout=None):
+    """A float32 or float64 array, optionally of ``ndim`` dimensions (``layout`` names them, e.g. '(N, D)')."""
+    array(where, name, a)
+    if a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{where}: {name} must be a float32 or float64 array, got dtype {a.dtype}; "
+                        f"convert it first, e.g. {name}.astype(np.float32)")
+    dimensions(where, name, a, ndim, layout)
+    return a
+
+
+def dimensions(where, name, a, ndim, layout=None):
+    if ndim is not None and a.ndim != ndim:
+        shape = f" {layout}" if layout else ""
+        raise ValueError(f"{where}: {name} must be {ndim}-D{shape}, got shape {tuple(a.shape)}")
+
+
+def parameter_array(where, name, a, like, ndim=None, layout=None):
+    """A layer parameter (weights, bias, gamma, beta) for input ``like``, returned in ``like``'s dtype.
+
+    Integer arrays, as cs231n's notebooks write them (``b = np.array([0, 128])``), are converted to the
+    input's dtype; a float array must already have it (converting float32 and float64 silently would hide
+    a precision change). Other dtypes (bool, float16, complex, object) are refused.
+    """
+    array(where, name, a)
+    if a.dtype.kind in "iu":
+        a = a.astype(like.dtype)
+    elif a.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{where}: {name} must be a float32, float64 or integer array, got dtype {a.dtype}; "
+                        f"convert it first, e.g. {name}.astype({like.dtype.name})")
+    elif a.dtype != like.dtype:
+        raise TypeError(f"{where}: {name} has dtype {a.dtype} but x has {like.dtype}; "
+                        f"use one dtype, e.g. {name}.astype(x.dtype)")
+    dimensions(where, name, a, ndim, layout)
+    return a
+
+
+def same_dtype(where, ref_name, ref, **others):
+    """Every array in ``others`` has the dtype of ``ref`` (mixing them would silently upcast)."""
+    for name, a in others.items():
+        if a.dtype != ref.dtype:
+            raise TypeError(f"{where}: {name} has dtype {a.dtype} but {ref_name} has {ref.dtype}; "
+                            f"use one dtype, e.g. {name}.astype({ref_name}.dtype)")
+
+
+def shape_is(where, name, a, expected, layout):
+    """``a.shape == expected``; ``layout`` names the axes, e.g. '(F,)'."""
+    if tuple(a.shape) != tuple(expected):
+        raise ValueError(f"{where}: {name} must have shape {layout} = {tuple(expected)}, got {tuple(a.shape)}")
+
+
+def gradient(where, dout, like_shape, like_dtype, name="dout"):
+    """An upstream gradient that matches the forward output it belongs to."""
+    float_array(where, name, dout)
+    if tuple(dout.shape) != tuple(like_shape):
+        raise ValueError(f"{where}: {name} must have the shape of the forward output {tuple(like_shape)}, "
+                         f"got {tuple(dout.shape)}")
+    if dout.dtype != like_dtype:
+        raise TypeError(f"{where}: {name} has dtype {dout.dtype} but the forward pass ran in {like_dtype}")
+
+
+def cache(where, value, cache_type):
+    """The cache a backward was given must be of the type its forward returns.
+
+    ``cache_type`` is a tuple subclass whose ``forward`` attribute names the forward functions that make it.
+    """
+    if not isinstance(value, cache_type):
+        got = f"a {type(value).__name__}"
+        forward = getattr(type(value), "forward", None)
+        if forward:
+            got += f" from {forward}"
+        raise TypeError(f"{where}: cache must be the cache returned by {cache_type.forward}, got {got}; "
+                        "pass the cache of the matching forward call")
+    return value
+
+
+def labels(where, y, num_samples, num_classes):
+    """Integer class labels ``y`` of shape (N,) with values in [0, num_classes)."""
+    if not is_array(y):
+        raise TypeError(f"{where}: y must be a NumPy or CuPy array of integer labels, got {type(y).__name__}")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"{where}: y must hold integer class labels, got dtype {y.dtype}")
+    if tuple(y.shape) != (num_samples,):
+        raise ValueError(f"{where}: y must have shape (N,) = ({num_samples},), got {tuple(y.shape)}")
+    if num_samples and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise ValueError(f"{where}: labels in y must lie in [0, {num_classes}) for {num_classes} classes, "
+                         f"got values from {int(y.min())} to {int(y.max())}")
+
+
+# --- cs231n parameter dicts and layer geometry ------------------------------------------------------
+
+
+def param_dict(where, name, params, allowed, required=()):
+    """A cs231n parameter dict: a dict whose keys are all known and the required ones present."""
+    dictionary(where, name, params)
+    unknown = sorted(set(params) - set(allowed), key=str)
+    if unknown:
+        raise ValueError(f"{where}: {name} has unknown key(s) {unknown}; allowed keys are {sorted(allowed)}")
+    missing = [k for k in required if k not in params]
+    if missing:
+        raise ValueError(f"{where}: {name} is missing the required key(s) {missing}")
+
+
+def mode(where, name, params):
+    """``params['mode']``, which must be 'train' or 'test'."""
+    if "mode" not in params:
+        raise ValueError(f"{where}: {name}['mode'] is required; set it to 'train' or 'test'")
+    return one_of(where, f"{name}['mode']", params["mode"], ("train", "test"))
+
+
+def output_size(where, axis, size, window, pad, stride):
+    """``1 + (size + 2*pad - window) / stride``, which must be a positive whole number.
+
+    ``axis`` is 'height' or 'width'; the message spells out the formula with the numbers.
+    """
+    padded = size + 2 * pad
+    if window > padded:
+        raise ValueError(f"{where}: the window {axis} {window} is larger than the padded input {axis} "
+                         f"{size} + 2*{pad} = {padded}")
+    span = padded - window
+    if span % stride:
+        raise ValueError(f"{where}: output {axis} 1 + ({size} + 2*{pad} - {window}) / {stride} = "
+                         f"{1 + span / stride:g} is not a whole number; change the stride, padding or window so "
+                         f"that the stride divides {span}")
+    return 1 + span // stride
+
+
+def conv_geometry(where, x, w, b, conv_param):
+    """Validate conv inputs; return ``(w, b, stride, pad, H_out, W_out)`` with w and b in x's dtype."""
+    float_array(where, "x", x, 4, "(N, C, H, W)")
+    w = parameter_array(where, "w", w, x, 4, "(F, C, HH, WW)")
+    b = parameter_array(where, "b", b, x, 1, "(F,)")
+    if w.shape[1] != x.shape[1]:
+        raise ValueError(f"{where}: w has {w.shape[1]} input channels (w.shape[1]) but x has {x.shape[1]} "
+                         "(x.shape[1])")
+    shape_is(where, "b", b, (w.shape[0],), "(F,)")
+    param_dict(where, "conv_param", conv_param, ("stride", "pad", "algorithm"))
+    stride = integer(where, "conv_param['stride']", conv_param.get("stride", 1), 1)
+    pad = integer(where, "conv_param['pad']", conv_param.get("pad", 0), 0)
+    H, W = x.shape[2:]
+    HH, WW = w.shape[2:]
+    if HH == 0 or WW == 0:
+        raise ValueError(f"{where}: w must have filters of at least 1x1, got shape {tuple(w.shape)}")
+    H_out = output_size(where, "height", H, HH, pad, stride)
+    W_out = output_size(where, "width", W, WW, pad, stride)
+    return w, b, stride, pad, H_out, W_out
+
+
+def pool_geometry(where, x, pool_param, allowed=("pool_height", "pool_width", "stride")):
+    """Validate pooling inputs; return ``(pool_height, pool_width, stride, pad, H_out, W_out)``.
+
+    ``allowed`` lists the keys the pool takes; ``pad`` is 0 unless 'pad' is among them.
+    """
+    float_array(where, "x", x, 4, "(N, C, H, W)")
+    param_dict(where, "pool_param", pool_param, allowed)
+    ph = integer(where, "pool_param['pool_height']", pool_param.get("pool_height", 2), 1)
+    pw = integer(where, "pool_param['pool_width']", pool_param.get("pool_width", 2), 1)
+    stride = integer(where, "pool_param['stride']", pool_param.get("stride", 2), 1)
+    pad = integer(where, "pool_param['pad']", pool_param.get("pad", 0), 0)
+    H, W = x.shape[2:]
+    return (ph, pw, stride, pad, output_size(where, "height", H, ph, pad, stride),
+            output_size(where, "width", W, pw, pad, stride))
