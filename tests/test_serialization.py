@@ -4,13 +4,20 @@ import io
 import json
 import os
 import pickle
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from tinyconv import serialization
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
+from tinyconv.data import get_digits_data
 from tinyconv.serialization import load_checkpoint, load_model, save_checkpoint, save_model
+from tinyconv.solver import Solver
+
+# Files written by tinyconv 0.1.0 (format version 1), with the scores its models gave on five images.
+FORMAT_V1 = Path(__file__).resolve().parent / "data" / "format_v1"
 
 
 def _trained_models():
@@ -64,7 +71,7 @@ def test_files_hold_no_pickle_and_describe_themselves(tmp_path):
     assert all(not value.dtype.hasobject for value in arrays.values())
     record = json.loads(arrays["__tinyconv__"].tobytes())
     assert record["format"] == "tinyconv-model"
-    assert record["format_version"] == 1
+    assert record["format_version"] == serialization.FORMAT_VERSION
     assert record["model"]["class"] == "FullyConnectedNet"
     assert record["model"]["dtype"] == "float64"
     assert record["model"]["config"] == model.get_config()
@@ -242,3 +249,65 @@ def test_model_file_is_not_a_checkpoint_and_missing_file_is_not_found(tmp_path):
         load_checkpoint(path)
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "absent.npz")
+
+
+@pytest.mark.parametrize("name", ["three_layer.npz", "fc_batchnorm.npz", "convnet_groupnorm.npz",
+                                  "convnet_batchnorm.npz", "convnet_batchnorm_checkpoint_epoch_2.npz"])
+def test_model_files_of_format_version_1_still_load_and_score_as_before(name):
+    model = load_model(FORMAT_V1 / name)
+    with np.load(FORMAT_V1 / "expected_scores.npz") as expected:
+        X = expected["X"]
+        scores = model.loss(X.reshape(len(X), -1) if isinstance(model, FullyConnectedNet) else X)
+        np.testing.assert_array_equal(scores, expected[name.replace("_checkpoint_epoch_2", "")])
+
+
+def test_a_format_version_1_checkpoint_resumes_training():
+    model, _ = load_checkpoint(FORMAT_V1 / "convnet_batchnorm_checkpoint_epoch_2.npz")
+    solver = Solver(model, get_digits_data(num_validation=50, num_test=50), update_rule="adam",
+                    optim_config={"learning_rate": 1e-2}, num_epochs=3, batch_size=50, verbose=False, seed=3,
+                    resume_from=FORMAT_V1 / "convnet_batchnorm_checkpoint_epoch_2.npz")
+    assert solver.epoch == 2 and solver.best_state.keys() == model.state().keys()
+    solver.train()
+    assert solver.epoch == 3 and len(solver.val_acc_history) == 4
+
+
+def test_a_file_from_a_newer_tinyconv_says_to_upgrade(tmp_path):
+    path = tmp_path / "future.npz"
+    _hostile_files(tmp_path)["future_version"](path)
+    with pytest.raises(ValueError, match=r"format version 99, written by a newer tinyconv.*Upgrade tinyconv"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("hidden_dim", [400_000, 10**9])
+def test_a_config_naming_huge_layers_is_refused_before_anything_is_allocated(tmp_path, hidden_dim):
+    good = tmp_path / "good.npz"
+    save_model(good, _trained_models()[0])
+    with np.load(good) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    record = json.loads(arrays.pop("__tinyconv__").tobytes())
+    record["model"]["config"]["hidden_dim"] = hidden_dim
+    path = tmp_path / "huge.npz"
+    _write_record(path, record, arrays)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=rf"{path}.*params\['W2'\] must have shape \(27, {hidden_dim}\)"):
+            load_model(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20, f"loading allocated {peak} bytes before refusing the file"
+
+
+def test_loading_draws_no_random_numbers(tmp_path, monkeypatch):
+    paths = []
+    for index, model in enumerate(_trained_models()):
+        paths.append(tmp_path / f"{index}.npz")
+        save_model(paths[-1], model)
+
+    def no_drawing(*args, **kwargs):
+        raise AssertionError("a random number was drawn while loading a model")
+
+    for name in ("normal", "randn", "standard_normal", "rand", "default_rng"):
+        monkeypatch.setattr(np.random, name, no_drawing)
+    for path in paths:
+        load_model(path)

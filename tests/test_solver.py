@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from tinyconv import optim
+from tinyconv.data import get_digits_data
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
 from tinyconv.serialization import load_checkpoint
 from tinyconv.solver import Solver, TrainingDivergedError
@@ -235,10 +236,78 @@ def test_a_huge_learning_rate_diverges_with_checkpoints_only_for_finished_epochs
         assert np.isfinite(value).all()
 
 
-def test_checkpoints_need_a_tinyconv_model(tmp_path):
-    model = _FailingModel(_small_fc(), fail_at=1, bad_value=np.nan)
-    with pytest.raises(TypeError, match="only tinyconv models can be saved"):
-        Solver(model, _data(), checkpoint_name=tmp_path / "run")
+class _LearnersNet:
+    """A model written as a cs231n student writes one: affine - batchnorm - relu - affine, with bn_params."""
+
+    def __init__(self, input_dim=48, hidden=10, num_classes=4):
+        self.params = {"W1": 0.1 * np.random.randn(input_dim, hidden), "b1": np.zeros(hidden),
+                       "gamma1": np.ones(hidden), "beta1": np.zeros(hidden),
+                       "W2": 0.1 * np.random.randn(hidden, num_classes), "b2": np.zeros(num_classes)}
+        self.bn_params = [{"mode": "train"}]
+
+    def loss(self, X, y=None):
+        from tinyconv.layers import (affine_backward, affine_forward, batchnorm_backward_alt, batchnorm_forward,
+                                     relu_backward, relu_forward, softmax_loss)
+        p = self.params
+        self.bn_params[0]["mode"] = "test" if y is None else "train"
+        a, affine_cache = affine_forward(X, p["W1"], p["b1"])
+        n, bn_cache = batchnorm_forward(a, p["gamma1"], p["beta1"], self.bn_params[0])
+        h, relu_cache = relu_forward(n)
+        scores, scores_cache = affine_forward(h, p["W2"], p["b2"])
+        if y is None:
+            return scores
+        loss, dscores = softmax_loss(scores, y)
+        grads = {}
+        dh, grads["W2"], grads["b2"] = affine_backward(dscores, scores_cache)
+        dn, grads["gamma1"], grads["beta1"] = batchnorm_backward_alt(relu_backward(dh, relu_cache), bn_cache)
+        _, grads["W1"], grads["b1"] = affine_backward(dn, affine_cache)
+        return loss, grads
+
+
+def _learners_net():
+    np.random.seed(0)
+    return _LearnersNet()
+
+
+def test_a_learners_own_model_is_checkpointed_with_its_buffers_and_resumes_exactly(tmp_path):
+    settings = dict(num_epochs=3, batch_size=20, verbose=False, seed=0, update_rule="adam",
+                    optim_config={"learning_rate": 0.01})
+    whole = _learners_net()
+    Solver(whole, _data(), checkpoint_name=tmp_path / "run", **settings).train()
+    assert sorted(os.listdir(tmp_path)) == [f"run_epoch_{k}.npz" for k in (1, 2, 3)]
+
+    resumed = _learners_net()  # the learner builds the model again, as for any resume
+    solver = Solver(resumed, _data(), resume_from=tmp_path / "run_epoch_1.npz", **settings)
+    assert solver.epoch == 1
+    solver.train()
+    for name, value in whole.params.items():
+        np.testing.assert_array_equal(resumed.params[name], value)
+    for key in ("running_mean", "running_var"):
+        np.testing.assert_array_equal(resumed.bn_params[0][key], whole.bn_params[0][key])
+
+
+def test_a_checkpoint_resumes_only_the_class_it_was_written_for(tmp_path):
+    Solver(_learners_net(), _data(), num_epochs=1, batch_size=20, verbose=False, seed=0,
+           checkpoint_name=tmp_path / "run").train()
+    with pytest.raises(ValueError, match=r"holds a .*_LearnersNet, but the model is a FullyConnectedNet"):
+        Solver(_small_fc(), _data(), batch_size=20, verbose=False, resume_from=tmp_path / "run_epoch_1.npz")
+    with pytest.raises(ValueError, match="build that model yourself"):
+        load_checkpoint(tmp_path / "run_epoch_1.npz")
+
+
+def test_the_best_parameters_come_back_with_their_batchnorm_statistics(tmp_path):
+    data = get_digits_data(num_validation=200, num_test=0)
+    model = ConvNet.from_spec("c16-c16p-f64", input_dim=(1, 8, 8), normalization="batchnorm", seed=0)
+    solver = Solver(model, data, num_epochs=8, batch_size=50, update_rule="adam", num_train_samples=None,
+                    optim_config={"learning_rate": 0.1}, verbose=False, seed=0, checkpoint_name=tmp_path / "run")
+    solver.train()
+    best_epoch = solver.val_acc_history.index(solver.best_val_acc)
+    assert 1 <= best_epoch < solver.epoch, "this run must peak before its last epoch to test anything"
+    best_model, _ = load_checkpoint(tmp_path / f"run_epoch_{best_epoch}.npz")
+    for key, value in best_model.state().items():
+        np.testing.assert_array_equal(model.state()[key], value, err_msg=key)
+    # The model that comes back scores what its epoch scored.
+    assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc
 
 
 def test_a_checkpoint_folder_that_does_not_exist_is_refused_before_training(tmp_path):

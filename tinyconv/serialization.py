@@ -7,14 +7,27 @@ models), its constructor config and dtype, and where each array belongs.
 Files are read with ``allow_pickle=False`` and written atomically: to a
 temporary file in the destination directory, then ``os.replace``.
 
+Loading never draws random numbers and never allocates from a config: the
+model is built with ``from_config`` around the stored arrays, whose shapes are
+checked against the config first.
+
+Format versions
+---------------
+1. tinyconv 0.1.0.
+2. Checkpoints keep the running statistics of the best epoch (``best_state``)
+   with its parameters, and may hold a model that is not a tinyconv class (a
+   learner's own, with its ``params`` and cs231n-style ``bn_params`` buffers).
+
+Every older version is read by upgrading its document one version at a time
+(``_UPGRADES``); a newer one is refused with a message to upgrade tinyconv.
+
 Public functions
 ----------------
 save_model(path, model) / load_model(path)
-save_checkpoint(path, model, solver_state) / load_checkpoint(path)
+save_checkpoint(path, model, solver_state) / load_checkpoint(path) / read_checkpoint(path)
 check_savable(model), atomic_savez(path, arrays)
 """
 
-import contextlib
 import json
 import os
 import zipfile
@@ -23,18 +36,20 @@ import numpy as np
 
 from tinyconv._files import atomic_write
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
+from tinyconv.models._base import buffers
 
 __all__ = [
     "save_model",
     "load_model",
     "save_checkpoint",
     "load_checkpoint",
+    "read_checkpoint",
     "check_savable",
     "atomic_savez",
     "MODEL_CLASSES",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _META_KEY = "__tinyconv__"
 _ARRAY_TAG = "__array__"
 _MODEL_KIND = "tinyconv-model"
@@ -142,11 +157,28 @@ def _read(path, kinds):
     kind, version = document.get("format"), document.get("format_version")
     if kind not in kinds:
         raise ValueError(f"{path} is a {kind!r} file; expected one of {sorted(kinds)}.")
-    if version != FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{path} has a damaged tinyconv record: format version {version!r}.")
+    if version > FORMAT_VERSION:
         raise ValueError(
-            f"{path} has format version {version!r}; this tinyconv reads version {FORMAT_VERSION}."
+            f"{path} has format version {version}, written by a newer tinyconv; this one reads versions "
+            f"1 to {FORMAT_VERSION}. Upgrade tinyconv (pip install -U tinyconv) to read it."
         )
+    for older in range(version, FORMAT_VERSION):
+        document = _UPGRADES[older](document)
     return _decode(document, arrays, path)
+
+
+def _from_version_1(document):
+    """Version 1 checkpoints kept no buffers of the best epoch: use the last epoch's, as 0.1.0 did."""
+    solver = document.get("solver")
+    if document.get("format") == _CHECKPOINT_KIND and isinstance(solver, dict) and "best_state" not in solver:
+        solver["best_state"] = document.get("model", {}).get("state", {})
+    return document
+
+
+# Version -> function turning that version's document into the next version's.
+_UPGRADES = {1: _from_version_1}
 
 
 # --- models ---------------------------------------------------------------------------
@@ -156,68 +188,64 @@ def check_savable(model):
     """Raise TypeError unless ``model`` is an instance of a class in :data:`MODEL_CLASSES`."""
     if MODEL_CLASSES.get(type(model).__name__) is not type(model):
         raise TypeError(
-            f"only tinyconv models can be saved ({sorted(MODEL_CLASSES)}); "
-            f"got {type(model).__name__}."
+            f"only tinyconv models can be saved as model files ({sorted(MODEL_CLASSES)}); "
+            f"got {type(model).__name__}. Checkpoints (save_checkpoint, the Solver's checkpoint_name) take "
+            "any model with a params dict."
         )
 
 
-def _model_record(model):
-    check_savable(model)
-    # load_model refuses parameters that differ from the model's dtype, so refuse to write them.
+def _type_name(model):
+    return f"{type(model).__module__}.{type(model).__qualname__}"
+
+
+def _checked_arrays(what, arrays, dtype=None):
+    """``arrays`` (dict name -> array) if each is a float NumPy array (of ``dtype`` when given)."""
     wrong = {
         name: str(getattr(value, "dtype", type(value).__name__))
-        for name, value in model.params.items()
-        if not isinstance(value, np.ndarray) or value.dtype != model.dtype
+        for name, value in arrays.items()
+        if not isinstance(value, np.ndarray) or value.dtype.kind != "f" or dtype is not None and value.dtype != dtype
     }
     if wrong:
-        raise TypeError(
-            f"every parameter must be a NumPy array of the model's dtype "
-            f"{np.dtype(model.dtype).name}; got {wrong}."
-        )
-    return {
-        "class": type(model).__name__,
-        "config": model.get_config(),
-        "dtype": np.dtype(model.dtype).name,
-        "params": dict(model.params),
-        "state": model.state(),
-    }
+        kind = f"a NumPy array of the model's dtype {np.dtype(dtype).name}" if dtype else "a float NumPy array"
+        raise TypeError(f"every {what} must be {kind}; got {wrong}")
+    return dict(arrays)
 
 
-@contextlib.contextmanager
-def _global_rng_untouched():
-    # Rebuilding a model draws its (then overwritten) initial weights from
-    # NumPy's global RNG; loading a file should not advance that stream.
-    saved = np.random.get_state()
-    try:
-        yield
-    finally:
-        np.random.set_state(saved)
+def _model_record(model, custom_allowed=False):
+    """The part of a file that describes ``model``: class and config for tinyconv models, else its type name."""
+    if not custom_allowed:
+        check_savable(model)
+    params = getattr(model, "params", None)
+    if not isinstance(params, dict):
+        raise TypeError(f"a model must have a params dict to be saved; {type(model).__name__} has "
+                        f"{type(params).__name__}")
+    if MODEL_CLASSES.get(type(model).__name__) is type(model):
+        # load_model refuses parameters that differ from the model's dtype, so refuse to write them.
+        return {
+            "class": type(model).__name__,
+            "config": model.get_config(),
+            "dtype": np.dtype(model.dtype).name,
+            "params": _checked_arrays("parameter", params, model.dtype),
+            "state": model.state(),
+        }
+    return {"class": None, "type": _type_name(model), "params": _checked_arrays("parameter", params),
+            "state": buffers(model)}
 
 
 def _model_from_record(record, path):
+    """The tinyconv model a record describes, built around its arrays (nothing random is drawn)."""
+    if not isinstance(record, dict):
+        raise ValueError(f"{path} has no model record.")
+    if record.get("class") is None and "type" in record:
+        raise ValueError(
+            f"{path} holds a model of a class outside tinyconv ({record['type']}); build that model yourself "
+            "and resume it with Solver(model, data, resume_from=...)."
+        )
     try:
         cls = MODEL_CLASSES[record["class"]]
-        config, params, state = record["config"], record["params"], record["state"]
-        if not isinstance(params, dict):
-            raise TypeError(f"params must be a dict, got {type(params).__name__}")
-        with _global_rng_untouched():
-            model = cls(**config)
+        return cls.from_config(record["config"], record["params"], record["state"])
     except (KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{path} does not describe a valid tinyconv model: {error!r}") from error
-    expected = {name: (value.shape, value.dtype) for name, value in model.params.items()}
-    found = {name: (getattr(value, "shape", None), getattr(value, "dtype", None))
-             for name, value in params.items()}
-    if expected != found:
-        raise ValueError(
-            f"{path}: the stored parameters {found} do not match a {record['class']} "
-            f"built from the stored config {expected}."
-        )
-    model.params = dict(params)
-    try:
-        model.load_state(state)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{path}: {error}") from error
-    return model
+        raise ValueError(f"{path} does not describe a valid tinyconv model: {error}") from error
 
 
 def save_model(path, model):
@@ -254,11 +282,12 @@ def load_model(path):
 def save_checkpoint(path, model, solver_state):
     """Save a training checkpoint: the model record plus ``solver_state``.
 
-    ``solver_state`` is a nested structure of dicts (string keys), lists,
-    ndarrays and JSON scalars; its arrays are stored as npz members, the rest
-    in the JSON record.
+    ``model`` is a tinyconv model or any object with a ``params`` dict of float arrays (its
+    cs231n-style ``bn_params`` running statistics are saved too). ``solver_state`` is a nested
+    structure of dicts (string keys), lists, ndarrays and JSON scalars; its arrays are stored as npz
+    members, the rest in the JSON record.
     """
-    _write(path, _CHECKPOINT_KIND, {"model": _model_record(model), "solver": solver_state})
+    _write(path, _CHECKPOINT_KIND, {"model": _model_record(model, custom_allowed=True), "solver": solver_state})
 
 
 def load_checkpoint(path):
@@ -271,9 +300,25 @@ def load_checkpoint(path):
     solver_state : dict
         The solver state as saved (tuples come back as lists).
     """
+    record, solver_state = read_checkpoint(path)
+    return _model_from_record(record, os.fspath(path)), solver_state
+
+
+def read_checkpoint(path):
+    """Read a checkpoint without building its model.
+
+    Returns
+    -------
+    model_record : dict
+        ``class`` (a tinyconv class name, or None for another model, then named by ``type``),
+        ``config`` and ``dtype`` for tinyconv models, ``params`` and ``state`` (dicts of arrays).
+    solver_state : dict
+        As :func:`load_checkpoint` returns it.
+    """
     document = _read(path, {_CHECKPOINT_KIND})
-    model = _model_from_record(document.get("model", {}), os.fspath(path))
-    solver_state = document.get("solver")
+    record, solver_state = document.get("model"), document.get("solver")
+    if not isinstance(record, dict) or not isinstance(record.get("params"), dict):
+        raise ValueError(f"{os.fspath(path)} is a checkpoint without a model record.")
     if not isinstance(solver_state, dict):
         raise ValueError(f"{os.fspath(path)} is a checkpoint without solver state.")
-    return model, solver_state
+    return record, solver_state

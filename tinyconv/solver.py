@@ -18,7 +18,8 @@ import sys
 import numpy as np
 
 from tinyconv import _checks, optim
-from tinyconv.serialization import check_savable, load_checkpoint, save_checkpoint
+from tinyconv.models._base import buffers, set_buffers
+from tinyconv.serialization import MODEL_CLASSES, read_checkpoint, save_checkpoint
 
 __all__ = ["Solver", "TrainingDivergedError"]
 
@@ -116,7 +117,9 @@ class Solver:
         Validation samples used to measure the validation accuracy (None: all).
     checkpoint_name : str or os.PathLike, optional
         Prefix of the checkpoint written at the end of each epoch k:
-        ``{checkpoint_name}_epoch_{k}.npz``.
+        ``{checkpoint_name}_epoch_{k}.npz``. Any model can be checkpointed: its
+        params, its cs231n-style buffers (the running statistics in
+        ``model.bn_params``) and the solver state, without pickle.
     print_every : int, default 10
         Report the loss every this many iterations.
     verbose : bool, default True
@@ -131,7 +134,8 @@ class Solver:
         optimizer state, histories, counters and random states (the Solver's
         and NumPy's global one, which unseeded dropout uses) are restored, so
         ``train()`` ends exactly where the interrupted run would have ended. The
-        model must have the checkpoint's class and config, and the settings
+        model must have the checkpoint's class and config (a model of your own:
+        its class and parameter shapes; build it as before), and the settings
         that steer training (update_rule, optim_config, lr_decay, batch_size,
         num_train_samples, num_val_samples) the checkpoint's values;
         num_epochs may differ.
@@ -146,6 +150,9 @@ class Solver:
     best_params : dict
         Copies of the params that reached ``best_val_acc``; put into the model
         when training ends.
+    best_state : dict
+        The batch-norm running statistics of that same epoch (``running_mean{n}``,
+        ``running_var{n}``), put back with ``best_params``.
     epoch : int
         Epochs completed.
     optim_configs : dict
@@ -185,8 +192,6 @@ class Solver:
             if not os.path.isdir(folder):
                 raise ValueError(f"checkpoint_name {os.fspath(self.checkpoint_name)!r} is in a folder that does "
                                  f"not exist ({folder}); create it first.")
-        if self.checkpoint_name is not None or settings["resume_from"] is not None:
-            check_savable(model)
         self.print_every = _checks.positive_int("Solver", "print_every", settings["print_every"])
         self.verbose = bool(settings["verbose"])
         self.seed = _checks.optional_seed("Solver", "seed", settings["seed"])
@@ -226,6 +231,7 @@ class Solver:
         self._iteration = 0
         self.best_val_acc = 0
         self.best_params = {}
+        self.best_state = {}
         self.loss_history = []
         self.train_acc_history = []
         self.val_acc_history = []
@@ -264,6 +270,7 @@ class Solver:
             "val_acc_history": np.array(self.val_acc_history, dtype=np.float64),
             "best_val_acc": float(self.best_val_acc),
             "best_params": self.best_params,
+            "best_state": self.best_state,
             "optim_configs": self.optim_configs,
             "rng_state": self._rng.bit_generator.state,
             "global_rng_state": dict(zip(_GLOBAL_RNG_FIELDS, np.random.get_state())),
@@ -272,23 +279,9 @@ class Solver:
         save_checkpoint(path, self.model, state)
 
     def _resume(self, path):
-        stored_model, state = load_checkpoint(path)
+        record, state = read_checkpoint(path)
         path = os.fspath(path)
-        if type(stored_model) is not type(self.model):
-            raise ValueError(
-                f"{path} holds a {type(stored_model).__name__}, but the model is a "
-                f"{type(self.model).__name__}."
-            )
-        stored_config, config = stored_model.get_config(), self.model.get_config()
-        differing = sorted(key for key in config if stored_config.get(key) != config[key])
-        if differing:
-            raise ValueError(
-                f"{path} was written for a model with "
-                + ", ".join(f"{key}={stored_config.get(key)!r}" for key in differing)
-                + "; this model has "
-                + ", ".join(f"{key}={config[key]!r}" for key in differing)
-                + ". Build the model from the checkpoint's config to resume it."
-            )
+        self._check_same_model(path, record)
         try:
             stored_settings = state["settings"]
             current_settings = self._settings()
@@ -298,7 +291,7 @@ class Solver:
                         f"{path} was written with {key}={stored_settings[key]!r}, but this Solver "
                         f"has {key}={current_settings[key]!r}; pass the checkpoint's value to resume."
                     )
-            self._restore(path, stored_model, state)
+            self._restore(path, record, state)
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path} has incomplete solver state: {error!r}") from error
         iterations_per_epoch = self.iterations_per_epoch
@@ -309,14 +302,50 @@ class Solver:
                 f"has {iterations_per_epoch} iterations; resume with the same training data."
             )
 
-    def _restore(self, path, stored_model, state):
-        if set(state["optim_configs"]) != set(stored_model.params):
+    def _check_same_model(self, path, record):
+        """The checkpoint must hold this model's class (and, for tinyconv models, its config)."""
+        stored_class = record.get("class") or record.get("type")
+        own_class = type(self.model).__name__
+        if MODEL_CLASSES.get(own_class) is not type(self.model):
+            own_class = f"{type(self.model).__module__}.{type(self.model).__qualname__}"
+        if stored_class != own_class:
+            raise ValueError(f"{path} holds a {stored_class}, but the model is a {own_class}.")
+        if record.get("class") is None:
+            return
+        stored_config, config = record.get("config", {}), self.model.get_config()
+        differing = sorted(key for key in config if stored_config.get(key) != config[key])
+        if differing:
+            raise ValueError(
+                f"{path} was written for a model with "
+                + ", ".join(f"{key}={stored_config.get(key)!r}" for key in differing)
+                + "; this model has "
+                + ", ".join(f"{key}={config[key]!r}" for key in differing)
+                + ". Build the model from the checkpoint's config to resume it."
+            )
+
+    def _replace_params(self, path, params):
+        """Copies of ``params`` into the model, which must have exactly these names, shapes and dtypes."""
+        own = self.model.params
+        mismatched = sorted(name for name in set(own) | set(params)
+                            if name not in own or name not in params
+                            or np.shape(own[name]) != np.shape(params[name])
+                            or getattr(own[name], "dtype", None) != getattr(params[name], "dtype", None))
+        if mismatched:
+            raise ValueError(f"{path}: the stored parameters {mismatched} do not match the model's in name, "
+                             "shape or dtype; resume with the model the checkpoint was written for.")
+        self.model.params = {name: np.array(value, copy=True) for name, value in params.items()}
+
+    def _restore(self, path, record, state):
+        if set(state["optim_configs"]) != set(record["params"]):
             raise ValueError(
                 f"{path}: the optimizer state covers {sorted(state['optim_configs'])}, "
-                f"but the model has {sorted(stored_model.params)}."
+                f"but the model has {sorted(record['params'])}."
             )
-        self.model.params = dict(stored_model.params)
-        self.model.load_state(stored_model.state())
+        self._replace_params(path, record["params"])
+        try:
+            set_buffers(self.model, record["state"], where=path)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path}: {error}") from error
         self.epoch = int(state["epoch"])
         self._iteration = int(state["iteration"])
         self.loss_history = [float(value) for value in state["loss_history"]]
@@ -324,6 +353,7 @@ class Solver:
         self.val_acc_history = [float(value) for value in state["val_acc_history"]]
         self.best_val_acc = state["best_val_acc"]
         self.best_params = dict(state["best_params"])
+        self.best_state = dict(state["best_state"])
         self.optim_configs = state["optim_configs"]
         self._rng.bit_generator.state = state["rng_state"]
         global_state = state["global_rng_state"]
@@ -386,11 +416,14 @@ class Solver:
         if val_acc > self.best_val_acc or not self.best_params:
             self.best_val_acc = val_acc
             self.best_params = {name: value.copy() for name, value in self.model.params.items()}
+            self.best_state = buffers(self.model)
         return train_acc, val_acc
 
     def _use_best_params(self):
+        """Put the best epoch's parameters and running statistics into the model."""
         if self.best_params:
             self.model.params = {name: value.copy() for name, value in self.best_params.items()}
+            set_buffers(self.model, self.best_state)
 
     def _diverged(self, loss, iteration, num_iterations):
         self._use_best_params()
