@@ -74,7 +74,7 @@ def test_evaluate_refuses_a_model_for_other_images(tmp_path, small_run):
     cifar_dir = make_cifar_dir(tmp_path)
     result = invoke("evaluate", small_run / "model.npz", "--dataset", "cifar10", "--data-dir", cifar_dir.root,
                     "--num-train", "30", "--num-val", "10", "--num-test", "10")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "does not fit cifar10" in result.output
 
 
@@ -134,7 +134,7 @@ def test_divergence_is_reported(tmp_path):
 ])
 def test_bad_train_options(tmp_path, args, message):
     result = invoke("train", *args, "--out", tmp_path)
-    assert result.exit_code in (1, 2)
+    assert result.exit_code == 2
     assert message in result.output
     assert not (tmp_path / "model.npz").exists()
 
@@ -181,3 +181,129 @@ def test_python_dash_m_runs_the_command():
     assert result.stdout.startswith("Usage: tinyconv")
     for command in ("train", "evaluate", "gradcheck", "demo"):
         assert command in result.stdout
+
+
+def _snapshot(folder):
+    return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+def test_a_finished_run_is_never_overwritten_unasked(tmp_path, small_run):
+    before = _snapshot(small_run)
+    result = invoke("train", *SMALL_RUN, "--out", small_run)
+    assert result.exit_code == 2
+    assert "already holds a run" in result.output and "--resume" in result.output
+    assert "--overwrite" in result.output
+    assert _snapshot(small_run) == before
+
+
+def test_overwrite_replaces_the_run_knowingly(tmp_path):
+    out = tmp_path / "run"
+    assert invoke("train", *SMALL_RUN, "--out", out).exit_code == 0
+    result = invoke("train", *SMALL_RUN[:2], "--epochs", "1", *SMALL_RUN[4:], "--out", out, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert sorted(path.name for path in out.glob("checkpoint_*")) == ["checkpoint_epoch_1.npz"]
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 1
+
+
+def test_an_existing_empty_folder_is_fine_and_stale_temporary_files_are_removed(tmp_path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    stale = out / ".model.npz.k3j9x_2a.tmp"  # what a write killed midway leaves
+    stale.write_bytes(b"half a file")
+    result = invoke("train", *SMALL_RUN[:2], "--epochs", "1", *SMALL_RUN[4:], "--out", out)
+    assert result.exit_code == 0, result.output
+    assert not stale.exists()
+
+
+def test_an_output_folder_that_cannot_be_made_is_refused_before_training(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = invoke("train", *SMALL_RUN, "--out", blocker / "run")
+    assert result.exit_code == 2
+    assert "cannot write into" in result.output and "Training" not in result.output
+
+
+def test_a_full_disk_ends_the_run_with_a_clear_error(tmp_path, monkeypatch):
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("tinyconv.solver.save_checkpoint", full_disk)
+    result = invoke("train", *SMALL_RUN, "--out", tmp_path / "run")
+    assert result.exit_code == 1
+    assert "cannot write the run into" in result.output and "No space left on device" in result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seed", "4294967296"], "--seed"),
+    (["--seed", "-1"], "--seed"),
+    (["--reg", "inf"], "--reg"),
+    (["--lr", "nan"], "--lr"),
+    (["--lr", "0"], "--lr"),
+    (["--lr-decay", "nan"], "--lr-decay"),
+    (["--batch-size", "1.5"], "--batch-size"),
+])
+def test_every_option_is_checked_before_any_work(tmp_path, args, message):
+    result = invoke("train", *args, "--out", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{message}'" in result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_thread_setting_in_the_environment_is_a_usage_error(monkeypatch):
+    monkeypatch.setenv("TINYCONV_NUM_THREADS", "many")
+    result = invoke("gradcheck")
+    assert result.exit_code == 2 and "TINYCONV_NUM_THREADS" in result.output
+
+
+def test_help_documents_the_exit_status():
+    for args in ([], ["train"], ["evaluate"]):
+        result = invoke(*args, "--help")
+        assert "Exit status: 0" in result.output and "1 when" in result.output and "2 when" in result.output
+
+
+def test_resume_refuses_fewer_epochs_than_the_checkpoint_has(tmp_path, small_run):
+    result = invoke("train", "--resume", small_run / "checkpoint_epoch_2.npz", "--epochs", "1",
+                    "--out", tmp_path / "more")
+    assert result.exit_code == 2 and "already trained 2 epochs" in result.output
+
+
+def test_resume_refuses_another_data_split_and_keeps_the_recorded_one(tmp_path):
+    first = tmp_path / "first"
+    assert invoke("train", *SMALL_RUN[:2], "--epochs", "1", *SMALL_RUN[4:], "--out", first).exit_code == 0
+    result = invoke("train", "--resume", first / "checkpoint_epoch_1.npz", "--epochs", "2", "--num-val", "300")
+    assert result.exit_code == 2 and "--num-val 300 (the run used 100)" in result.output
+    # Without the data options the run continues on its own split, in its own folder.
+    result = invoke("train", "--resume", first / "checkpoint_epoch_1.npz", "--epochs", "2")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((first / "metrics.json").read_text())
+    assert metrics["epochs"] == 2
+    assert sorted(path.name for path in first.glob("checkpoint_*")) == ["checkpoint_epoch_2.npz"]
+
+
+def test_an_interrupted_run_keeps_only_its_last_checkpoint(tmp_path, monkeypatch):
+    from tinyconv.solver import Solver
+
+    real_step, steps = Solver._step, []
+
+    def step_then_interrupt(self):
+        steps.append(1)
+        if len(steps) > 2 * (1647 // 100) + 3:  # in the third epoch
+            raise KeyboardInterrupt
+        return real_step(self)
+
+    monkeypatch.setattr(Solver, "_step", step_then_interrupt)
+    out = tmp_path / "run"
+    result = invoke("train", *SMALL_RUN[:2], "--epochs", "4", *SMALL_RUN[4:], "--out", out)
+    assert isinstance(result.exception, KeyboardInterrupt) or result.exit_code == 1
+    assert sorted(path.name for path in out.glob("checkpoint_*")) == ["checkpoint_epoch_2.npz"]
+
+
+def test_demo_convolve_creates_the_folder_or_says_why_it_cannot(tmp_path):
+    out = tmp_path / "missing" / "dir" / "c.png"
+    result = invoke("demo", "convolve", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    (tmp_path / "file").write_text("")
+    result = invoke("demo", "convolve", "--out", tmp_path / "file" / "c.png")
+    assert result.exit_code == 2 and "cannot create the folder" in result.output

@@ -2,8 +2,8 @@
 
 One policy everywhere: a wrong type is a TypeError, a wrong value a ValueError. Every check takes
 ``where`` (the public function or class the caller called) and ``name`` (the argument as the caller
-wrote it) and raises where the mistake is made, with a message that names both, shows what was given
-and, where it helps, says what to do. Checks that accept return the value in canonical form (a plain
+wrote it) and raises where the mistake is made, with a message that starts with ``where: `` and then
+names the argument, shows what was given and, where it helps, says what to do. Checks that accept return the value in canonical form (a plain
 int, float or tuple, a promoted array), so that configs stay JSON-serializable.
 """
 
@@ -25,6 +25,12 @@ def describe(value):
     if len(text) > 80:
         text = text[:77] + "..."
     return f"{text} ({type(value).__name__})"
+
+
+def reason(error):
+    """The message of a check's error without its leading ``where: `` (for callers that name the place
+    themselves, such as the command line's option errors)."""
+    return str(error).split(": ", 1)[-1]
 
 
 # --- scalars ---------------------------------------------------------------------------------------

@@ -2,8 +2,12 @@
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
+
+# What atomic_write's temporary files are called: '.' + the destination's name + mkstemp's 8 characters.
+_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 def _new_file_mode():
@@ -44,3 +48,17 @@ def atomic_write(path):
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
         raise
+
+
+def remove_stale_temporaries(folder):
+    """Delete the temporary files that writes killed before they finished left in ``folder``.
+
+    Returns the names removed. Call it only where no other process is writing into ``folder``.
+    """
+    removed = []
+    for path in Path(folder).glob(".*.tmp"):
+        if _TEMPORARY.fullmatch(path.name) and path.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path.name)
+    return sorted(removed)

@@ -4,6 +4,8 @@ Needs the 'cli' extra (click, tqdm, matplotlib, scikit-image): ``pip install tin
 """
 
 import json
+import os
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,9 +15,41 @@ from typing import Callable
 import click
 import numpy as np
 
-from . import __version__
+from . import __version__, _checks
 from . import data as datasets
-from ._files import atomic_write
+from ._files import atomic_write, remove_stale_temporaries
+from ._parallel import get_num_threads
+
+# --- option types that check values as the library does ---------------------------------
+
+
+class Checked(click.ParamType):
+    """A click type that converts with ``convert`` and then applies one of tinyconv's checks, so that the
+    command line refuses exactly what the library would, as a usage error."""
+
+    def __init__(self, name, convert, check):
+        self.name = name
+        self._convert = convert
+        self._check = check
+
+    def convert(self, value, param, ctx):
+        try:
+            return self._check(self._convert(value))
+        except (TypeError, ValueError) as error:
+            self.fail(_checks.reason(error), param, ctx)
+
+
+def number(minimum=None, maximum=None, min_open=False):
+    """A finite float in the given bounds (click's FloatRange lets nan and inf through)."""
+    return Checked("number", float, lambda value: _checks.real("option", "the value", value, minimum, maximum,
+                                                               min_open=min_open))
+
+
+def integer(minimum=None, maximum=None):
+    return Checked("integer", int, lambda value: _checks.integer("option", "the value", value, minimum, maximum))
+
+
+SEED = integer(0, _checks.MAX_SEED)
 
 # --- datasets ---------------------------------------------------------------------------
 
@@ -64,8 +98,8 @@ def load_dataset(name, data_dir, dtype, num_train, num_val, num_test):
         return dataset.load(data_dir, np.dtype(dtype), **sizes)
     except datasets.DataSourceMissing as error:
         raise click.UsageError(str(error)) from error
-    except (OSError, ValueError) as error:
-        raise click.ClickException(f"cannot load {name}: {error}") from error
+    except (OSError, ValueError) as error:  # bad split sizes, a missing, unreadable or corrupt file
+        raise click.UsageError(f"cannot load {name}: {error}") from error
 
 
 def dataset_options(command):
@@ -76,11 +110,11 @@ def dataset_options(command):
         click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Folder of the dataset files (cifar-10-batches-py, or the Fashion-MNIST IDX "
                           "files); defaults to $TINYCONV_CIFAR10 / $TINYCONV_FASHION_MNIST."),
-        click.option("--num-train", type=click.IntRange(min=1),
+        click.option("--num-train", type=integer(1),
                      help="Training images (cifar10: 49000, fashion-mnist: 59000)."),
-        click.option("--num-val", type=click.IntRange(min=1),
+        click.option("--num-val", type=integer(1),
                      help="Validation images (digits: 200, otherwise 1000)."),
-        click.option("--num-test", type=click.IntRange(min=0),
+        click.option("--num-test", type=integer(0),
                      help="Test images (digits: 200, cifar10: 1000, fashion-mnist: 10000)."),
     ]
     for option in reversed(options):
@@ -145,10 +179,19 @@ def first_layer_filters(model, input_dim):
 # --- commands ---------------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+EXIT_STATUS_HELP = """Exit status: 0 when the work is done; 1 when it fails while running (training diverged, the
+disk is full); 2 when the command line is wrong (a bad option value, a missing or unreadable input file,
+a model that does not fit the dataset, a bad TINYCONV_NUM_THREADS)."""
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_STATUS_HELP)
 @click.version_option(__version__, prog_name="tinyconv", message="%(prog)s %(version)s")
 def main():
     """tinyconv: convolutional networks in NumPy that you can read, check and train."""
+    try:
+        get_num_threads()
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
 
 
 def _write_json(path, document):
@@ -159,14 +202,16 @@ def _write_json(path, document):
 # Options that fix the model or the course of training; a resumed run takes them from its checkpoint.
 _FIXED_BY_CHECKPOINT = ("model_spec", "normalization", "dtype", "reg", "update_rule", "lr", "lr_decay",
                         "batch_size", "seed")
+# Options that choose the data; a resumed run must see the data its checkpoint was trained on.
+_DATA_OPTIONS = ("dataset", "num_train", "num_val", "num_test")
 
 
-def _check_resume_options(context):
-    given = [param.opts[0] for param in context.command.params if param.name in _FIXED_BY_CHECKPOINT
-             and context.get_parameter_source(param.name) != click.core.ParameterSource.DEFAULT]
-    if given:
-        raise click.UsageError(f"--resume continues the checkpoint's run with its own settings; "
-                               f"drop {', '.join(given)}.")
+def _given(context, name):
+    return context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
+
+
+def _option(context, name):
+    return next(param.opts[0] for param in context.command.params if param.name == name)
 
 
 # The Solver settings a checkpoint records and a resumed run must reuse.
@@ -179,15 +224,67 @@ def _solver_settings(update_rule, lr, lr_decay, batch_size, seed):
                 batch_size=batch_size, seed=seed)
 
 
-def _resume(checkpoint):
+def _resume(context, checkpoint, epochs):
+    """The model, Solver settings and data options of the run ``checkpoint`` continues, after checking
+    that the command line asks for nothing that run did not do."""
     from .serialization import load_checkpoint
 
+    given = [_option(context, name) for name in _FIXED_BY_CHECKPOINT if _given(context, name)]
+    if given:
+        raise click.UsageError(f"--resume continues the checkpoint's run with its own settings; "
+                               f"drop {', '.join(given)}.")
     try:
         model, state = load_checkpoint(checkpoint)
         settings = {key: state["settings"][key] for key in _RESUMED_SETTINGS}
-    except (OSError, ValueError, KeyError) as error:
+        epoch = int(state["epoch"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
         raise click.BadParameter(f"{checkpoint}: {error}", param_hint="--resume") from error
-    return model, settings
+    if epochs < epoch:
+        raise click.BadParameter(f"the checkpoint has already trained {epoch} epochs; --epochs counts all of "
+                                 f"them, so give at least {epoch}.", param_hint="--epochs")
+    recorded = state.get("metadata", {}).get("data")
+    if recorded is None:  # a checkpoint written by the Solver outside the command line
+        return model, settings, None
+    differing = [f"{_option(context, name)} {context.params[name]} (the run used {recorded[name]})"
+                 for name in _DATA_OPTIONS if _given(context, name) and context.params[name] != recorded[name]]
+    if differing:
+        raise click.UsageError("--resume must train on the data of the run it continues; drop or correct "
+                               + ", ".join(differing) + ".")
+    return model, settings, recorded
+
+
+# The files of a finished or interrupted run, which a new run in the same folder would replace.
+_RUN_FILES = ("model.npz", "metrics.json", "checkpoint_epoch_*.npz")
+
+
+def _run_files(out):
+    return sorted(path for pattern in _RUN_FILES for path in out.glob(pattern))
+
+
+def _check_out(out, overwrite, resume):
+    """Create ``out`` and make sure a run can be written there, before any work starts; return the files of
+    an earlier run there that this one replaces.
+
+    A folder that already holds a run's files is refused unless ``overwrite`` is given or the run resumes
+    from a checkpoint in that same folder.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise click.BadParameter(f"cannot write into {out}: {error.strerror or error}", param_hint="--out") from None
+    remove_stale_temporaries(out)
+    existing = _run_files(out)
+    continuing = resume is not None and resume.resolve().parent == out.resolve()
+    if existing and not continuing:
+        if not overwrite:
+            names = ", ".join(path.name for path in existing[:4]) + (", ..." if len(existing) > 4 else "")
+            raise click.BadParameter(
+                f"{out} already holds a run ({names}). Choose a new folder, continue that run with --resume "
+                f"{out}/checkpoint_epoch_K.npz, or pass --overwrite to replace it.", param_hint="--out")
+        return existing
+    return []
 
 
 def _keep_last_checkpoint(out, epoch):
@@ -197,7 +294,7 @@ def _keep_last_checkpoint(out, epoch):
             path.unlink()
 
 
-@main.command()
+@main.command(epilog=EXIT_STATUS_HELP)
 @click.option("--model", "model_spec", default="three-layer", show_default=True,
               help="three-layer (conv-relu-pool-affine-relu-affine), fc (two hidden layers of 100), or a "
                    "ConvNet spec: '-'-separated cN (N filters), cNp (then 2x2 pool), fN (N hidden units), "
@@ -205,25 +302,28 @@ def _keep_last_checkpoint(out, epoch):
 @click.option("--normalization", type=click.Choice(NORMALIZATIONS), default="none", show_default=True,
               help="fc: batchnorm or layernorm; ConvNet specs: batchnorm or groupnorm.")
 @dataset_options
-@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--epochs", type=integer(1), default=10, show_default=True,
+              help="Epochs in all (with --resume, including those the checkpoint has done).")
+@click.option("--batch-size", type=integer(1), default=50, show_default=True)
 @click.option("--update-rule", type=click.Choice(["sgd", "sgd_momentum", "rmsprop", "adam"]), default="adam",
               show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True,
-              help="Learning rate.")
-@click.option("--lr-decay", type=click.FloatRange(min=0, max=1), default=0.9, show_default=True,
+@click.option("--lr", type=number(0, min_open=True), default=3e-3, show_default=True, help="Learning rate.")
+@click.option("--lr-decay", type=number(0, 1), default=0.9, show_default=True,
               help="Learning rate factor after each epoch.")
-@click.option("--reg", type=click.FloatRange(min=0), default=0.0, show_default=True, help="L2 strength.")
+@click.option("--reg", type=number(0), default=0.0, show_default=True, help="L2 strength.")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seeds the initial weights and the minibatches (not the data split).")
-@click.option("--resume", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Continue from a checkpoint (OUT/checkpoint_epoch_K.npz) to --epochs in all.")
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Seeds the initial weights and the minibatches (not the data split); 0 to 2**32 - 1.")
+@click.option("--resume", type=click.Path(dir_okay=False, exists=True, readable=True, path_type=Path),
+              help="Continue from a checkpoint (OUT/checkpoint_epoch_K.npz) to --epochs in all; the run goes on "
+                   "in the checkpoint's folder unless --out says otherwise.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the results [default: runs/DATASET-MODEL-TIME].")
+              help="Folder for the results [default: runs/DATASET-MODEL-TIME]. A folder that holds another "
+                   "run is refused unless --overwrite is given.")
+@click.option("--overwrite", is_flag=True, help="Replace the run that --out already holds.")
 @click.pass_context
 def train(context, model_spec, normalization, dataset, data_dir, num_train, num_val, num_test, epochs,
-          batch_size, update_rule, lr, lr_decay, reg, dtype, seed, resume, out):
+          batch_size, update_rule, lr, lr_decay, reg, dtype, seed, resume, out, overwrite):
     """Train a model; write its file, metrics.json and pictures to --out.
 
     With no options: ThreeLayerConvNet on the bundled 8x8 digits, in seconds.
@@ -232,23 +332,34 @@ def train(context, model_spec, normalization, dataset, data_dir, num_train, num_
     from .solver import Solver, TrainingDivergedError
     from .viz import save_conv_filters, save_training_curves
 
-    spec = DATASETS[dataset]
     if resume is not None:
-        _check_resume_options(context)
-        model, settings = _resume(resume)
+        model, settings, recorded = _resume(context, resume, epochs)
+        if recorded is not None:
+            dataset, num_train, num_val, num_test = (recorded[name] for name in _DATA_OPTIONS)
         dtype = np.dtype(model.dtype).name
+        out = out or resume.parent
     else:
+        spec = DATASETS[dataset]
         model = build_model(model_spec, normalization, spec.input_dim, len(spec.class_names), reg, dtype, seed)
         settings = _solver_settings(update_rule, lr, lr_decay, batch_size, seed)
-    data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
+    spec = DATASETS[dataset]
     out = out or Path("runs") / f"{dataset}-{model_name(model)}-{datetime.now():%Y%m%d-%H%M%S}"
-    out.mkdir(parents=True, exist_ok=True)
+    replaced = _check_out(out, overwrite, resume)
+    data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
+    try:
+        model.loss(data["X_val"][:1])
+    except ValueError as error:
+        raise click.BadParameter(f"the checkpoint's model does not fit {dataset}: {error}",
+                                 param_hint="--resume") from error
+    for path in replaced:
+        path.unlink()
 
+    recorded = dict(zip(_DATA_OPTIONS, (dataset, num_train, num_val, num_test)))
     try:
         solver = Solver(model, data, num_epochs=epochs, checkpoint_name=out / "checkpoint",
-                        resume_from=resume, **settings)
+                        resume_from=resume, metadata={"data": recorded}, **settings)
     except (TypeError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
+        raise click.UsageError(str(error)) from error
     solver.print_every = max(solver.iterations_per_epoch // 4, 1)
     click.echo(f"Training {type(model).__name__} on {dataset} ({len(data['X_train'])} training, "
                f"{len(data['X_val'])} validation images) for {epochs} epochs; results in {out}")
@@ -259,13 +370,13 @@ def train(context, model_spec, normalization, dataset, data_dir, num_train, num_
             solver.train()
     except TrainingDivergedError as error:
         raise click.ClickException(f"{error} No model file was written.") from error
+    except OSError as error:
+        raise click.ClickException(f"cannot write the run into {out}: {error}") from error
+    finally:
+        # An interrupted run keeps only its last checkpoint, as a finished one does.
+        _keep_last_checkpoint(out, solver.epoch)
     seconds = time.perf_counter() - started
-    _keep_last_checkpoint(out, solver.epoch)
 
-    save_model(out / "model.npz", model)
-    save_training_curves(solver, out / "curves.png")
-    save_conv_filters(first_layer_filters(model, spec.input_dim)[:64], out / "filters.png",
-                      title="First-layer weights")
     metrics = {
         "dataset": dataset,
         "model": model_name(model),
@@ -282,7 +393,14 @@ def train(context, model_spec, normalization, dataset, data_dir, num_train, num_
         "val_acc_history": solver.val_acc_history,
         "options": {key: str(value) if isinstance(value, Path) else value for key, value in context.params.items()},
     }
-    _write_json(out / "metrics.json", metrics)
+    try:
+        save_model(out / "model.npz", model)
+        save_training_curves(solver, out / "curves.png")
+        save_conv_filters(first_layer_filters(model, spec.input_dim)[:64], out / "filters.png",
+                          title="First-layer weights")
+        _write_json(out / "metrics.json", metrics)
+    except OSError as error:
+        raise click.ClickException(f"cannot write the run into {out}: {error}") from error
     test = "" if metrics["test_acc"] is None else f", test accuracy {metrics['test_acc']:.4f}"
     click.echo(f"Validation accuracy {metrics['val_acc']:.4f}{test} after {solver.epoch} epochs "
                f"in {seconds:.1f} s. Wrote {out}/model.npz, metrics.json, curves.png, filters.png")
@@ -309,8 +427,9 @@ def format_confusion(counts, class_names):
     return "\n".join(lines)
 
 
-@main.command()
-@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@main.command(epilog=EXIT_STATUS_HELP)
+@click.argument("model_path", metavar="MODEL", type=click.Path(dir_okay=False, exists=True, readable=True,
+                                                                path_type=Path))
 @dataset_options
 @click.option("--split", type=click.Choice(["val", "test", "train"]), default="val", show_default=True)
 def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, split):
@@ -331,7 +450,7 @@ def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, split)
     try:
         predictions = predict(model, X)
     except ValueError as error:
-        raise click.ClickException(f"{model_path} does not fit {dataset}: {error}") from error
+        raise click.BadParameter(f"{model_path} does not fit {dataset}: {error}", param_hint="MODEL") from error
     class_names = DATASETS[dataset].class_names
     click.echo(f"{model_name(model)} on {dataset} {split} ({len(y)} images): "
                f"accuracy {np.mean(predictions == y):.4f}\n")
@@ -339,7 +458,7 @@ def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, split)
 
 
 @main.command()
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the random inputs.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the random inputs.")
 def gradcheck(seed):
     """Check every layer's backward pass against numerical gradients (float64).
 
@@ -372,5 +491,13 @@ def convolve(out):
     """Convolution as image processing: a grayscale filter and an edge detector on two photos."""
     from .demos import convolution_demo
 
-    convolution_demo(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise click.BadParameter(f"cannot create the folder {out.parent}: {error.strerror or error}",
+                                 param_hint="--out") from None
+    try:
+        convolution_demo(out)
+    except OSError as error:
+        raise click.ClickException(f"cannot write {out}: {error}") from error
     click.echo(f"Wrote {out}")

@@ -36,6 +36,7 @@ _DEFAULTS = {
     "verbose": True,
     "seed": None,
     "resume_from": None,
+    "metadata": None,
 }
 # Settings that change the course of training: a resumed run must use the
 # values its checkpoint was written with, or it would not continue that run.
@@ -129,6 +130,10 @@ class Solver:
         Seed of the generator that draws the minibatches and the accuracy
         subsamples. None seeds it from NumPy's global RNG, so ``np.random.seed``
         still makes a run repeatable.
+    metadata : dict, optional
+        JSON-serializable facts about the run, saved in every checkpoint as they are (the command
+        line records its dataset and splits there); ``serialization.read_checkpoint`` returns them
+        under ``solver_state['metadata']``.
     resume_from : str or os.PathLike, optional
         A checkpoint written by a Solver. Its model parameters and buffers,
         optimizer state, histories, counters and random states (the Solver's
@@ -196,6 +201,8 @@ class Solver:
         self.verbose = bool(settings["verbose"])
         self.seed = _checks.optional_seed("Solver", "seed", settings["seed"])
         self.resume_from = settings["resume_from"]
+        self.metadata = {} if settings["metadata"] is None else _checks.dictionary(
+            "Solver", "metadata", settings["metadata"])
 
         self._reset()
         if self.resume_from is not None:
@@ -274,6 +281,7 @@ class Solver:
             "optim_configs": self.optim_configs,
             "rng_state": self._rng.bit_generator.state,
             "global_rng_state": dict(zip(_GLOBAL_RNG_FIELDS, np.random.get_state())),
+            "metadata": self.metadata,
         }
         path = f"{os.fspath(self.checkpoint_name)}_epoch_{self.epoch}.npz"
         save_checkpoint(path, self.model, state)
