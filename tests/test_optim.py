@@ -149,9 +149,9 @@ def test_inputs_unmodified_and_float32_kept(rule):
 @pytest.mark.parametrize("rule", RULES)
 def test_mismatched_gradient_is_rejected(rule):
     update = getattr(optim, rule)
-    with pytest.raises(ValueError, match="shape and dtype of w"):
+    with pytest.raises(ValueError, match=rf"{rule}: dw must have the shape of w"):
         update(np.ones((2, 3)), np.ones((3, 2)))
-    with pytest.raises(ValueError, match="shape and dtype of w"):
+    with pytest.raises(TypeError, match=rf"{rule}: dw has dtype float64 but w has float32"):
         update(np.ones(3, dtype=np.float32), np.ones(3, dtype=np.float64))
     with pytest.raises(TypeError, match="config must be a dict"):
         update(np.ones(3), np.ones(3), [("learning_rate", 1.0)])
@@ -167,15 +167,15 @@ def test_state_of_wrong_shape_is_rejected():
 )
 def test_state_of_another_dtype_or_not_an_array_is_rejected(rule, key):
     w = np.ones(3, dtype=np.float32)
-    with pytest.raises(ValueError, match=rf"config\['{key}'\] must be an array of .* float32"):
+    with pytest.raises(TypeError, match=rf"config\['{key}'\] has dtype float64 but w has float32"):
         getattr(optim, rule)(w, w.copy(), {key: np.zeros(3)})
-    with pytest.raises(ValueError, match=rf"config\['{key}'\]"):
+    with pytest.raises(TypeError, match=rf"config\['{key}'\] must be a NumPy or CuPy array"):
         getattr(optim, rule)(w, w.copy(), {key: [0.0, 0.0, 0.0]})
 
 
 @pytest.mark.parametrize("rule", RULES)
 def test_integer_weights_are_rejected(rule):
-    with pytest.raises(TypeError, match="w must be a floating-point array"):
+    with pytest.raises(TypeError, match=f"{rule}: w must be a float32 or float64 array"):
         getattr(optim, rule)(np.ones(3, dtype=np.int64), np.ones(3, dtype=np.int64))
-    with pytest.raises(TypeError, match="w must be a floating-point array"):
+    with pytest.raises(TypeError, match=f"{rule}: w must be a NumPy or CuPy array"):
         getattr(optim, rule)([1.0, 2.0], [1.0, 2.0])

@@ -373,7 +373,7 @@ def test_update_rule_names_resolve_to_the_optim_functions():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"learning_rate": 1e-3}, ValueError, r"Unrecognized arguments \['learning_rate'\]"),
+        ({"learning_rate": 1e-3}, ValueError, r"Solver: unrecognized arguments \['learning_rate'\]"),
         ({"update_rule": "adagrad"}, ValueError, "Invalid update_rule 'adagrad'"),
         ({"update_rule": "__all__"}, ValueError, "Invalid update_rule"),
         ({"batch_size": 0}, ValueError, "batch_size must be a positive integer"),

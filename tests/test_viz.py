@@ -49,17 +49,18 @@ def test_grid_dtype_and_input_untouched(dtype, expected):
     np.testing.assert_array_equal(Xs, before)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"Xs": np.zeros((3, 4, 4))}, "Xs"),
-    ({"Xs": np.zeros((0, 4, 4, 1))}, "Xs"),
-    ({"Xs": [[[[1.0]]]]}, "Xs"),
-    ({"Xs": np.ones((1, 2, 2, 1)), "padding": -1}, "padding"),
-    ({"Xs": np.ones((1, 2, 2, 1)), "padding": 1.5}, "padding"),
-    ({"Xs": np.ones((1, 2, 2, 1)), "ubound": 0}, "ubound"),
-    ({"Xs": np.ones((1, 2, 2, 1)), "ubound": float("nan")}, "ubound"),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"Xs": np.zeros((3, 4, 4))}, ValueError, "Xs must be 4-D"),
+    ({"Xs": np.zeros((0, 4, 4, 1))}, ValueError, "Xs must hold at least one image"),
+    ({"Xs": [[[[1.0]]]]}, TypeError, "Xs must be a NumPy"),
+    ({"Xs": np.ones((1, 2, 2, 1)), "padding": -1}, ValueError, "padding"),
+    ({"Xs": np.ones((1, 2, 2, 1)), "padding": 1.5}, TypeError, "padding"),
+    ({"Xs": np.ones((1, 2, 2, 1)), "ubound": 0}, ValueError, "ubound"),
+    ({"Xs": np.ones((1, 2, 2, 1)), "ubound": float("nan")}, ValueError, "ubound"),
+    ({"Xs": np.ones((1, 2, 2, 1)), "ubound": "255"}, TypeError, "ubound"),
 ])
-def test_grid_bad_arguments(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_grid_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=f"visualize_grid: {message}"):
         visualize_grid(**kwargs)
 
 

@@ -225,14 +225,15 @@ def shape_is(where, name, a, expected, layout):
         raise ValueError(f"{where}: {name} must have shape {layout} = {tuple(expected)}, got {tuple(a.shape)}")
 
 
-def gradient(where, dout, like_shape, like_dtype, name="dout"):
-    """An upstream gradient that matches the forward output it belongs to."""
+def gradient(where, dout, like_shape, like_dtype, name="dout", like="the forward output"):
+    """An array that must match another one (``like``) in shape and dtype, such as an upstream gradient
+    and the forward output it belongs to."""
     float_array(where, name, dout)
     if tuple(dout.shape) != tuple(like_shape):
-        raise ValueError(f"{where}: {name} must have the shape of the forward output {tuple(like_shape)}, "
-                         f"got {tuple(dout.shape)}")
+        raise ValueError(f"{where}: {name} must have the shape of {like} {tuple(like_shape)}, got {tuple(dout.shape)}")
     if dout.dtype != like_dtype:
-        raise TypeError(f"{where}: {name} has dtype {dout.dtype} but the forward pass ran in {like_dtype}")
+        raise TypeError(f"{where}: {name} has dtype {dout.dtype} but {like} has {like_dtype}; "
+                        f"use one dtype, e.g. {name}.astype({np.dtype(like_dtype).name})")
 
 
 def cache(where, value, cache_type):

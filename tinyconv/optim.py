@@ -27,48 +27,32 @@ in ``w``'s dtype, and hyperparameters are cast to it, so a float32 model stays
 float32 even when a learning rate arrives as a float64 NumPy scalar.
 """
 
+from tinyconv import _checks
 from tinyconv._backend import array_module
 
 __all__ = ["sgd", "sgd_momentum", "rmsprop", "adam"]
 
 
-def _check_pair(w, dw):
-    if getattr(getattr(w, "dtype", None), "kind", None) != "f":
-        # Casting a learning rate to an integer dtype would round it to 0: no update at all.
-        raise TypeError(
-            f"w must be a floating-point array, got {getattr(w, 'dtype', type(w).__name__)}."
-        )
-    if getattr(w, "shape", None) != getattr(dw, "shape", None) or w.dtype != getattr(dw, "dtype", None):
-        raise ValueError(
-            "dw must have the shape and dtype of w; got w "
-            f"{w.shape} {w.dtype} and dw "
-            f"{getattr(dw, 'shape', type(dw))} {getattr(dw, 'dtype', '')}."
-        )
-
-
-def _prepare(w, dw, config, defaults):
+def _prepare(where, w, dw, config, defaults):
     """Validate the inputs, fill in default hyperparameters, return (xp, config)."""
-    _check_pair(w, dw)
+    # An integer w would round every learning-rate step to 0: no update at all.
+    _checks.float_array(where, "w", w)
+    _checks.gradient(where, dw, w.shape, w.dtype, name="dw", like="w")
     if config is None:
         config = {}
-    elif not isinstance(config, dict):
-        raise TypeError(f"config must be a dict or None, got {type(config).__name__}.")
+    _checks.dictionary(where, "config", config)
     for key, value in defaults.items():
         config.setdefault(key, value)
     return array_module(w), config
 
 
-def _state(xp, config, key, w):
+def _state(where, xp, config, key, w):
     """The state array ``config[key]``, created as zeros like ``w`` on first use."""
     value = config.get(key)
     if value is None:
         return xp.zeros_like(w)
     # A state of another dtype would silently turn a float32 model into a float64 one.
-    if getattr(value, "shape", None) != w.shape or getattr(value, "dtype", None) != w.dtype:
-        raise ValueError(
-            f"config['{key}'] must be an array of w's shape {w.shape} and dtype {w.dtype}, got "
-            f"{getattr(value, 'shape', type(value).__name__)} {getattr(value, 'dtype', '')}."
-        )
+    _checks.gradient(where, value, w.shape, w.dtype, name=f"config['{key}']", like="w")
     return value
 
 
@@ -83,7 +67,7 @@ def sgd(w, dw, config=None):
 
     config: ``learning_rate`` (default 1e-2).
     """
-    _, config = _prepare(w, dw, config, {"learning_rate": 1e-2})
+    _, config = _prepare("sgd", w, dw, config, {"learning_rate": 1e-2})
     next_w = w - _as_w_dtype(config["learning_rate"], w) * dw
     return next_w, config
 
@@ -96,8 +80,8 @@ def sgd_momentum(w, dw, config=None):
     config: ``learning_rate`` (default 1e-2), ``momentum`` (default 0.9; 0 gives
     plain SGD), ``velocity`` (array like ``w``, starts at zeros).
     """
-    xp, config = _prepare(w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9})
-    velocity = _state(xp, config, "velocity", w)
+    xp, config = _prepare("sgd_momentum", w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9})
+    velocity = _state("sgd_momentum", xp, config, "velocity", w)
     velocity = (
         _as_w_dtype(config["momentum"], w) * velocity - _as_w_dtype(config["learning_rate"], w) * dw
     )
@@ -116,11 +100,11 @@ def rmsprop(w, dw, config=None):
     like ``w``, starts at zeros).
     """
     xp, config = _prepare(
-        w, dw, config, {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}
+        "rmsprop", w, dw, config, {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}
     )
     decay = float(config["decay_rate"])
     cache = (
-        _as_w_dtype(decay, w) * _state(xp, config, "cache", w)
+        _as_w_dtype(decay, w) * _state("rmsprop", xp, config, "cache", w)
         + _as_w_dtype(1 - decay, w) * (dw * dw)
     )
     config["cache"] = cache
@@ -145,6 +129,7 @@ def adam(w, dw, config=None):
     ``t`` (int step count, starts at 0).
     """
     xp, config = _prepare(
+        "adam",
         w,
         dw,
         config,
@@ -152,8 +137,8 @@ def adam(w, dw, config=None):
     )
     beta1, beta2 = float(config["beta1"]), float(config["beta2"])
     config["t"] = t = int(config["t"]) + 1
-    m = _as_w_dtype(beta1, w) * _state(xp, config, "m", w) + _as_w_dtype(1 - beta1, w) * dw
-    v = _as_w_dtype(beta2, w) * _state(xp, config, "v", w) + _as_w_dtype(1 - beta2, w) * (dw * dw)
+    m = _as_w_dtype(beta1, w) * _state("adam", xp, config, "m", w) + _as_w_dtype(1 - beta1, w) * dw
+    v = _as_w_dtype(beta2, w) * _state("adam", xp, config, "v", w) + _as_w_dtype(1 - beta2, w) * (dw * dw)
     config["m"], config["v"] = m, v
     m_hat = m / _as_w_dtype(1 - beta1**t, w)
     v_hat = v / _as_w_dtype(1 - beta2**t, w)

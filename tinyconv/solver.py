@@ -167,20 +167,17 @@ class Solver:
     def __init__(self, model, data, **kwargs):
         unknown = sorted(set(kwargs) - set(_DEFAULTS))
         if unknown:
-            raise ValueError(
-                f"Unrecognized arguments {unknown}; Solver accepts {sorted(_DEFAULTS)}."
-            )
-        if not hasattr(model, "params") or not callable(getattr(model, "loss", None)):
-            raise TypeError("model must have a params dict and a loss(X, y=None) method.")
+            raise ValueError(f"Solver: unrecognized arguments {unknown}; it accepts {sorted(_DEFAULTS)}")
+        if not isinstance(getattr(model, "params", None), dict) or not callable(getattr(model, "loss", None)):
+            raise TypeError(f"Solver: model must have a params dict and a loss(X, y=None) method, got "
+                            f"{_checks.describe(model)}")
         settings = {**_DEFAULTS, **kwargs}
         self.model = model
         self._set_data(data)
         self.update_rule = _resolve_update_rule(settings["update_rule"])
         self._update_rule_name = _rule_name(settings["update_rule"])
         optim_config = settings["optim_config"]
-        if optim_config is not None and not isinstance(optim_config, dict):
-            raise TypeError(f"optim_config must be a dict, got {type(optim_config).__name__}.")
-        self.optim_config = {} if optim_config is None else optim_config
+        self.optim_config = {} if optim_config is None else _checks.dictionary("Solver", "optim_config", optim_config)
         self.lr_decay = _checks.nonnegative_float("Solver", "lr_decay", settings["lr_decay"])
         self.batch_size = _checks.positive_int("Solver", "batch_size", settings["batch_size"])
         self.num_epochs = _checks.positive_int("Solver", "num_epochs", settings["num_epochs"])
@@ -188,14 +185,12 @@ class Solver:
         self.num_val_samples = self._optional_count(settings, "num_val_samples")
         self.checkpoint_name = settings["checkpoint_name"]
         if self.checkpoint_name is not None and not isinstance(self.checkpoint_name, (str, os.PathLike)):
-            raise TypeError(
-                "checkpoint_name must be None, a str or a path, got "
-                f"{type(self.checkpoint_name).__name__}."
-            )
+            raise TypeError(f"Solver: checkpoint_name must be None, a str or a path, got "
+                            f"{_checks.describe(self.checkpoint_name)}")
         if self.checkpoint_name is not None:
             folder = os.path.dirname(os.fspath(self.checkpoint_name)) or "."
             if not os.path.isdir(folder):
-                raise ValueError(f"checkpoint_name {os.fspath(self.checkpoint_name)!r} is in a folder that does "
+                raise ValueError(f"Solver: checkpoint_name {os.fspath(self.checkpoint_name)!r} is in a folder that does "
                                  f"not exist ({folder}); create it first.")
         self.print_every = _checks.positive_int("Solver", "print_every", settings["print_every"])
         self.verbose = bool(settings["verbose"])
@@ -214,16 +209,15 @@ class Solver:
         return max(len(self.X_train) // self.batch_size, 1)
 
     def _set_data(self, data):
+        _checks.dictionary("Solver", "data", data)
         missing = [key for key in ("X_train", "y_train", "X_val", "y_val") if key not in data]
         if missing:
-            raise ValueError(f"data is missing {missing}; it needs X_train, y_train, X_val, y_val.")
+            raise ValueError(f"Solver: data is missing {missing}; it needs X_train, y_train, X_val, y_val.")
         for split in ("train", "val"):
             X, y = data[f"X_{split}"], data[f"y_{split}"]
             if len(X) != len(y) or len(X) == 0:
-                raise ValueError(
-                    f"X_{split} and y_{split} must hold the same positive number of samples, "
-                    f"got {len(X)} and {len(y)}."
-                )
+                raise ValueError(f"Solver: data's X_{split} and y_{split} must hold the same positive number of "
+                                 f"samples, got {len(X)} and {len(y)}")
         self.X_train, self.y_train = data["X_train"], data["y_train"]
         self.X_val, self.y_val = data["X_val"], data["y_val"]
 

@@ -1,10 +1,10 @@
 """Pictures: image grids (NumPy only) and PNG plots of training runs (matplotlib, imported lazily)."""
 
 import math
-import numbers
 
 import numpy as np
 
+from . import _checks
 from ._files import atomic_write
 
 
@@ -26,13 +26,12 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
         Tiles fill the grid row by row; cells after the last image stay zero. The dtype is
         Xs's if it is a float dtype, else float64.
     """
-    if not isinstance(Xs, np.ndarray) or Xs.ndim != 4 or Xs.shape[0] == 0:
-        raise ValueError(f"Xs must be an ndarray of shape (N, H, W, C) with N >= 1, "
-                         f"got {getattr(Xs, 'shape', type(Xs).__name__)}")
-    if not isinstance(ubound, numbers.Real) or not math.isfinite(ubound) or ubound <= 0:
-        raise ValueError(f"ubound must be a finite number > 0, got {ubound!r}")
-    if isinstance(padding, bool) or not isinstance(padding, numbers.Integral) or padding < 0:
-        raise ValueError(f"padding must be an int >= 0, got {padding!r}")
+    where = "visualize_grid"
+    _checks.dimensions(where, "Xs", _checks.array(where, "Xs", Xs), 4, "(N, H, W, C)")
+    if Xs.shape[0] == 0:
+        raise ValueError(f"{where}: Xs must hold at least one image, got shape {Xs.shape}")
+    ubound = _checks.positive_float(where, "ubound", ubound)
+    padding = _checks.integer(where, "padding", padding, minimum=0)
     dtype = Xs.dtype if np.issubdtype(Xs.dtype, np.floating) else np.dtype(np.float64)
     tiles = Xs.astype(dtype)
     low = tiles.min(axis=(1, 2, 3), keepdims=True)
@@ -112,9 +111,8 @@ def filters_to_tiles(weights):
     ndarray, shape (F, HH, WW, 3) if C == 3 (one colour tile per filter), else (F*C, HH, WW, 1)
         (one grayscale tile per filter channel, channels of a filter consecutive).
     """
-    if not isinstance(weights, np.ndarray) or weights.ndim != 4:
-        raise ValueError(f"weights must be an ndarray of shape (F, C, HH, WW), "
-                         f"got {getattr(weights, 'shape', type(weights).__name__)}")
+    _checks.dimensions("filters_to_tiles", "weights", _checks.array("filters_to_tiles", "weights", weights), 4,
+                       "(F, C, HH, WW)")
     F, C, HH, WW = weights.shape
     if C == 3:
         return weights.transpose(0, 2, 3, 1)
