@@ -2,15 +2,18 @@
 integer parameters take the input's dtype, a backward refuses another layer's cache, and empty
 dimensions give empty results rather than NumPy errors."""
 
+import copy
+import re
+
 import numpy as np
 import pytest
 
 import tinyconv.layers as L
 from tinyconv.layer_gradcheck import CASES
 
-PARAMETER_NAMES = ("w", "b", "gamma", "beta")
+PARAMETER = re.compile(r"(w|b|gamma|beta)(\d|s)?")  # w, b1, gamma2, betas (a residual block's shortcut)
 LAYERS = [case for case in CASES if case.backward is not None]
-WITH_PARAMETERS = [case for case in LAYERS if any(name in PARAMETER_NAMES for name, _ in case.inputs)]
+WITH_PARAMETERS = [case for case in LAYERS if any(PARAMETER.fullmatch(name) for name, _ in case.inputs)]
 
 
 def _inputs(case, rng, dtype):
@@ -18,8 +21,7 @@ def _inputs(case, rng, dtype):
 
 
 def _run(case, arrays, rng):
-    params = [dict(p) if isinstance(p, dict) else p for p in case.params]
-    out, cache = case.forward(*arrays, *params)
+    out, cache = case.forward(*arrays, *copy.deepcopy(case.params))
     dout = np.random.default_rng(5).standard_normal(out.shape).astype(out.dtype)
     grads = case.backward(dout, cache)
     return out, grads if isinstance(grads, tuple) else (grads,)
@@ -32,7 +34,7 @@ def test_integer_parameters_take_the_dtype_of_the_input(rng, case, dtype, intege
     as_floats = _inputs(case, rng, dtype)
     as_integers = list(as_floats)
     for index, (name, _) in enumerate(case.inputs):
-        if name in PARAMETER_NAMES:
+        if PARAMETER.fullmatch(name):
             integers = np.rint(np.abs(as_floats[index]) * 3).astype(integer_dtype)
             as_integers[index], as_floats[index] = integers, integers.astype(dtype)
     out, grads = _run(case, as_integers, rng)
@@ -47,10 +49,10 @@ def test_integer_parameters_take_the_dtype_of_the_input(rng, case, dtype, intege
 @pytest.mark.parametrize("case", WITH_PARAMETERS, ids=lambda case: case.name)
 def test_other_parameter_dtypes_are_refused_by_name(rng, case, bad_dtype):
     arrays = _inputs(case, rng, np.float64)
-    index, name = next((i, name) for i, (name, _) in enumerate(case.inputs) if name in PARAMETER_NAMES)
+    index, name = next((i, name) for i, (name, _) in enumerate(case.inputs) if PARAMETER.fullmatch(name))
     arrays[index] = arrays[index].astype(bad_dtype)
     with pytest.raises(TypeError, match=rf"\b{name}\b"):
-        case.forward(*arrays, *[dict(p) if isinstance(p, dict) else p for p in case.params])
+        case.forward(*arrays, *copy.deepcopy(case.params))
 
 
 def test_integer_input_x_is_still_refused(rng):
@@ -86,7 +88,7 @@ def test_a_backward_refuses_the_cache_of_another_layer(rng, case):
     foreign = next(other for other in LAYERS if other.backward is not case.backward
                    and other.forward is not case.forward)
     _, foreign_cache = foreign.forward(*_inputs(foreign, rng, np.float64),
-                                       *[dict(p) if isinstance(p, dict) else p for p in foreign.params])
+                                       *copy.deepcopy(foreign.params))
     with pytest.raises(TypeError, match=rf"{case.backward.__name__}: cache must be the cache returned by "):
         case.backward(np.ones(3), foreign_cache)
     with pytest.raises(TypeError, match="cache must be"):

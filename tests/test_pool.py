@@ -1,4 +1,5 @@
-"""max_pool_forward/backward, naive and fast: oracle, gradients, ties, naive == fast, errors."""
+"""Pooling, naive and fast: max pooling (oracle, gradients, ties, naive == fast, errors), average pooling
+with padding (the same), and global average pooling."""
 
 import numpy as np
 import pytest
@@ -6,6 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinyconv.layers import (
+    avg_pool_backward_fast,
+    avg_pool_backward_naive,
+    avg_pool_forward_fast,
+    avg_pool_forward_naive,
+    global_avg_pool_backward,
+    global_avg_pool_forward,
     max_pool_backward_fast,
     max_pool_backward_naive,
     max_pool_forward_fast,
@@ -257,3 +264,134 @@ def test_pool_param_is_not_modified(rng, forward, backward):
     out, cache = forward(rng.standard_normal((1, 1, 4, 4)), pool_param)
     backward(np.ones_like(out), cache)
     assert pool_param == {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+
+# --- average pooling ----------------------------------------------------------------------------------
+
+AVG_POOLS = [
+    pytest.param(avg_pool_forward_naive, avg_pool_backward_naive, id="naive"),
+    pytest.param(avg_pool_forward_fast, avg_pool_backward_fast, id="fast"),
+]
+# (N, C, pool_height, pool_width, stride, pad, H_out, W_out)
+AVG_GEOMETRIES = [
+    pytest.param((2, 3, 2, 2, 2, 0, 3, 2), id="2x2-s2-tiling"),
+    pytest.param((2, 2, 3, 3, 2, 1, 3, 3), id="3x3-s2-pad1-overlapping"),
+    pytest.param((1, 2, 3, 2, 1, 1, 3, 4), id="3x2-s1-pad1-overlapping"),
+    pytest.param((2, 1, 2, 3, 3, 0, 2, 2), id="2x3-s3-gaps"),
+    pytest.param((1, 2, 4, 4, 1, 2, 2, 3), id="4x4-s1-pad2"),
+]
+
+
+def avg_pool(forward, ph, pw, stride, pad):
+    return lambda x: forward(x, {"pool_height": ph, "pool_width": pw, "stride": stride, "pad": pad})
+
+
+def avg_x_shape(geometry):
+    N, C, ph, pw, stride, pad, H_out, W_out = geometry
+    return N, C, conv_input_size(H_out, ph, stride, pad), conv_input_size(W_out, pw, stride, pad)
+
+
+@pytest.mark.parametrize("forward, backward", AVG_POOLS)
+@pytest.mark.parametrize("geometry", AVG_GEOMETRIES)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_avg_pool_matches_torch_avg_pool2d(rng, forward, backward, geometry, dtype):
+    ph, pw, stride, pad, H_out, W_out = geometry[2:]
+    x = rng.standard_normal(avg_x_shape(geometry)).astype(dtype)
+    dout = rng.standard_normal((*geometry[:2], H_out, W_out)).astype(dtype)
+    check_against_oracle(avg_pool(forward, ph, pw, stride, pad), backward,
+                         lambda x: F.avg_pool2d(x, (ph, pw), stride=stride, padding=pad), [x], dout, names=["x"])
+
+
+@pytest.mark.parametrize("forward, backward", AVG_POOLS)
+@pytest.mark.parametrize("geometry", AVG_GEOMETRIES)
+def test_avg_pool_backward_numerical(rng, forward, backward, geometry):
+    ph, pw, stride, pad, H_out, W_out = geometry[2:]
+    x = rng.standard_normal(avg_x_shape(geometry))
+    dout = rng.standard_normal((*geometry[:2], H_out, W_out))
+    check_backward(avg_pool(forward, ph, pw, stride, pad), backward, [x], dout, names=["x"])
+
+
+@st.composite
+def avg_pool_cases(draw):
+    """A valid average pooling: window 1..4 each way, stride 1..3, padding up to half the window."""
+    ph, pw, stride = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    pad = draw(st.integers(0, min(ph, pw) // 2))
+    geometry = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), ph, pw, stride, pad,
+                draw(st.integers(1, 4)), draw(st.integers(1, 4)))  # fmt: skip
+    return geometry, draw(st.sampled_from(DTYPES)), draw(st.integers(0, 2**32 - 1))
+
+
+@given(avg_pool_cases())
+def test_avg_pool_naive_and_fast_agree(case):
+    geometry, dtype, seed = case
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(avg_x_shape(geometry)).astype(dtype)
+    dout = rng.standard_normal((*geometry[:2], *geometry[6:])).astype(dtype)
+    ph, pw, stride, pad = geometry[2:6]
+    results = []
+    for forward, backward in ((avg_pool_forward_naive, avg_pool_backward_naive),
+                              (avg_pool_forward_fast, avg_pool_backward_fast)):
+        out, cache = avg_pool(forward, ph, pw, stride, pad)(x)
+        results.append((out, backward(dout, cache)))
+    (out_naive, dx_naive), (out_fast, dx_fast) = results
+    assert out_naive.dtype == out_fast.dtype == dx_naive.dtype == dx_fast.dtype == dtype
+    # Sums of up to ph * pw terms in another order.
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(out_fast, out_naive, rtol=rtol, atol=rtol * np.abs(x).max())
+    np.testing.assert_allclose(dx_fast, dx_naive, rtol=rtol, atol=rtol * ph * pw * np.abs(dout).max())
+
+
+@pytest.mark.parametrize("forward, backward", AVG_POOLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_avg_pool_dtype_and_purity(rng, forward, backward, dtype):
+    check_layer_contract(avg_pool(forward, 3, 3, 2, 1), backward, [rng.standard_normal((2, 2, 5, 5)).astype(dtype)],
+                         rng)
+
+
+@pytest.mark.parametrize("forward, backward", AVG_POOLS)
+def test_avg_pool_rejects_bad_dout(rng, forward, backward):
+    check_rejects_bad_dout(avg_pool(forward, 2, 2, 2, 0), backward, [rng.standard_normal((1, 2, 4, 4))])
+
+
+@pytest.mark.parametrize("forward", [avg_pool_forward_naive, avg_pool_forward_fast])
+@pytest.mark.parametrize("pool_param, error, match", [
+    ({"pool_height": 2, "pool_width": 2, "stride": 2, "pad": 2}, ValueError, r"pool_param\['pad'\] = 2 must be at most half"),
+    ({"pool_height": 2, "pool_width": 2, "stride": 2, "pad": -1}, ValueError, "pad"),
+    ({"pool_height": 2, "pool_width": 2, "stride": 2, "pad": 0.5}, TypeError, "pad"),
+    ({"pool_height": 3, "pool_width": 3, "stride": 2}, ValueError, "not a whole number"),
+    ({"pool_height": 2, "pool_width": 2, "stride": 2, "padding": 1}, ValueError, "unknown key"),
+])
+def test_avg_pool_rejects_bad_pool_param(rng, forward, pool_param, error, match):
+    with pytest.raises(error, match=f"{forward.__name__}: .*{match}"):
+        forward(rng.standard_normal((1, 1, 4, 4)), pool_param)
+
+
+def test_avg_pool_counts_the_padding_in_the_average():
+    x = np.ones((1, 1, 2, 2))
+    out, _ = avg_pool_forward_fast(x, {"pool_height": 2, "pool_width": 2, "stride": 1, "pad": 1})
+    np.testing.assert_array_equal(out[0, 0], [[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]])
+
+
+# --- global average pooling ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_global_avg_pool_matches_torch(rng, dtype):
+    x = rng.standard_normal((3, 4, 5, 2)).astype(dtype)
+    dout = rng.standard_normal((3, 4)).astype(dtype)
+    check_against_oracle(global_avg_pool_forward, global_avg_pool_backward,
+                         lambda x: F.adaptive_avg_pool2d(x, 1).flatten(1), [x], dout, names=["x"])
+
+
+def test_global_avg_pool_gradient_and_contract(rng):
+    x = rng.standard_normal((2, 3, 4, 3))
+    check_backward(global_avg_pool_forward, global_avg_pool_backward, [x], rng.standard_normal((2, 3)), names=["x"])
+    check_layer_contract(global_avg_pool_forward, global_avg_pool_backward, [x.astype(np.float32)], rng)
+    check_rejects_bad_dout(global_avg_pool_forward, global_avg_pool_backward, [x])
+
+
+def test_global_avg_pool_rejects_bad_x(rng):
+    with pytest.raises(ValueError, match=r"global_avg_pool_forward: x must be 4-D"):
+        global_avg_pool_forward(rng.standard_normal((2, 3)))
+    with pytest.raises(ValueError, match="empty feature maps"):
+        global_avg_pool_forward(np.zeros((2, 3, 0, 4)))

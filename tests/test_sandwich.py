@@ -10,13 +10,18 @@ from tinyconv.layers import (
     conv_bn_relu_backward,
     conv_bn_relu_forward,
     conv_forward_fast,
+    conv_gn_relu_backward,
+    conv_gn_relu_forward,
     conv_relu_backward,
     conv_relu_forward,
     conv_relu_pool_backward,
     conv_relu_pool_forward,
     max_pool_forward_fast,
     relu_forward,
+    residual_block_backward,
+    residual_block_forward,
     spatial_batchnorm_forward,
+    spatial_groupnorm_forward,
 )
 
 from .oracle import F
@@ -117,11 +122,104 @@ class ConvBnRelu:
         return F.relu(F.batch_norm(F.conv2d(x, w, b, padding=1), None, None, gamma, beta, training=True, eps=1e-5))
 
 
+class ConvGnRelu:
+    names = ["x", "w", "b", "gamma", "beta"]
+    backward = staticmethod(conv_gn_relu_backward)
+
+    @staticmethod
+    def inputs(rng, dtype):
+        return arrays(rng, dtype, (2, 3, 4, 4), (4, 3, 3, 3), (4,), (1, 4, 1, 1), (1, 4, 1, 1))
+
+    @staticmethod
+    def forward(x, w, b, gamma, beta):
+        return conv_gn_relu_forward(x, w, b, gamma, beta, 2, dict(CONV_PARAM), {})
+
+    @staticmethod
+    def composed(x, w, b, gamma, beta):
+        conv_out = conv_forward_fast(x, w, b, dict(CONV_PARAM))[0]
+        return relu_forward(spatial_groupnorm_forward(conv_out, gamma, beta, 2, {})[0])[0]
+
+    @staticmethod
+    def torch(x, w, b, gamma, beta):
+        return F.relu(F.group_norm(F.conv2d(x, w, b, padding=1), 2, gamma.reshape(-1), beta.reshape(-1), eps=1e-5))
+
+
+def _torch_batchnorm(x, gamma, beta):
+    return F.batch_norm(x, None, None, gamma, beta, training=True, eps=1e-5)
+
+
+class Residual:
+    """The residual block with C channels in, F out, at ``stride``, on ``size`` x ``size`` images."""
+
+    C, F, stride, size = 3, 3, 1, 4
+    names = ["x", "w1", "b1", "gamma1", "beta1", "w2", "b2", "gamma2", "beta2"]
+
+    @classmethod
+    def projected(cls):
+        return cls.C != cls.F or cls.stride != 1
+
+    @staticmethod
+    def backward(dout, cache):
+        return residual_block_backward(dout, cache)
+
+    @classmethod
+    def inputs(cls, rng, dtype):
+        C, F = cls.C, cls.F
+        shapes = [(2, C, cls.size, cls.size), (F, C, 3, 3), (F,), (F,), (F,), (F, F, 3, 3), (F,), (F,), (F,)]
+        shapes += [(F, C, 1, 1), (F,), (F,), (F,)] if cls.projected() else []
+        return arrays(rng, dtype, *shapes)
+
+    @classmethod
+    def forward(cls, x, *params):
+        block_param = {"stride": cls.stride, "bn_params": [{"mode": "train"} for _ in range(2 + cls.projected())]}
+        return residual_block_forward(x, *params[:8], block_param, tuple(params[8:]) or None)
+
+    @classmethod
+    def composed(cls, x, w1, b1, gamma1, beta1, w2, b2, gamma2, beta2, *projection):
+        def conv_bn(x, w, b, gamma, beta, stride, pad):
+            x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            reach = (x_pad.shape[2] - w.shape[2]) // stride * stride + w.shape[2]  # PyTorch's output size
+            out = conv_forward_fast(x_pad[:, :, :reach, :reach], w, b, {"stride": stride, "pad": 0})[0]
+            return spatial_batchnorm_forward(out, gamma, beta, {"mode": "train"})[0]
+
+        a = relu_forward(conv_bn(x, w1, b1, gamma1, beta1, cls.stride, 1))[0]
+        a = conv_bn(a, w2, b2, gamma2, beta2, 1, 1)
+        shortcut = conv_bn(x, *projection, cls.stride, 0) if projection else x
+        return relu_forward(a + shortcut)[0]
+
+    @classmethod
+    def torch(cls, x, w1, b1, gamma1, beta1, w2, b2, gamma2, beta2, *projection):
+        a = F.relu(_torch_batchnorm(F.conv2d(x, w1, b1, stride=cls.stride, padding=1), gamma1, beta1))
+        a = _torch_batchnorm(F.conv2d(a, w2, b2, padding=1), gamma2, beta2)
+        if projection:
+            ws, bs, gammas, betas = projection
+            x = _torch_batchnorm(F.conv2d(x, ws, bs, stride=cls.stride), gammas, betas)
+        return F.relu(a + x)
+
+
+class ResidualProjected(Residual):
+    C, F = 2, 4
+    names = Residual.names + ["ws", "bs", "gammas", "betas"]
+
+
+class ResidualDownsampledEven(ResidualProjected):
+    C, F, stride, size = 2, 3, 2, 6  # PyTorch's output size floor((6 + 2 - 3) / 2) + 1 = 3
+
+
+class ResidualDownsampledOdd(ResidualProjected):
+    C, F, stride, size = 3, 3, 2, 5
+
+
 SANDWICHES = [
     pytest.param(AffineRelu, id="affine_relu"),
     pytest.param(ConvRelu, id="conv_relu"),
     pytest.param(ConvReluPool, id="conv_relu_pool"),
     pytest.param(ConvBnRelu, id="conv_bn_relu"),
+    pytest.param(ConvGnRelu, id="conv_gn_relu"),
+    pytest.param(Residual, id="residual"),
+    pytest.param(ResidualProjected, id="residual-projected"),
+    pytest.param(ResidualDownsampledEven, id="residual-stride2-even"),
+    pytest.param(ResidualDownsampledOdd, id="residual-stride2-odd"),
 ]
 
 
@@ -179,3 +277,22 @@ def test_errors_come_from_the_layer_that_meets_them(rng):
         conv_bn_relu_forward(x, w, b, gamma[:2], beta, dict(CONV_PARAM), {"mode": "train"})
     with pytest.raises(ValueError, match=r"\bw\b"):
         affine_relu_forward(x, np.ones((5, 3)), b)
+
+
+def test_residual_block_refuses_a_shortcut_that_does_not_fit(rng):
+    x, *params = ResidualProjected.inputs(rng, np.float64)
+    two, three = ({"bn_params": [{"mode": "train"} for _ in range(count)]} for count in (2, 3))
+    with pytest.raises(ValueError, match=r"residual_block_forward: the shortcut changes the shape .* projection "
+                                         r"must be a tuple"):
+        residual_block_forward(x, *params[:8], two)
+    with pytest.raises(ValueError, match=r"block_param\['bn_params'\] must be a list of 3"):
+        residual_block_forward(x, *params[:8], two, tuple(params[8:]))
+    with pytest.raises(ValueError, match=r"block_param\['stride'\]"):
+        residual_block_forward(x, *params[:8], {**three, "stride": 3}, tuple(params[8:]))
+    x, *params = Residual.inputs(rng, np.float64)
+    with pytest.raises(ValueError, match="keeps the shape .* projection must be None"):
+        residual_block_forward(x, *params, three, tuple(ResidualProjected.inputs(rng, np.float64)[9:]))
+    with pytest.raises(ValueError, match="w1 must hold square filters of odd size"):
+        residual_block_forward(x, params[0][:, :, :2], *params[1:], two)
+    with pytest.raises(TypeError, match=r"\bgamma2\b"):
+        residual_block_forward(x, *params[:6], params[6].astype(bool), *params[7:], two)

@@ -329,11 +329,16 @@ def pool_geometry(where, x, pool_param, allowed=("pool_height", "pool_width", "s
     ``allowed`` lists the keys the pool takes; ``pad`` is 0 unless 'pad' is among them.
     """
     float_array(where, "x", x, 4, "(N, C, H, W)")
+    return pool_window(where, x.shape, pool_param, allowed)
+
+
+def pool_window(where, shape, pool_param, allowed):
+    """:func:`pool_geometry` for an input of ``shape`` (N, C, H, W) that was checked before."""
     param_dict(where, "pool_param", pool_param, allowed)
     ph = integer(where, "pool_param['pool_height']", pool_param.get("pool_height", 2), 1)
     pw = integer(where, "pool_param['pool_width']", pool_param.get("pool_width", 2), 1)
     stride = integer(where, "pool_param['stride']", pool_param.get("stride", 2), 1)
     pad = integer(where, "pool_param['pad']", pool_param.get("pad", 0), 0)
-    H, W = x.shape[2:]
+    H, W = shape[2:]
     return (ph, pw, stride, pad, output_size(where, "height", H, ph, pad, stride),
             output_size(where, "width", W, pw, pad, stride))

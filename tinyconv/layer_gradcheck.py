@@ -16,7 +16,19 @@ _CONV = {"stride": 1, "pad": 1}
 _CONV_STRIDED = {"stride": 2, "pad": 1}
 _POOL = {"pool_height": 2, "pool_width": 2, "stride": 2}
 _POOL_OVERLAPPING = {"pool_height": 3, "pool_width": 2, "stride": 1}
+_AVG_POOL_PADDED = {"pool_height": 3, "pool_width": 2, "stride": 1, "pad": 1}
 _TRAIN_BN = {"mode": "train"}
+
+
+def _residual_projection_forward(x, w1, b1, gamma1, beta1, w2, b2, gamma2, beta2, ws, bs, gammas, betas, param):
+    """The residual block with a projection shortcut, every array positional (as the table needs them)."""
+    return L.residual_block_forward(x, w1, b1, gamma1, beta1, w2, b2, gamma2, beta2, param,
+                                    (ws, bs, gammas, betas))
+
+
+_RESIDUAL = (("w1", (3, 3, 3, 3)), ("b1", (3,)), ("gamma1", (3,)), ("beta1", (3,)),
+             ("w2", (3, 3, 3, 3)), ("b2", (3,)), ("gamma2", (3,)), ("beta2", (3,)))
+_PROJECTION = (("ws", (3, 2, 1, 1)), ("bs", (3,)), ("gammas", (3,)), ("betas", (3,)))
 _LABELS = np.array([0, 3, 1, 4, 4, 2])  # for scores of shape (6, 5)
 # Normalized outputs sum to zero over each group, so some of their input gradients are tiny and
 # carry a larger relative error from rounding alone.
@@ -72,6 +84,11 @@ CASES = (
              (("x", (2, 2, 4, 5)),), (_POOL_OVERLAPPING,)),
     GradCase("max pool overlapping (fast)", L.max_pool_forward_fast, L.max_pool_backward_fast,
              (("x", (2, 2, 4, 5)),), (_POOL_OVERLAPPING,)),
+    GradCase("avg pool padded, overlapping (naive)", L.avg_pool_forward_naive, L.avg_pool_backward_naive,
+             (("x", (2, 2, 4, 5)),), (_AVG_POOL_PADDED,)),
+    GradCase("avg pool padded, overlapping (fast)", L.avg_pool_forward_fast, L.avg_pool_backward_fast,
+             (("x", (2, 2, 4, 5)),), (_AVG_POOL_PADDED,)),
+    GradCase("global avg pool", L.global_avg_pool_forward, L.global_avg_pool_backward, (("x", (2, 3, 3, 4)),)),
     GradCase("spatial batchnorm", L.spatial_batchnorm_forward, L.spatial_batchnorm_backward,
              (("x", (2, 3, 4, 4)), ("gamma", (3,)), ("beta", (3,))), (_TRAIN_BN,), _NORM_TOLERANCE),
     GradCase("spatial groupnorm", L.spatial_groupnorm_forward, L.spatial_groupnorm_backward,
@@ -88,6 +105,13 @@ CASES = (
     GradCase("conv-gn-relu", L.conv_gn_relu_forward, L.conv_gn_relu_backward,
              (("x", (2, 3, 4, 4)), ("w", (4, 3, 3, 3)), ("b", (4,)), ("gamma", (1, 4, 1, 1)),
               ("beta", (1, 4, 1, 1))), (2, _CONV, {}), _NORM_TOLERANCE),
+    GradCase("residual block", L.residual_block_forward, L.residual_block_backward,
+             (("x", (2, 3, 4, 4)), *_RESIDUAL), ({"stride": 1, "bn_params": [{"mode": "train"}, {"mode": "train"}]},),
+             _NORM_TOLERANCE, zero_gradients=("db1", "db2")),
+    GradCase("residual block, stride 2 with projection", _residual_projection_forward, L.residual_block_backward,
+             (("x", (2, 2, 4, 4)), ("w1", (3, 2, 3, 3)), *_RESIDUAL[1:], *_PROJECTION),
+             ({"stride": 2, "bn_params": [{"mode": "train"}, {"mode": "train"}, {"mode": "train"}]},), _NORM_TOLERANCE,
+             zero_gradients=("db1", "db2", "dbs")),
 )
 _ZERO_TOLERANCE = 1e-8
 

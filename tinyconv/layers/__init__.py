@@ -23,6 +23,12 @@ from .norms import (
     spatial_groupnorm_forward,
 )
 from .pool import (
+    avg_pool_backward_fast,
+    avg_pool_backward_naive,
+    avg_pool_forward_fast,
+    avg_pool_forward_naive,
+    global_avg_pool_backward,
+    global_avg_pool_forward,
     max_pool_backward_fast,
     max_pool_backward_naive,
     max_pool_forward_fast,
@@ -39,6 +45,8 @@ from .sandwich import (
     conv_relu_forward,
     conv_relu_pool_backward,
     conv_relu_pool_forward,
+    residual_block_backward,
+    residual_block_forward,
 )
 
 __all__ = [
@@ -48,6 +56,8 @@ __all__ = [
     "conv_forward_naive", "conv_backward_naive", "conv_forward_fast", "conv_backward_fast",
     # pool.py
     "max_pool_forward_naive", "max_pool_backward_naive", "max_pool_forward_fast", "max_pool_backward_fast",
+    "avg_pool_forward_naive", "avg_pool_backward_naive", "avg_pool_forward_fast", "avg_pool_backward_fast",
+    "global_avg_pool_forward", "global_avg_pool_backward",
     # norms.py
     "batchnorm_forward", "batchnorm_backward", "batchnorm_backward_alt",
     "spatial_batchnorm_forward", "spatial_batchnorm_backward",
@@ -63,6 +73,7 @@ __all__ = [
     "conv_relu_pool_forward", "conv_relu_pool_backward",
     "conv_bn_relu_forward", "conv_bn_relu_backward",
     "conv_gn_relu_forward", "conv_gn_relu_backward",
+    "residual_block_forward", "residual_block_backward",
     # _workspace.py
     "limit_workspace", "workspace_limit",
 ]

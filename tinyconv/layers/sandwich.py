@@ -7,6 +7,7 @@ order, like the layers they are made of.
 from typing import NamedTuple
 
 from .. import _checks
+from .._backend import array_module
 from .affine import affine_backward, affine_forward, relu_backward, relu_forward
 from .conv import conv_backward_fast, conv_forward_fast
 from .norms import (
@@ -126,3 +127,145 @@ def _conv_norm_relu_backward(where, dout, cache, cache_type, norm_backward):
     dan, dgamma, dbeta = norm_backward(relu_backward(dout, relu_cache), norm_cache)
     dx, dw, db = conv_backward_fast(dan, conv_cache)
     return dx, dw, db, dgamma, dbeta
+
+
+# --- the residual basic block --------------------------------------------------------------------------
+
+
+class _CroppedConvCache(NamedTuple):
+    conv: tuple
+    x_shape: tuple
+    pad: int
+    forward = "a residual block's strided conv"
+
+
+def _strided_conv_forward(x, w, b, stride, pad):
+    """Conv with PyTorch's output size ``floor((H + 2*pad - HH) / stride) + 1``.
+
+    Where the stride does not divide the padded input evenly (a stride-2 conv on an even size), the padded
+    input is cut to the rows and columns the windows reach, which is what PyTorch's convolution sees.
+    """
+    xp = array_module(x)
+    H, W = x.shape[2:]
+    HH, WW = w.shape[2:]
+    H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
+    reach_h, reach_w = (H_out - 1) * stride + HH, (W_out - 1) * stride + WW
+    if (reach_h, reach_w) == (H + 2 * pad, W + 2 * pad):
+        return conv_forward_fast(x, w, b, {"stride": stride, "pad": pad})
+    x_pad = xp.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))[:, :, :reach_h, :reach_w]
+    out, conv_cache = conv_forward_fast(x_pad, w, b, {"stride": stride, "pad": 0})
+    return out, _CroppedConvCache(conv_cache, x.shape, pad)
+
+
+def _strided_conv_backward(dout, cache):
+    if not isinstance(cache, _CroppedConvCache):
+        return conv_backward_fast(dout, cache)
+    dx_cut, dw, db = conv_backward_fast(dout, cache.conv)
+    N, C, H, W = cache.x_shape
+    pad = cache.pad
+    dx_pad = array_module(dout).zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dx_cut.dtype)
+    dx_pad[:, :, :dx_cut.shape[2], :dx_cut.shape[3]] = dx_cut
+    return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
+
+
+class ResidualBlockCache(NamedTuple):
+    conv1: tuple
+    bn1: tuple
+    relu1: tuple
+    conv2: tuple
+    bn2: tuple
+    shortcut_conv: object  # None for the identity shortcut
+    shortcut_bn: object
+    relu_out: tuple
+    forward = "residual_block_forward"
+
+
+def residual_block_forward(x, w1, b1, gamma1, beta1, w2, b2, gamma2, beta2, block_param, projection=None):
+    """The residual basic block: ``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``.
+
+    Both convolutions use "same" padding ``(k - 1) // 2`` for odd k x k filters; the first one runs at
+    ``block_param['stride']`` (1, or 2 to halve the spatial size, with PyTorch's output size
+    ``floor((H - 1) / 2) + 1`` for 3x3 filters). The shortcut is x itself when the shapes allow, else a
+    1x1 convolution at the same stride followed by batchnorm (``projection``).
+
+    Parameters
+    ----------
+    x : array (N, C, H, W)
+    w1 : array (F, C, k, k), b1 : (F,), gamma1, beta1 : (F,)
+    w2 : array (F, F, k, k), b2 : (F,), gamma2, beta2 : (F,)
+    block_param : dict
+        ``stride`` (1 or 2, default 1) and ``bn_params``: a list of the batchnorm dicts of the two
+        convolutions and, with a projection, of the shortcut (as ``spatial_batchnorm_forward`` takes them).
+    projection : None or tuple (ws (F, C, 1, 1), bs (F,), gammas (F,), betas (F,))
+        Needed exactly when the shortcut changes the shape (C != F or stride 2).
+
+    Returns
+    -------
+    out : array (N, F, H_out, W_out)
+    cache : for ``residual_block_backward``
+    """
+    where = "residual_block_forward"
+    _checks.float_array(where, "x", x, 4, "(N, C, H, W)")
+    # Checked here, so that a mistake is reported under the block's own argument names.
+    w1, b1, gamma1, beta1, w2, b2, gamma2, beta2 = (
+        _checks.parameter_array(where, name, value, x) for name, value in
+        zip(("w1", "b1", "gamma1", "beta1", "w2", "b2", "gamma2", "beta2"), (w1, b1, gamma1, beta1, w2, b2, gamma2, beta2)))
+    if projection is not None:
+        if not isinstance(projection, (tuple, list)) or len(projection) != 4:
+            raise TypeError(f"{where}: projection must be None or a tuple (ws, bs, gammas, betas), got "
+                            f"{_checks.describe(projection)}")
+        projection = tuple(_checks.parameter_array(where, name, value, x)
+                           for name, value in zip(("ws", "bs", "gammas", "betas"), projection))
+    _checks.param_dict(where, "block_param", block_param, ("stride", "bn_params"), required=("bn_params",))
+    stride = _checks.integer(where, "block_param['stride']", block_param.get("stride", 1), 1, 2)
+    bn_params = block_param["bn_params"]
+    changes_shape = stride != 1 or x.shape[1] != w1.shape[0]
+    if changes_shape != (projection is not None):
+        raise ValueError(f"{where}: the shortcut {'changes' if changes_shape else 'keeps'} the shape (C={x.shape[1]} "
+                         f"-> F={w1.shape[0]}, stride {stride}), so projection must be "
+                         f"{'a tuple (ws, bs, gammas, betas)' if changes_shape else 'None'}")
+    if not isinstance(bn_params, (list, tuple)) or len(bn_params) != 2 + changes_shape:
+        raise ValueError(f"{where}: block_param['bn_params'] must be a list of {2 + changes_shape} batchnorm dicts "
+                         "(conv 1, conv 2" + (", shortcut)" if changes_shape else ")"))
+    for name, w in (("w1", w1), ("w2", w2)):
+        _checks.dimensions(where, name, w, 4, "(F, C, k, k)")
+        if w.shape[2] != w.shape[3] or w.shape[2] % 2 == 0:
+            raise ValueError(f"{where}: {name} must hold square filters of odd size, got {tuple(w.shape)}")
+    a, conv1 = _strided_conv_forward(x, w1, b1, stride, (w1.shape[2] - 1) // 2)
+    a, bn1 = spatial_batchnorm_forward(a, gamma1, beta1, bn_params[0])
+    a, relu1 = relu_forward(a)
+    a, conv2 = conv_forward_fast(a, w2, b2, {"stride": 1, "pad": (w2.shape[2] - 1) // 2})
+    a, bn2 = spatial_batchnorm_forward(a, gamma2, beta2, bn_params[1])
+    shortcut, shortcut_conv, shortcut_bn = x, None, None
+    if projection is not None:
+        ws, bs, gammas, betas = projection
+        shortcut, shortcut_conv = _strided_conv_forward(x, ws, bs, stride, 0)
+        shortcut, shortcut_bn = spatial_batchnorm_forward(shortcut, gammas, betas, bn_params[2])
+    if shortcut.shape != a.shape:
+        raise ValueError(f"{where}: the shortcut has shape {tuple(shortcut.shape)} but the block's output "
+                         f"{tuple(a.shape)}; check the shapes of w1, w2 and the projection")
+    out, relu_out = relu_forward(a + shortcut)
+    return out, ResidualBlockCache(conv1, bn1, relu1, conv2, bn2, shortcut_conv, shortcut_bn, relu_out)
+
+
+def residual_block_backward(dout, cache):
+    """Backward of ``residual_block_forward``.
+
+    Returns
+    -------
+    dx, dw1, db1, dgamma1, dbeta1, dw2, db2, dgamma2, dbeta2, and with a projection also
+    dws, dbs, dgammas, dbetas, each shaped like its input.
+    """
+    cache = _checks.cache("residual_block_backward", cache, ResidualBlockCache)
+    dsum = relu_backward(dout, cache.relu_out)
+    da, dgamma2, dbeta2 = spatial_batchnorm_backward(dsum, cache.bn2)
+    da, dw2, db2 = conv_backward_fast(da, cache.conv2)
+    da = relu_backward(da, cache.relu1)
+    da, dgamma1, dbeta1 = spatial_batchnorm_backward(da, cache.bn1)
+    dx, dw1, db1 = _strided_conv_backward(da, cache.conv1)
+    grads = (dw1, db1, dgamma1, dbeta1, dw2, db2, dgamma2, dbeta2)
+    if cache.shortcut_conv is None:
+        return (dx + dsum, *grads)
+    ds, dgammas, dbetas = spatial_batchnorm_backward(dsum, cache.shortcut_bn)
+    dxs, dws, dbs = _strided_conv_backward(ds, cache.shortcut_conv)
+    return (dx + dxs, *grads, dws, dbs, dgammas, dbetas)
