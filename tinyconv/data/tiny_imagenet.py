@@ -14,17 +14,17 @@ import numpy as np
 from .. import _checks
 
 
-def read_image(path):
+def read_image(path, **kwargs):
     """An image file as an array: ``(H, W)`` for grayscale, ``(H, W, C)`` otherwise, as stored (uint8).
 
-    Needs imageio, which ``pip install tinyconv[cli]`` (through scikit-image) or ``pip install imageio``
-    brings.
+    ``kwargs`` go to imageio's ``imread``. Needs imageio, which ``pip install tinyconv[cli]`` (through
+    scikit-image) or ``pip install imageio`` brings.
     """
     try:
         import imageio.v2 as imageio
     except ImportError as error:
         raise ImportError(f"reading the image {path} needs imageio: pip install imageio") from error
-    return imageio.imread(path)
+    return imageio.imread(path, **kwargs)
 
 
 def _lines(path):
