@@ -67,3 +67,53 @@ def make_fashion_dir(tmp_path):
                                  train_labels=arrays["train-labels-idx1-ubyte"],
                                  test_images=arrays["t10k-images-idx3-ubyte"],
                                  test_labels=arrays["t10k-labels-idx1-ubyte"])
+
+
+def make_tiny_imagenet_dir(tmp_path, test_labels=True, size=64):
+    """Write a Tiny ImageNet folder of 3 classes: 2 training images each, 4 validation and 3 test images.
+
+    PNG files of ``size`` x ``size`` (the real ones are JPEGs of 64x64); the second training image of the
+    second class is grayscale. Returns a namespace with ``root``, ``wnids``, ``train (6, size, size, 3)``
+    and ``train_labels``, ``val (4, ...)`` and ``val_labels``, ``test (3, ...)`` (in file-name order) and
+    ``test_labels``.
+    """
+    import imageio.v2 as imageio
+
+    rng = np.random.default_rng(5)
+    root = tmp_path / "tiny-imagenet"
+    wnids = ["n01443537", "n01629819", "n01641577"]
+    names = {"n01443537": "goldfish, Carassius auratus", "n01629819": "European fire salamander",
+             "n01641577": "bullfrog, Rana catesbeiana", "n09999999": "not a class of this set"}
+
+    def image(path, gray=False):
+        pixels = rng.integers(0, 256, size=(size, size) if gray else (size, size, 3), dtype=np.uint8)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        imageio.imwrite(path, pixels)
+        return np.repeat(pixels[:, :, None], 3, axis=2) if gray else pixels
+
+    root.mkdir()
+    (root / "wnids.txt").write_text("".join(f"{wnid}\n" for wnid in wnids))
+    (root / "words.txt").write_text("".join(f"{wnid}\t{words}\n" for wnid, words in names.items()))
+    train, train_labels = [], []
+    for label, wnid in enumerate(wnids):
+        files = [f"{wnid}_{index}.png" for index in range(2)]
+        (root / "train" / wnid).mkdir(parents=True)
+        (root / "train" / wnid / f"{wnid}_boxes.txt").write_text("".join(f"{name}\t0\t0\t3\t3\n" for name in files))
+        for index, name in enumerate(files):
+            train.append(image(root / "train" / wnid / "images" / name, gray=(label, index) == (1, 1)))
+            train_labels.append(label)
+    val_labels = [2, 0, 1, 2]
+    val = [image(root / "val" / "images" / f"val_{index}.png") for index in range(4)]
+    (root / "val" / "val_annotations.txt").write_text(
+        "".join(f"val_{index}.png\t{wnids[label]}\t0\t0\t3\t3\n" for index, label in enumerate(val_labels)))
+    test_files = ["test_2.png", "test_0.png", "test_1.png"]
+    test_by_name = {name: image(root / "test" / "images" / name) for name in test_files}
+    label_by_name = {"test_0.png": 1, "test_1.png": 0, "test_2.png": 2}
+    if test_labels:
+        (root / "test" / "test_annotations.txt").write_text(
+            "".join(f"{name}\t{wnids[label]}\n" for name, label in label_by_name.items()))
+    ordered = sorted(test_files)
+    return types.SimpleNamespace(root=root, wnids=wnids, train=np.stack(train), train_labels=np.array(train_labels),
+                                 val=np.stack(val), val_labels=np.array(val_labels),
+                                 test=np.stack([test_by_name[name] for name in ordered]),
+                                 test_labels=np.array([label_by_name[name] for name in ordered]))

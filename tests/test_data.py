@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from tinyconv.data import (get_CIFAR10_data, get_digits_data, get_fashion_mnist_data, load_CIFAR10,
-                           load_CIFAR_batch, load_digits, load_fashion_mnist, read_idx)
+                           load_CIFAR_batch, load_digits, load_fashion_mnist, load_tiny_imagenet, read_idx)
 from tinyconv.data._prepare import prepare_splits
+from tinyconv.data.cifar10 import unpickle_batch
 
-from .dataset_files import make_cifar_dir, make_fashion_dir, write_cifar_batch, write_idx
+from .dataset_files import make_cifar_dir, make_fashion_dir, make_tiny_imagenet_dir, write_cifar_batch, write_idx
 
 
 # ---------------------------------------------------------------- bundled digits
@@ -322,3 +323,53 @@ def test_fashion_mnist_bad_labels_and_counts(tmp_path):
     os.remove(labels_path)
     with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
         load_fashion_mnist(fashion_dir.root)
+
+
+# --- Tiny ImageNet ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_load_tiny_imagenet_layout_labels_and_mean(tmp_path, dtype):
+    files = make_tiny_imagenet_dir(tmp_path)
+    data = load_tiny_imagenet(files.root, dtype=dtype)
+    assert data["class_names"] == [["goldfish", "Carassius auratus"], ["European fire salamander"],
+                                   ["bullfrog", "Rana catesbeiana"]]
+    mean = files.train.mean(axis=0).transpose(2, 0, 1)
+    np.testing.assert_allclose(data["mean_image"], mean, rtol=1e-6)
+    for split in ("train", "val", "test"):
+        X, y = data[f"X_{split}"], data[f"y_{split}"]
+        assert X.dtype == dtype and X.shape == (len(getattr(files, split)), 3, 64, 64)
+        np.testing.assert_allclose(X, getattr(files, split).transpose(0, 3, 1, 2) - mean, rtol=1e-5, atol=1e-4)
+        np.testing.assert_array_equal(y, getattr(files, f"{split}_labels"))
+        assert y.dtype == np.int64
+
+
+def test_load_tiny_imagenet_without_test_labels_or_mean_subtraction(tmp_path):
+    files = make_tiny_imagenet_dir(tmp_path, test_labels=False)
+    data = load_tiny_imagenet(files.root, subtract_mean=False)
+    assert data["y_test"] is None
+    np.testing.assert_array_equal(data["X_val"], files.val.transpose(0, 3, 1, 2))
+
+
+def test_load_tiny_imagenet_names_what_is_missing_or_wrong(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Tiny ImageNet folder not found: .*wnids.txt"):
+        load_tiny_imagenet(tmp_path / "absent")
+    files = make_tiny_imagenet_dir(tmp_path)
+    with pytest.raises(ValueError, match=r"expected a 8x8 grayscale or RGB image, got shape \(64, 64, 3\)"):
+        load_tiny_imagenet(files.root, image_size=(8, 8))
+    annotations = files.root / "val" / "val_annotations.txt"
+    annotations.write_text(annotations.read_text() + "val_0.png\tn09999999\n")
+    with pytest.raises(ValueError, match="class 'n09999999' is not in wnids.txt"):
+        load_tiny_imagenet(files.root)
+    (files.root / "wnids.txt").unlink()
+    with pytest.raises(FileNotFoundError, match="wnids.txt"):
+        load_tiny_imagenet(files.root)
+
+
+def test_unpickle_batch_reads_an_open_batch_and_refuses_other_globals(tmp_path):
+    write_cifar_batch(tmp_path / "batch", np.zeros((2, 3072), np.uint8), [3, 4])
+    with open(tmp_path / "batch", "rb") as file:
+        assert unpickle_batch(file)[b"labels"] == [3, 4]
+    (tmp_path / "other").write_bytes(pickle.dumps(os.getcwd))
+    with open(tmp_path / "other", "rb") as file, pytest.raises(pickle.UnpicklingError, match="refusing global"):
+        unpickle_batch(file)

@@ -5,7 +5,7 @@ import pytest
 
 from tinyconv.layers import dropout_backward, dropout_forward
 
-from .helpers import DTYPES, check_backward, check_layer_contract, check_rejects_bad_dout
+from .helpers import DTYPES, assert_tree_equal, check_backward, check_layer_contract, check_rejects_bad_dout
 
 
 def dropout(p, mode="train", seed=0):
@@ -103,3 +103,55 @@ def test_rejects_bad_x(rng):
         dropout_forward([[1.0, 2.0]], {"p": 0.5, "mode": "train"})
     with pytest.raises(TypeError, match=r"\bx\b"):
         dropout_forward(np.ones((2, 3), dtype=np.int32), {"p": 0.5, "mode": "train"})
+
+
+def reference_dropout(x, dropout_param):
+    """The cs231n reference's order of draws: seed the global RNG (in both modes), then one ``rand``."""
+    if "seed" in dropout_param:
+        np.random.seed(dropout_param["seed"])
+    if dropout_param["mode"] == "test":
+        return x.copy()
+    return x * ((np.random.rand(*x.shape) < dropout_param["p"]) / dropout_param["p"])
+
+
+def _global_state():
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return kind, keys.copy(), pos, has_gauss, cached
+
+
+@pytest.mark.parametrize("mode", ["train", "test"])
+@pytest.mark.parametrize("p, seed", [(0.2, 123), (0.75, 0), (0.5, 2**32 - 1)])
+def test_seeded_mask_and_global_rng_state_match_the_reference(rng, mode, p, seed):
+    x = rng.standard_normal((7, 11)) + 10
+    np.random.seed(99)
+    ours, _ = dropout_forward(x, {"p": p, "mode": mode, "seed": seed})
+    ours_state, ours_next = _global_state(), np.random.randn(3)
+    np.random.seed(99)
+    expected = reference_dropout(x, {"p": p, "mode": mode, "seed": seed})
+    expected_state, expected_next = _global_state(), np.random.randn(3)
+    np.testing.assert_array_equal(ours, expected)
+    assert_tree_equal(ours_state[1:], expected_state[1:], "np.random state")
+    np.testing.assert_array_equal(ours_next, expected_next)
+
+
+def test_unseeded_mask_is_the_next_rand_draw_of_the_global_rng(rng):
+    x = rng.standard_normal((5, 6)) + 10
+    np.random.seed(7)
+    ours, _ = dropout_forward(x, {"p": 0.4, "mode": "train"})
+    np.random.seed(7)
+    np.testing.assert_array_equal(ours, reference_dropout(x, {"p": 0.4, "mode": "train"}))
+
+
+def test_unseeded_test_mode_leaves_the_global_rng_alone(rng):
+    np.random.seed(3)
+    dropout_forward(rng.standard_normal((4, 4)), {"p": 0.4, "mode": "test"})
+    after = np.random.rand()
+    np.random.seed(3)
+    assert after == np.random.rand()
+
+
+@pytest.mark.parametrize("seed, error", [(1.5, TypeError), (True, TypeError), ("1", TypeError),
+                                         (-1, ValueError), (2**32, ValueError)])
+def test_rejects_a_seed_that_np_random_seed_cannot_take(rng, seed, error):
+    with pytest.raises(error, match=r"dropout_forward: dropout_param\['seed'\]"):
+        dropout_forward(rng.standard_normal((3, 4)), {"p": 0.5, "mode": "train", "seed": seed})

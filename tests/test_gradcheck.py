@@ -5,7 +5,14 @@ import re
 import numpy as np
 import pytest
 
-from tinyconv.gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, grad_check_sparse, rel_error
+from tinyconv.gradcheck import (
+    eval_numerical_gradient,
+    eval_numerical_gradient_array,
+    eval_numerical_gradient_blobs,
+    eval_numerical_gradient_net,
+    grad_check_sparse,
+    rel_error,
+)
 
 
 def test_eval_numerical_gradient_of_a_known_function(rng):
@@ -135,3 +142,46 @@ def test_integer_arrays_are_rejected_not_silently_truncated(check):
     with pytest.raises(TypeError, match=r"\bx\b"):
         check(x)
     np.testing.assert_array_equal(x, np.arange(3))
+
+
+class _Blob:
+    """The starter's blob: values and the gradient flowing into them."""
+
+    def __init__(self, vals, diffs=None):
+        self.vals = vals
+        self.diffs = np.zeros_like(vals) if diffs is None else diffs
+
+
+def _matmul_into(x, w, out):
+    out.vals = x.vals @ w.vals
+
+
+def test_eval_numerical_gradient_blobs_gives_each_input_its_vector_jacobian_product(rng):
+    x, w = _Blob(rng.standard_normal((4, 3))), _Blob(rng.standard_normal((3, 5)))
+    out = _Blob(np.zeros((4, 5)), rng.standard_normal((4, 5)))
+    x_before, w_before = x.vals.copy(), w.vals.copy()
+    dx, dw = eval_numerical_gradient_blobs(_matmul_into, (x, w), out)
+    np.testing.assert_allclose(dx, out.diffs @ w_before.T, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(dw, x_before.T @ out.diffs, rtol=1e-7, atol=1e-9)
+    np.testing.assert_array_equal(x.vals, x_before)
+    np.testing.assert_array_equal(w.vals, w_before)
+
+
+def test_eval_numerical_gradient_net_runs_the_nets_forward(rng):
+    class Net:
+        def __init__(self):
+            self.x = _Blob(rng.standard_normal(6))
+            self.out = _Blob(np.zeros(6), rng.standard_normal(6))
+
+        def forward(self):
+            self.out.vals = np.tanh(self.x.vals)
+
+    net = Net()
+    (dx,) = eval_numerical_gradient_net(net, [net.x], net.out)
+    np.testing.assert_allclose(dx, net.out.diffs * (1 - np.tanh(net.x.vals) ** 2), rtol=1e-7, atol=1e-9)
+
+
+def test_eval_numerical_gradient_blobs_refuses_integer_vals():
+    with pytest.raises(TypeError, match=r"eval_numerical_gradient_blobs: inputs\[0\]\.vals must be a floating-point"):
+        eval_numerical_gradient_blobs(_matmul_into, (_Blob(np.ones((2, 2), int)), _Blob(np.ones((2, 2)))),
+                                      _Blob(np.zeros((2, 2))))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinyconv.gradcheck import eval_numerical_gradient
-from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
+from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
 
 # Small float64 models covering every layer arrangement the models can build.
 GRADCHECK_MODELS = {
@@ -32,6 +32,7 @@ GRADCHECK_MODELS = {
         [6, 5], input_dim=8, num_classes=4, normalization="layernorm", reg=0.1,
         weight_scale=0.1, dtype=np.float64,
     ),
+    "two_layer": lambda: TwoLayerNet(input_dim=8, hidden_dim=6, num_classes=4, weight_scale=0.1, reg=0.1),
     "conv_plain": lambda: ConvNet.from_spec(
         "c3p-c4-f5", input_dim=(2, 4, 4), num_classes=4, reg=0.1, seed=0, dtype=np.float64
     ),
@@ -343,3 +344,75 @@ def test_config_is_plain_json_even_when_built_from_numpy_scalars():
         assert json.loads(json.dumps(config)) == config
     # weight_scale 0 is honoured, not replaced by the default.
     assert not models[2].params["W1"].any()
+
+
+# --- the 2019 starter's TwoLayerNet and dropout keyword -------------------------------------
+
+
+def test_two_layer_net_reproduces_the_2019_notebook_checks():
+    # The FullyConnectedNets notebook of 2019 sets these weights and compares with these numbers.
+    N, D, H, C = 3, 5, 50, 7
+    model = TwoLayerNet(input_dim=D, hidden_dim=H, num_classes=C)
+    model.params["W1"] = np.linspace(-0.7, 0.3, num=D * H).reshape(D, H)
+    model.params["b1"] = np.linspace(-0.1, 0.9, num=H)
+    model.params["W2"] = np.linspace(-0.3, 0.4, num=H * C).reshape(H, C)
+    model.params["b2"] = np.linspace(-0.9, 0.1, num=C)
+    X = np.linspace(-5.5, 4.5, num=N * D).reshape(D, N).T
+    correct_scores = np.asarray(
+        [[11.53165108, 12.2917344, 13.05181771, 13.81190102, 14.57198434, 15.33206765, 16.09215096],
+         [12.05769098, 12.74614105, 13.43459113, 14.1230412, 14.81149128, 15.49994135, 16.18839143],
+         [12.58373087, 13.20054771, 13.81736455, 14.43418138, 15.05099822, 15.66781506, 16.2846319]])
+    assert np.abs(model.loss(X) - correct_scores).sum() < 1e-6
+    y = np.asarray([0, 5, 1])
+    assert abs(model.loss(X, y)[0] - 3.4702243556) < 1e-10
+    model.reg = 1.0
+    assert abs(model.loss(X, y)[0] - 26.5948426952) < 1e-10
+
+
+def test_two_layer_net_is_float64_with_the_starter_initialization():
+    np.random.seed(231)
+    model = TwoLayerNet(input_dim=5, hidden_dim=50, num_classes=7, weight_scale=1e-3)
+    np.random.seed(231)
+    W1, W2 = 1e-3 * np.random.randn(5, 50), 1e-3 * np.random.randn(50, 7)
+    assert model.dtype is np.float64 and all(p.dtype == np.float64 for p in model.params.values())
+    np.testing.assert_array_equal(model.params["W1"], W1)
+    np.testing.assert_array_equal(model.params["W2"], W2)
+    assert not model.params["b1"].any() and model.params["b1"].shape == (50,)
+    assert not model.params["b2"].any() and model.params["b2"].shape == (7,)
+    assert TwoLayerNet(input_dim=4, hidden_dim=3, dtype=np.float32).params["W1"].dtype == np.float32
+
+
+def _dropout_net(**kwargs):
+    np.random.seed(0)
+    return FullyConnectedNet([20, 30], input_dim=15, num_classes=10, weight_scale=5e-2, dtype=np.float64,
+                             seed=123, **kwargs)
+
+
+@pytest.mark.parametrize("keep", [1, 0.75, 0.5])
+def test_the_2019_dropout_keyword_is_the_keep_ratio_with_a_warning(keep):
+    with pytest.warns(DeprecationWarning, match="use dropout_keep_ratio"):
+        old = _dropout_net(dropout=keep)
+    new = _dropout_net(dropout_keep_ratio=keep)
+    assert old.get_config() == new.get_config() and old.use_dropout == (keep != 1)
+    X, y = np.random.default_rng(0).standard_normal((2, 15)), np.array([1, 7])
+    assert old.loss(X, y)[0] == new.loss(X, y)[0]
+
+
+def test_dropout_and_dropout_keep_ratio_together_are_refused():
+    with pytest.raises(ValueError, match="dropout_keep_ratio or its old name dropout, not both"):
+        _dropout_net(dropout=0.5, dropout_keep_ratio=0.75)
+
+
+def test_a_bad_dropout_value_is_named_by_the_keyword_given():
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match=r"^FullyConnectedNet: dropout \(the 2019 name .* must be a number"):
+        _dropout_net(dropout=0)
+
+
+def test_the_dropout_notebook_cell_prints_the_notebooks_initial_losses():
+    # The Dropout notebook's check (2019 to 2024); solved notebooks print these losses.
+    np.random.seed(231)
+    X = np.random.randn(2, 15)
+    y = np.random.randint(10, size=(2,))
+    losses = [FullyConnectedNet([20, 30], input_dim=15, num_classes=10, weight_scale=5e-2, dtype=np.float64,
+                                dropout_keep_ratio=keep, seed=123).loss(X, y)[0] for keep in [1, 0.75, 0.5]]
+    np.testing.assert_allclose(losses, [2.300479089768492, 2.302371489704412, 2.30427592207859], rtol=1e-14)

@@ -207,29 +207,64 @@ class _FailingModel:
 
 
 @pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
-def test_divergence_stops_at_once_and_leaves_the_best_params(bad_value):
+def test_divergence_stops_at_once_warns_and_leaves_the_best_params(bad_value):
     model = _FailingModel(_small_fc(), fail_at=5, bad_value=bad_value)
     solver = Solver(model, _data(), num_epochs=4, batch_size=20, verbose=False, seed=0,
                     optim_config={"learning_rate": 0.05})
-    with pytest.raises(TrainingDivergedError, match=r"iteration 5 / 12 \(epoch 2 / 4\)") as info:
+    assert solver.diverged is None
+    with pytest.warns(RuntimeWarning, match=r"Training diverged.*iteration 5 / 12 \(epoch 2 / 4\)"):
         solver.train()
-    assert isinstance(info.value, RuntimeError)
-    assert (info.value.iteration, info.value.epoch) == (5, 2)
+    assert (solver.diverged.iteration, solver.diverged.epoch) == (5, 2)
+    assert "Try a smaller learning rate" in solver.diverged.reason
     assert model.calls == 5 and len(solver.loss_history) == 5
     assert solver.best_params
     for name, value in solver.best_params.items():
         np.testing.assert_array_equal(model.params[name], value)
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the NaN
+def test_raise_on_divergence_raises_after_keeping_the_best_params():
+    model = _FailingModel(_small_fc(), fail_at=5, bad_value=np.nan)
+    solver = Solver(model, _data(), num_epochs=4, batch_size=20, verbose=False, seed=0,
+                    optim_config={"learning_rate": 0.05}, raise_on_divergence=True)
+    with pytest.raises(TrainingDivergedError, match=r"iteration 5 / 12 \(epoch 2 / 4\)") as info:
+        solver.train()
+    assert isinstance(info.value, RuntimeError)
+    assert (info.value.iteration, info.value.epoch) == (5, 2)
+    assert str(info.value) == solver.diverged.reason
+    for name, value in solver.best_params.items():
+        np.testing.assert_array_equal(model.params[name], value)
+
+
+def test_raise_on_divergence_must_be_a_bool():
+    with pytest.raises(TypeError, match="raise_on_divergence must be True or False, got 'yes'"):
+        Solver(_small_fc(), _data(), raise_on_divergence="yes")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the NaN, and the divergence
+def test_a_learning_rate_loop_goes_on_after_a_diverging_setting():
+    # The notebooks' tuning loops: one setting diverges, the next ones still train.
+    results = {}
+    for learning_rate in [1e6, 0.05]:
+        model = _small_fc()
+        solver = Solver(model, _data(), num_epochs=3, batch_size=20, verbose=False, seed=0,
+                        optim_config={"learning_rate": learning_rate})
+        solver.train()
+        results[learning_rate] = solver
+    assert results[1e6].diverged is not None and results[1e6].epoch < 3
+    assert all(np.isfinite(value).all() for value in results[1e6].model.params.values())
+    assert results[0.05].diverged is None and results[0.05].epoch == 3
+    assert results[0.05].best_val_acc > 0.5
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that makes the NaN, and the divergence
 def test_a_huge_learning_rate_diverges_with_checkpoints_only_for_finished_epochs(tmp_path):
     model = _small_fc()
     solver = Solver(model, _data(), num_epochs=4, batch_size=20, verbose=False, seed=0,
                     optim_config={"learning_rate": 1e6}, checkpoint_name=tmp_path / "run")
-    with pytest.raises(TrainingDivergedError, match="Try a smaller learning rate") as info:
-        solver.train()
-    assert info.value.epoch >= 2  # at least one epoch finished and was saved
-    finished = range(1, info.value.epoch)
+    solver.train()
+    assert "Try a smaller learning rate" in solver.diverged.reason
+    assert solver.diverged.epoch >= 2  # at least one epoch finished and was saved
+    finished = range(1, solver.diverged.epoch)
     assert sorted(os.listdir(tmp_path)) == [f"run_epoch_{k}.npz" for k in finished]
     for name, value in solver.best_params.items():
         np.testing.assert_array_equal(model.params[name], value)
@@ -319,8 +354,9 @@ def test_divergence_on_the_first_iteration_keeps_the_initial_params():
     model = _FailingModel(_small_fc(), fail_at=1, bad_value=np.nan)
     initial = {name: value.copy() for name, value in model.params.items()}
     solver = Solver(model, _data(), num_epochs=1, verbose=False, seed=0)
-    with pytest.raises(TrainingDivergedError, match="keeps the parameters it had"):
+    with pytest.warns(RuntimeWarning, match="keeps the parameters it had"):
         solver.train()
+    assert solver.diverged.iteration == 1
     for name, value in initial.items():
         np.testing.assert_array_equal(model.params[name], value)
 

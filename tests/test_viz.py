@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from tinyconv.viz import filters_to_tiles, save_conv_filters, save_training_curves, visualize_grid
+from tinyconv.viz import filters_to_tiles, save_conv_filters, save_training_curves, vis_grid, vis_nn, visualize_grid
 
 
 @pytest.mark.parametrize("N", [1, 2, 4, 5, 10])
@@ -95,3 +95,51 @@ def test_save_conv_filters(tmp_path, channels):
     path = tmp_path / "filters.png"
     save_conv_filters(np.random.default_rng(3).normal(size=(6, channels, 3, 3)), path)
     _assert_png(path, tmp_path)
+
+
+@pytest.mark.parametrize("N", [1, 3, 4, 7])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vis_grid_scales_the_whole_grid_and_fills_gaps_with_the_minimum(N, dtype):
+    rng = np.random.default_rng(N)
+    Xs = (rng.normal(size=(N, 3, 2, 2)) * 5 + 1).astype(dtype)
+    grid = vis_grid(Xs)
+    side = math.ceil(math.sqrt(N))
+    assert grid.shape == (side * 4, side * 3, 2) and grid.dtype == dtype
+    low, span = Xs.min(), Xs.max() - Xs.min()
+    covered = np.zeros(grid.shape[:2], dtype=bool)
+    for index in range(N):
+        top, left = (index // side) * 4, (index % side) * 3
+        np.testing.assert_allclose(grid[top:top + 3, left:left + 2], (Xs[index] - low) / span, rtol=1e-6)
+        covered[top:top + 3, left:left + 2] = True
+    assert np.all(grid[~covered] == 0) and grid.max() == 1
+
+
+def test_vis_nn_lays_out_rows_with_gaps_of_one_before_scaling():
+    images = [[np.full((2, 3, 1), 10.0 * (r * 2 + d) - 5) for d in range(2)] for r in range(3)]
+    grid = vis_nn(images)
+    assert grid.shape == (3 * 3, 2 * 4, 1)
+    low, high = -5.0, 45.0  # the gap value 1 lies inside the images' range
+    for r in range(3):
+        for d in range(2):
+            np.testing.assert_allclose(grid[r * 3:r * 3 + 2, d * 4:d * 4 + 3], (images[r][d] - low) / (high - low))
+    np.testing.assert_allclose(grid[2, :, 0], (1 - low) / (high - low))
+
+
+def test_vis_grid_and_vis_nn_of_constant_images_are_zero_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(vis_grid(np.ones((4, 2, 2, 1))), 0)
+        np.testing.assert_array_equal(vis_nn([[np.ones((2, 2, 1), np.uint8)]]), 0)
+    assert vis_nn([[np.ones((2, 2, 1), np.uint8)]]).dtype == np.float64
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: vis_grid(np.ones((2, 2, 3))), r"vis_grid: Xs must be .* got \(2, 2, 3\)"),
+    (lambda: vis_grid(np.ones((0, 2, 2, 3))), "N >= 1"),
+    (lambda: vis_nn([]), "vis_nn: rows must be a non-empty list"),
+    (lambda: vis_nn([[np.ones((2, 2, 1))], []]), r"row lengths \[1, 0\]"),
+    (lambda: vis_nn([[np.ones((2, 2, 1)), np.ones((2, 3, 1))]]), r"first image's shape \(2, 2, 1\)"),
+])
+def test_vis_grid_and_vis_nn_name_bad_input(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()

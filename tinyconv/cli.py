@@ -357,7 +357,7 @@ def train(context, model_spec, normalization, dataset, data_dir, num_train, num_
     recorded = dict(zip(_DATA_OPTIONS, (dataset, num_train, num_val, num_test)))
     try:
         solver = Solver(model, data, num_epochs=epochs, checkpoint_name=out / "checkpoint",
-                        resume_from=resume, metadata={"data": recorded}, **settings)
+                        resume_from=resume, metadata={"data": recorded}, raise_on_divergence=True, **settings)
     except (TypeError, ValueError) as error:
         raise click.UsageError(str(error)) from error
     solver.print_every = max(solver.iterations_per_epoch // 4, 1)

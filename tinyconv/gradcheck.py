@@ -9,11 +9,11 @@ the differences are dominated by rounding.
 import numpy as np
 
 
-def _check_float(function, x):
+def _check_float(function, x, name="x"):
     """Perturbing an integer array would round x + h back to x: refuse it rather than return garbage."""
     if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
         raise TypeError(
-            f"{function}: x must be a floating-point NumPy array (float64 recommended), got "
+            f"{function}: {name} must be a floating-point NumPy array (float64 recommended), got "
             f"{getattr(x, 'dtype', type(x).__name__)}"
         )
 
@@ -31,9 +31,9 @@ def _perturbed(f, x, index, h):
     return plus, minus
 
 
-def _centered_differences(where, f, x, h, reduce, verbose=False):
-    """``reduce(f(x + h e_i) - f(x - h e_i)) / 2h`` for every element i of x."""
-    _check_float(where, x)
+def _centered_differences(where, f, x, h, reduce, verbose=False, name="x"):
+    """``reduce(f(x + h e_i) - f(x - h e_i)) / 2h`` for every element i of x (called ``name`` in errors)."""
+    _check_float(where, x, name)
     grad = np.zeros_like(x)
     for index in np.ndindex(*x.shape):
         plus, minus = _perturbed(f, x, index, h)
@@ -77,6 +77,41 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     # Copies, since f may return a view of a buffer that the next call overwrites.
     return _centered_differences("eval_numerical_gradient_array", lambda z: np.array(f(z), copy=True), x, h,
                                  lambda d: np.sum(d * df))
+
+
+def eval_numerical_gradient_blobs(f, inputs, output, h=1e-5):
+    """Numerical gradients for a function that works on blobs: objects with ``vals`` and ``diffs`` arrays.
+
+    ``f(*inputs, output)`` reads the inputs' ``vals`` and writes its result into
+    ``output.vals``; ``output.diffs`` is the upstream gradient. Each input's
+    ``vals`` is perturbed in place and restored.
+
+    Parameters
+    ----------
+    f : callable
+    inputs : tuple of blobs, each ``vals`` a float array
+    output : blob whose ``diffs`` is shaped like the ``vals`` f writes
+    h : step of the centered difference
+
+    Returns
+    -------
+    list of arrays, the gradient of ``sum(output.vals * output.diffs)`` for each
+    input, shaped like its ``vals``
+    """
+    inputs = tuple(inputs)
+
+    def run(_):
+        f(*inputs, output)
+        return np.array(output.vals, copy=True)
+
+    return [_centered_differences("eval_numerical_gradient_blobs", run, blob.vals, h,
+                                  lambda d: np.sum(d * output.diffs), name=f"inputs[{index}].vals")
+            for index, blob in enumerate(inputs)]
+
+
+def eval_numerical_gradient_net(net, inputs, output, h=1e-5):
+    """:func:`eval_numerical_gradient_blobs` for a net whose ``forward()`` reads ``inputs`` and writes ``output``."""
+    return eval_numerical_gradient_blobs(lambda *blobs: net.forward(), inputs, output, h=h)
 
 
 def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):

@@ -14,6 +14,8 @@ array) and ``loss(X, y=None)`` returning scores ``(N, C)`` without labels and
 
 import os
 import sys
+import warnings
+from typing import NamedTuple
 
 import numpy as np
 
@@ -21,7 +23,7 @@ from tinyconv import _checks, optim
 from tinyconv.models._base import buffers, set_buffers
 from tinyconv.serialization import MODEL_CLASSES, read_checkpoint, save_checkpoint
 
-__all__ = ["Solver", "TrainingDivergedError"]
+__all__ = ["Solver", "TrainingDivergedError", "Divergence"]
 
 _DEFAULTS = {
     "update_rule": "sgd",
@@ -37,6 +39,7 @@ _DEFAULTS = {
     "seed": None,
     "resume_from": None,
     "metadata": None,
+    "raise_on_divergence": False,
 }
 # Settings that change the course of training: a resumed run must use the
 # values its checkpoint was written with, or it would not continue that run.
@@ -53,8 +56,16 @@ _TRAJECTORY_SETTINGS = (
 _GLOBAL_RNG_FIELDS = ("name", "keys", "pos", "has_gauss", "cached_gaussian")
 
 
+class Divergence(NamedTuple):
+    """Why and where a training run stopped: ``Solver.diverged`` after a NaN or infinite loss."""
+
+    reason: str
+    iteration: int  # 1-based iteration whose loss was not finite
+    epoch: int  # 1-based epoch that iteration belongs to
+
+
 class TrainingDivergedError(RuntimeError):
-    """The training loss became NaN or infinite.
+    """The training loss became NaN or infinite (raised with ``raise_on_divergence=True``).
 
     Raised after the model has been given the best parameters seen so far.
 
@@ -144,6 +155,12 @@ class Solver:
         that steer training (update_rule, optim_config, lr_decay, batch_size,
         num_train_samples, num_val_samples) the checkpoint's values;
         num_epochs may differ.
+    raise_on_divergence : bool, default False
+        What a NaN or infinite loss does. False: training stops without an
+        exception, so that a loop over learning rates goes on to its next setting
+        as it does with the starter's Solver; the model gets the best parameters
+        seen, ``diverged`` says why and a RuntimeWarning is issued. True: the same,
+        and then :class:`TrainingDivergedError` is raised.
 
     Attributes
     ----------
@@ -162,6 +179,9 @@ class Solver:
         Epochs completed.
     optim_configs : dict
         The update rule's config (and state) of every parameter.
+    diverged : Divergence or None
+        None while training is healthy; after a NaN or infinite loss, the reason,
+        iteration and epoch at which ``train()`` stopped.
     """
 
     def __init__(self, model, data, **kwargs):
@@ -198,6 +218,12 @@ class Solver:
         self.resume_from = settings["resume_from"]
         self.metadata = {} if settings["metadata"] is None else _checks.dictionary(
             "Solver", "metadata", settings["metadata"])
+        self.raise_on_divergence = settings["raise_on_divergence"]
+        if not isinstance(self.raise_on_divergence, bool):
+            raise TypeError(
+                f"Solver: raise_on_divergence must be True or False, got {self.raise_on_divergence!r}"
+            )
+        self.diverged = None
 
         self._reset()
         if self.resume_from is not None:
@@ -427,38 +453,45 @@ class Solver:
             self.model.params = {name: value.copy() for name, value in self.best_params.items()}
             set_buffers(self.model, self.best_state)
 
-    def _diverged(self, loss, iteration, num_iterations):
+    def _stop_diverged(self, loss, iteration, num_iterations):
+        """Give the model the best params, record ``diverged``, then warn or raise."""
         self._use_best_params()
         if self.best_params:
             kept = f"the model now holds the best parameters seen (val acc {self.best_val_acc:f})"
         else:
             kept = "no accuracy check had run yet, so the model keeps the parameters it had"
-        return TrainingDivergedError(
+        self.diverged = Divergence(
             f"Training diverged: the loss is {loss} at iteration {iteration} / {num_iterations} "
             f"(epoch {self.epoch + 1} / {self.num_epochs}); {kept}. Try a smaller learning rate.",
-            iteration=iteration,
-            epoch=self.epoch + 1,
+            iteration,
+            self.epoch + 1,
         )
+        if self.raise_on_divergence:
+            raise TrainingDivergedError(*self.diverged)
+        warnings.warn(self.diverged.reason, RuntimeWarning, stacklevel=3)
 
     def train(self):
         """Run the optimization for ``num_epochs`` epochs (continuing a resumed run).
 
-        Leaves the best parameters (by validation accuracy) in the model.
+        Leaves the best parameters (by validation accuracy) in the model. A NaN or
+        infinite loss stops training early: see ``raise_on_divergence`` and ``diverged``.
 
         Raises
         ------
         TrainingDivergedError
-            When the loss becomes NaN or infinite; the model then holds the best
-            parameters seen so far.
+            With ``raise_on_divergence=True``, when the loss becomes NaN or infinite;
+            the model then holds the best parameters seen so far.
         """
         iterations_per_epoch = self.iterations_per_epoch
         num_iterations = self.num_epochs * iterations_per_epoch
         progress = _make_progress(self, num_iterations, iterations_per_epoch)
+        self.diverged = None
         try:
             for t in range(self._iteration, num_iterations):
                 loss = self._step()
                 if not np.isfinite(loss):
-                    raise self._diverged(loss, t + 1, num_iterations)
+                    self._stop_diverged(loss, t + 1, num_iterations)
+                    return
                 self._iteration = t + 1
                 progress.iteration(t, loss)
                 epoch_end = self._iteration % iterations_per_epoch == 0

@@ -47,6 +47,75 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
     return grid
 
 
+def vis_grid(Xs):
+    """Tile a batch of images with one-pixel gaps and scale the whole grid, gaps included, to ``[0, 1]``.
+
+    Unlike :func:`visualize_grid`, which scales every tile on its own, this keeps the
+    images comparable with each other (the cs231n ``vis_grid``).
+
+    Parameters
+    ----------
+    Xs : ndarray, shape (N, H, W, C)
+        Images in NHWC, N >= 1.
+
+    Returns
+    -------
+    ndarray, shape (G*(H+1), G*(W+1), C) with G = ceil(sqrt(N))
+        Tiles fill the grid row by row, each followed by a gap of one pixel; gaps and empty
+        cells hold the smallest value of Xs, hence 0 after scaling. A constant grid is all
+        zeros. The dtype is Xs's if it is a float dtype, else float64.
+    """
+    if not isinstance(Xs, np.ndarray) or Xs.ndim != 4 or Xs.shape[0] == 0:
+        raise ValueError(f"vis_grid: Xs must be an ndarray of shape (N, H, W, C) with N >= 1, "
+                         f"got {getattr(Xs, 'shape', type(Xs).__name__)}")
+    N, H, W, _ = Xs.shape
+    side = math.ceil(math.sqrt(N))
+    return _place_and_scale(Xs, _tile_corners(N, H, W, padding=1), (side * (H + 1), side * (W + 1)), Xs.min())
+
+
+def vis_nn(rows):
+    """Lay out rows of images (say, each query image and its nearest neighbours) and scale them to ``[0, 1]``.
+
+    Parameters
+    ----------
+    rows : sequence of R sequences of D images, each an ndarray (H, W, C) of one shape
+
+    Returns
+    -------
+    ndarray, shape (R*(H+1), D*(W+1), C)
+        Image d of row r at ``(r*(H+1), d*(W+1))``; the one-pixel gaps after each image hold 1
+        before the whole grid is min-max scaled (as in the cs231n ``vis_nn``). A constant grid is
+        all zeros. The dtype is the images' if it is a float dtype, else float64.
+    """
+    if (isinstance(rows, (str, bytes)) or not hasattr(rows, "__len__") or len(rows) == 0
+            or any(isinstance(row, (str, bytes)) or not hasattr(row, "__len__") for row in rows)):
+        raise ValueError("vis_nn: rows must be a non-empty list of lists of images (H, W, C)")
+    D = len(rows[0])
+    images = [image for row in rows for image in row]
+    if D == 0 or any(len(row) != D for row in rows):
+        raise ValueError(f"vis_nn: every row must hold the same positive number of images, got row lengths "
+                         f"{[len(row) for row in rows]}")
+    first = images[0]
+    if any(not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape != first.shape
+           or image.dtype != first.dtype for image in images):
+        raise ValueError("vis_nn: every image must be an ndarray (H, W, C) of the first image's shape "
+                         f"{getattr(first, 'shape', type(first).__name__)} and dtype")
+    H, W, _ = first.shape
+    corners = [(r * (H + 1), d * (W + 1)) for r in range(len(rows)) for d in range(D)]
+    return _place_and_scale(np.stack(images), corners, (len(rows) * (H + 1), D * (W + 1)), 1)
+
+
+def _place_and_scale(tiles, corners, size, fill):
+    """Tiles (N, H, W, C) at ``corners`` on a grid of ``size`` filled with ``fill``, min-max scaled to [0, 1]."""
+    dtype = tiles.dtype if np.issubdtype(tiles.dtype, np.floating) else np.dtype(np.float64)
+    _, H, W, C = tiles.shape
+    grid = np.full((*size, C), fill, dtype=dtype)
+    for tile, (top, left) in zip(tiles, corners):
+        grid[top:top + H, left:left + W] = tile
+    low, high = grid.min(), grid.max()
+    return (grid - low) / (high - low) if high > low else np.zeros_like(grid)
+
+
 def _grid_shape(N, H, W, padding):
     """(height, width) of the grid of N tiles of H x W that ``visualize_grid`` builds."""
     side = math.ceil(math.sqrt(N))

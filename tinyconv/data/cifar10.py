@@ -84,10 +84,19 @@ class _BatchUnpickler(pickle.Unpickler):
             _refuse(f"global {module}.{name}")
 
 
+def unpickle_batch(file):
+    """Unpickle one object from the open binary ``file`` with the restricted unpickler.
+
+    Accepts only what a CIFAR-10 batch holds (dicts, lists, bytes, strings, ints and uint8 arrays);
+    any other global is refused with ``pickle.UnpicklingError`` before it can run.
+    """
+    return _BatchUnpickler(file, encoding="latin1").load()
+
+
 def _unpickle_batch(path):
     with open(path, "rb") as file:
         try:
-            return _BatchUnpickler(file, encoding="latin1").load()
+            return unpickle_batch(file)
         # A damaged or hostile stream can fail in many ways inside the unpickler (bad opcode,
         # EOF, wrong argument types); all of them mean the same thing to the caller.
         except Exception as error:

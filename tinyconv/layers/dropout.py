@@ -25,9 +25,12 @@ def dropout_forward(x, dropout_param):
     dropout_param : dict
         ``p``: probability of KEEPING a unit, in (0, 1].
         ``mode``: 'train' applies dropout, 'test' is the identity.
-        ``seed`` (optional): draw the mask from a generator seeded with it, so every call
-        with this dict drops the same units (gradient checks need this). Without a seed the
-        mask comes from the global ``np.random`` state, which ``np.random.seed`` fixes.
+        ``seed`` (optional): seeds NumPy's global RNG with it (``np.random.seed(seed)``, in
+        both modes) before the mask is drawn with ``np.random.rand``, so every call with this
+        dict drops the same units (gradient checks need this). This is what the cs231n
+        reference does, and the side effect is deliberate: the notebooks' later cells draw
+        from the global RNG after it, so their printed numbers depend on that state. Without
+        a seed (or with ``seed`` None) the mask comes from the global ``np.random`` state as it is.
 
     Returns
     -------
@@ -39,12 +42,13 @@ def dropout_forward(x, dropout_param):
     _checks.param_dict(where, "dropout_param", dropout_param, ("p", "mode", "seed"), required=("p",))
     p = _checks.probability(where, "dropout_param['p']", dropout_param["p"])
     mode = _checks.mode(where, "dropout_param", dropout_param)
+    xp = array_module(x)
+    seed = _checks.optional_seed(where, "dropout_param['seed']", dropout_param.get("seed"))
+    if seed is not None:
+        xp.random.seed(seed)
     if mode == "test":
         return x.copy(), DropoutCache(x.shape, x.dtype, None)
-    xp = array_module(x)
-    seed = dropout_param.get("seed")
-    uniform = xp.random.random_sample(x.shape) if seed is None else xp.random.default_rng(seed).random(x.shape)
-    mask = (uniform < p) / x.dtype.type(p)
+    mask = (xp.random.rand(*x.shape) < p) / x.dtype.type(p)
     return x * mask, DropoutCache(x.shape, x.dtype, mask)
 
 

@@ -1,4 +1,4 @@
-"""Models: the cs231n ThreeLayerConvNet and FullyConnectedNet, and a configurable ConvNet.
+"""Models: the cs231n ThreeLayerConvNet, FullyConnectedNet and (2019) TwoLayerNet, and a configurable ConvNet.
 
 Every model has ``params`` (dict name -> array), ``dtype``, ``reg``,
 ``loss(X, y=None)`` (scores, or ``(loss, grads)`` when labels are given),
@@ -23,5 +23,6 @@ Where the initial weights come from
 from tinyconv.models.convnet import ConvNet
 from tinyconv.models.fc_net import FullyConnectedNet
 from tinyconv.models.three_layer import ThreeLayerConvNet
+from tinyconv.models.two_layer import TwoLayerNet
 
-__all__ = ["ThreeLayerConvNet", "FullyConnectedNet", "ConvNet"]
+__all__ = ["ThreeLayerConvNet", "FullyConnectedNet", "TwoLayerNet", "ConvNet"]

@@ -1,5 +1,7 @@
 """The cs231n fully-connected network of any depth."""
 
+import warnings
+
 import numpy as np
 
 from tinyconv.layers import (
@@ -49,7 +51,12 @@ class FullyConnectedNet(Model):
     dtype : np.float32 or np.float64
         dtype of the parameters and of every computation.
     seed : int or None
-        Seed for the dropout masks, which makes dropout deterministic.
+        Seed for the dropout masks, which makes dropout deterministic (each
+        forward pass then seeds NumPy's global RNG, see ``dropout_forward``).
+    dropout : float in (0, 1], keyword only
+        The 2019 starter's name of ``dropout_keep_ratio``, with the same meaning
+        (a keep probability); accepted with a DeprecationWarning. Pass only one
+        of the two.
 
     Params: ``W{n}``, ``b{n}`` for n = 1..L, and ``gamma{n}``, ``beta{n}``
     (ones, zeros) for the normalized hidden layers n = 1..L-1. The weights are
@@ -75,7 +82,24 @@ class FullyConnectedNet(Model):
         weight_scale=1e-2,
         dtype=np.float32,
         seed=None,
+        *,
+        dropout=None,
     ):
+        if dropout is not None:
+            if dropout_keep_ratio != 1:
+                raise ValueError(
+                    "FullyConnectedNet: pass dropout_keep_ratio or its old name dropout, not both "
+                    f"(got dropout_keep_ratio={dropout_keep_ratio!r}, dropout={dropout!r})"
+                )
+            warnings.warn(
+                "FullyConnectedNet: dropout is the 2019 name of dropout_keep_ratio (the probability "
+                "of keeping a unit); use dropout_keep_ratio.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            dropout_keep_ratio = _checks.probability(
+                "FullyConnectedNet", "dropout (the 2019 name of dropout_keep_ratio, the probability of keeping "
+                "a unit; 1 disables dropout)", dropout)
         self._configure(dict(hidden_dims=hidden_dims, input_dim=input_dim, num_classes=num_classes,
                              dropout_keep_ratio=dropout_keep_ratio, normalization=normalization, reg=reg,
                              weight_scale=weight_scale, dtype=dtype, seed=seed))

@@ -1,0 +1,1 @@
+"""The starter's classifiers: ``cnn`` (ThreeLayerConvNet) and ``fc_net`` (FullyConnectedNet, TwoLayerNet)."""
