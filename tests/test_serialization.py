@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tinyconv import serialization
-from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
+from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
 from tinyconv.data import get_digits_data
 from tinyconv.serialization import load_checkpoint, load_model, save_checkpoint, save_model
 from tinyconv.solver import Solver
@@ -30,6 +30,7 @@ def _trained_models():
         ConvNet.from_spec("c4p-f6", input_dim=(2, 6, 6), normalization="batchnorm", seed=1),
         ConvNet.from_spec("c4-c4p", input_dim=(2, 6, 6), normalization="groupnorm", seed=2,
                           init="gaussian", weight_scale=0.2, reg=0.3, dtype=np.float64),
+        TwoLayerNet(input_dim=8, hidden_dim=5, weight_scale=0.1, reg=0.2),
     ]
     rng = np.random.default_rng(0)
     for model in models:
@@ -41,7 +42,7 @@ def _trained_models():
     return models
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(5))
 def test_model_round_trip_restores_class_config_params_and_buffers(tmp_path, index):
     model = _trained_models()[index]
     path = tmp_path / "model.npz"
@@ -57,7 +58,7 @@ def test_model_round_trip_restores_class_config_params_and_buffers(tmp_path, ind
     for key, value in model.state().items():
         np.testing.assert_array_equal(loaded.state()[key], value)
     X = np.random.default_rng(1).standard_normal((3, 2, 6, 6))
-    if isinstance(model, FullyConnectedNet):
+    if isinstance(model, (FullyConnectedNet, TwoLayerNet)):
         X = X.reshape(3, -1)[:, :8]
     np.testing.assert_array_equal(loaded.loss(X), model.loss(X))
 

@@ -35,7 +35,7 @@ import zipfile
 import numpy as np
 
 from tinyconv._files import atomic_write
-from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
+from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
 from tinyconv.models._base import buffers
 
 __all__ = [
@@ -56,7 +56,7 @@ _MODEL_KIND = "tinyconv-model"
 _CHECKPOINT_KIND = "tinyconv-checkpoint"
 
 #: The classes a file may name; nothing outside this table is ever instantiated.
-MODEL_CLASSES = {cls.__name__: cls for cls in (ThreeLayerConvNet, FullyConnectedNet, ConvNet)}
+MODEL_CLASSES = {cls.__name__: cls for cls in (ThreeLayerConvNet, FullyConnectedNet, TwoLayerNet, ConvNet)}
 
 
 def atomic_savez(path, arrays):
