@@ -41,7 +41,7 @@ def test_train_writes_model_metrics_and_pictures(small_run):
         assert (small_run / picture).read_bytes()[:4] == b"\x89PNG"
     metrics = json.loads((small_run / "metrics.json").read_text())
     assert metrics["dataset"] == "digits" and metrics["model"] == "c4p-f16"
-    assert metrics["model_class"] == "ConvNet" and metrics["model_config"]["num_filters"] == [4]
+    assert metrics["model_class"] == "ConvNet" and metrics["model_config"]["spec"] == "c4p-f16"
     assert metrics["epochs"] == 2 and metrics["iterations"] == 2 * (1647 // 100)
     assert len(metrics["val_acc_history"]) == 3 and metrics["seconds"] > 0
     assert metrics["options"]["lr"] == pytest.approx(3e-3) and metrics["options"]["batch_size"] == 100

@@ -44,6 +44,15 @@ GRADCHECK_MODELS = {
         "c4p-c6-f5", input_dim=(2, 4, 4), num_classes=4, normalization="groupnorm",
         num_groups=2, init="gaussian", weight_scale=0.3, reg=0.1, seed=2, dtype=np.float64,
     ),
+    # Every token of the spec grammar: a residual block keeping the shape, one widening it, one at stride 2
+    # on an even size, average pooling, global pooling, hidden layers and (seeded) dropout.
+    "conv_resnet": lambda: ConvNet.from_spec(
+        "c3a-r3-r4-r5p-g-f5-d0.7", input_dim=(2, 8, 8), num_classes=4, normalization="batchnorm", reg=0.1,
+        seed=3, dtype=np.float64,
+    ),
+    "conv_dropout_before_flatten": lambda: ConvNet.from_spec(
+        "c3p-d0.6-f4-d0.8", input_dim=(1, 4, 4), num_classes=4, seed=4, dtype=np.float64,
+    ),
 }
 
 
@@ -60,6 +69,14 @@ def test_gradients_match_numerical_gradients(name):
     np.random.seed(0)
     model = GRADCHECK_MODELS[name]()
     X, y = _inputs(model, N=4, seed=1)
+    # Dropout masks come from NumPy's global RNG: the same draws for every loss evaluated below.
+    model_loss = model.loss
+
+    def loss(X, y=None):
+        np.random.seed(7)
+        return model_loss(X, y)
+
+    model.loss = loss
     # Random biases, shifts and scales: a zero bias after an all-dead ReLU input
     # would leave a pre-activation exactly on the kink, where the numerical
     # gradient is one-sided.
@@ -211,11 +228,10 @@ def test_config_is_json_and_rebuilds_the_same_architecture(name):
 
 def test_from_spec_builds_the_described_network():
     model = ConvNet.from_spec("c16p-c32p-f128", input_dim=(3, 32, 32), normalization="batchnorm")
-    config = model.get_config()
-    assert config["num_filters"] == [16, 32]
-    assert config["pool"] == [True, True]
-    assert config["hidden_dims"] == [128]
-    assert model.spec == "c16p-c32p-f128"
+    assert model.get_config()["spec"] == model.spec == "c16p-c32p-f128"
+    lists = ConvNet(input_dim=(3, 32, 32), num_filters=[16, 32], pool=True, hidden_dims=[128],
+                    normalization="batchnorm")
+    assert lists.get_config() == model.get_config()
     assert model.params["W1"].shape == (16, 3, 3, 3)
     assert model.params["W2"].shape == (32, 16, 3, 3)
     assert model.params["W3"].shape == (32 * 8 * 8, 128)
@@ -223,8 +239,36 @@ def test_from_spec_builds_the_described_network():
     assert model.params["gamma2"].shape == (32,)
     assert "gamma3" not in model.params
     plain = ConvNet.from_spec("c8-c8p", input_dim=(1, 6, 6), num_classes=3)
-    assert plain.get_config()["pool"] == [False, True]
+    assert ConvNet(input_dim=(1, 6, 6), num_filters=[8, 8], pool=[False, True], hidden_dims=[],
+                   num_classes=3).spec == "c8-c8p"
     assert plain.params["W3"].shape == (8 * 3 * 3, 3)
+
+
+def test_the_grammar_s_new_tokens_build_their_layers():
+    model = ConvNet.from_spec("c8a-r8-r16p-r16p-g-d0.5-f32-d0.75", input_dim=(1, 28, 28), num_classes=10,
+                              normalization="batchnorm")
+    shapes = {name: value.shape for name, value in model.params.items()}
+    assert shapes["W1"] == (8, 1, 3, 3)  # then 2x2 average pooling: 14x14
+    assert shapes["W2a"] == shapes["W2b"] == (8, 8, 3, 3) and "W2s" not in shapes  # identity shortcut
+    assert shapes["W3a"] == (16, 8, 3, 3) and shapes["W3s"] == (16, 8, 1, 1)  # stride 2: 7x7
+    assert shapes["W4a"] == (16, 16, 3, 3) and shapes["W4s"] == (16, 16, 1, 1)  # stride 2 on 7: 4x4
+    assert shapes["W5"] == (16, 32)  # global pooling leaves the 16 channels
+    assert shapes["W6"] == (32, 10)
+    assert len(model.bn_params) == 1 + 2 + 3 + 3
+    assert sorted(model.state()) == sorted(f"running_{stat}{k}" for stat in ("mean", "var") for k in range(1, 10))
+    X = np.random.default_rng(0).standard_normal((2, 1, 28, 28))
+    assert model.loss(X).shape == (2, 10)
+    assert ConvNet.from_spec("c8p-f8", input_dim=(1, 8, 8)).params["W2"].shape == (8 * 4 * 4, 8)
+
+
+def test_dropout_tokens_drop_in_training_only():
+    model = ConvNet.from_spec("c2-d0.5", input_dim=(1, 4, 4), num_classes=3, seed=0, dtype=np.float64)
+    X = np.random.default_rng(1).standard_normal((5, 1, 4, 4))
+    np.testing.assert_array_equal(model.loss(X), model.loss(X))  # test mode: no dropout
+    np.random.seed(0)
+    first = model.loss(X, np.zeros(5, dtype=int))[0]
+    second = model.loss(X, np.zeros(5, dtype=int))[0]
+    assert first != second  # a new mask for every training batch
 
 
 @pytest.mark.parametrize(
@@ -238,6 +282,13 @@ def test_from_spec_builds_the_described_network():
         ("C16", "C16"),
         ("c16--f10", ""),
         ("", ""),
+        ("g-f10", "g"),
+        ("c8-g-c8", "c8"),
+        ("c8-g-g", "g"),
+        ("c8-d0", "d0"),
+        ("c8-d1.5", "d1.5"),
+        ("d0.5-c8", "d0.5"),
+        ("c8-f4-r8", "r8"),
     ],
 )
 def test_from_spec_names_the_bad_token(spec, token):
@@ -297,12 +348,16 @@ def test_groupnorm_parameters_have_the_spatial_groupnorm_shape():
         (lambda: ConvNet(num_filters=[]), ValueError, "num_filters must contain"),
         (lambda: ConvNet(filter_size=4), ValueError, "filter_size must be odd"),
         (lambda: ConvNet(num_filters=[8, 8], pool=[True]), ValueError, "pool must be a bool or a list of 2"),
-        (lambda: ConvNet(input_dim=(3, 6, 6), pool=True), ValueError, "conv block 2 pools .* height 3"),
+        (lambda: ConvNet(input_dim=(3, 6, 6), pool=True), ValueError, r"layer 2 \(c32p\) pools .* height 3"),
         (
             lambda: ConvNet(num_filters=[8, 6], normalization="groupnorm", num_groups=4),
             ValueError,
-            r"num_groups=4 does not divide num_filters\[1\]=6",
+            r"num_groups=4 does not divide the 6 filters of layer 2 \(c6p\)",
         ),
+        (lambda: ConvNet(spec="c8-r8"), ValueError, r"layer 2 \(r8\) is a residual block.*normalization='batchnorm'"),
+        (lambda: ConvNet.from_spec("c8-r8a"), ValueError, "a residual block downsamples with 'p'"),
+        (lambda: ConvNet(spec="c8", hidden_dims=[4]), ValueError, "spec or as num_filters/pool/hidden_dims, not both"),
+        (lambda: ConvNet.from_spec("c8a", input_dim=(1, 5, 5)), ValueError, r"layer 1 \(c8a\) pools .* height 5"),
         (lambda: ConvNet(weight_scale=0.1), ValueError, "weight_scale applies only to init='gaussian'"),
         (lambda: ConvNet(init="xavier"), ValueError, "init must be one of"),
     ],

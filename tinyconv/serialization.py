@@ -14,9 +14,11 @@ checked against the config first.
 Format versions
 ---------------
 1. tinyconv 0.1.0.
-2. Checkpoints keep the running statistics of the best epoch (``best_state``)
-   with its parameters, and may hold a model that is not a tinyconv class (a
-   learner's own, with its ``params`` and cs231n-style ``bn_params`` buffers).
+2. A ConvNet's config holds its ``spec`` (in place of num_filters, pool and
+   hidden_dims). Checkpoints keep the running statistics of the best epoch
+   (``best_state``) with its parameters, and may hold a model that is not a
+   tinyconv class (a learner's own, with its ``params`` and cs231n-style
+   ``bn_params`` buffers).
 
 Every older version is read by upgrading its document one version at a time
 (``_UPGRADES``); a newer one is refused with a message to upgrade tinyconv.
@@ -37,6 +39,7 @@ import numpy as np
 from tinyconv._files import atomic_write
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
 from tinyconv.models._base import buffers
+from tinyconv.models.convnet import spec_from_lists
 
 __all__ = [
     "save_model",
@@ -170,7 +173,14 @@ def _read(path, kinds):
 
 
 def _from_version_1(document):
-    """Version 1 checkpoints kept no buffers of the best epoch: use the last epoch's, as 0.1.0 did."""
+    """Version 1 described a ConvNet by num_filters, pool and hidden_dims, where version 2 has its spec; and
+    its checkpoints kept no buffers of the best epoch (the last epoch's serve, as in 0.1.0)."""
+    model = document.get("model")
+    if isinstance(model, dict) and model.get("class") == "ConvNet" and isinstance(model.get("config"), dict):
+        config = dict(model["config"])
+        lists = {name: config.pop(name, None) for name in ("num_filters", "pool", "hidden_dims")}
+        if config.get("spec") is None:
+            model["config"] = {**config, "spec": spec_from_lists(**lists)}
     solver = document.get("solver")
     if document.get("format") == _CHECKPOINT_KIND and isinstance(solver, dict) and "best_state" not in solver:
         solver["best_state"] = document.get("model", {}).get("state", {})

@@ -1,146 +1,184 @@
-"""A configurable convolutional network: K conv blocks, hidden affine layers, a classifier."""
+"""A configurable convolutional network, described by a short spec such as ``c32-r32-r64p-r128p-g``.
+
+Spec grammar: '-'-separated tokens, in this order
+
+- one or more feature tokens:
+  ``cN`` a conv block of N filters (conv - [norm] - relu), ``cNp`` the same followed by 2x2 max pooling,
+  ``cNa`` the same followed by 2x2 average pooling, ``rN`` a residual basic block of N filters (it needs
+  ``normalization='batchnorm'``), ``rNp`` the same halving the spatial size with stride 2;
+- optionally ``g``: global average pooling in place of the flatten;
+- any number of ``fN`` (a hidden affine - relu layer of N units) and ``dP`` (dropout keeping each unit
+  with probability P, e.g. ``d0.5``, before the next affine layer).
+
+The classifier (an affine layer to ``num_classes`` scores) and the softmax loss end every network.
+``"c16p-c32p-f128"`` is two pooled conv blocks and one hidden layer; ``"c32-r32-r64p-r128p-g"`` a small
+ResNet.
+"""
 
 import re
+from typing import NamedTuple
 
 import numpy as np
 
+from tinyconv import _checks
 from tinyconv.layers import (
     affine_backward,
     affine_forward,
     affine_relu_backward,
     affine_relu_forward,
+    avg_pool_backward_fast,
+    avg_pool_forward_fast,
     conv_bn_relu_backward,
     conv_bn_relu_forward,
     conv_gn_relu_backward,
     conv_gn_relu_forward,
     conv_relu_backward,
     conv_relu_forward,
+    dropout_backward,
+    dropout_forward,
+    global_avg_pool_backward,
+    global_avg_pool_forward,
     max_pool_backward_fast,
     max_pool_forward_fast,
+    residual_block_backward,
+    residual_block_forward,
     softmax_loss,
 )
-from tinyconv import _checks
 from tinyconv.models._base import POOL_PARAM, Model, pooled_size
 
 DEFAULT_GAUSSIAN_SCALE = 1e-2
+NORMALIZATIONS = (None, "batchnorm", "groupnorm")
 
-_CONV_TOKEN = re.compile(r"c([1-9][0-9]*)(p?)")
+_FEATURE_TOKEN = re.compile(r"([cr])([1-9][0-9]*)([pa]?)")
 _HIDDEN_TOKEN = re.compile(r"f([1-9][0-9]*)")
+_DROPOUT_TOKEN = re.compile(r"d(0\.[0-9]*[1-9][0-9]*|1(\.0*)?)")
 _SPEC_GRAMMAR = (
-    "a ConvNet spec is '-'-separated tokens: 'cN' is a conv block of N filters, 'cNp' the "
-    "same followed by 2x2 max pooling, 'fN' a hidden affine layer of N units; at least one "
-    "c token, every c token before every f token, e.g. 'c16p-c32p-f128'"
+    "a ConvNet spec is '-'-separated tokens: feature tokens first (cN: a conv block of N filters, cNp / cNa: "
+    "the same then 2x2 max / average pooling, rN: a residual block of N filters, rNp: the same at stride 2), "
+    "then optionally g (global average pooling), then fN (a hidden layer of N units) and dP (dropout keeping "
+    "a unit with probability P, e.g. d0.5), e.g. 'c16p-c32p-f128' or 'c32-r32-r64p-r128p-g'"
 )
+_POOLS = {"p": (max_pool_forward_fast, max_pool_backward_fast), "a": (avg_pool_forward_fast, avg_pool_backward_fast)}
+_CONV_BLOCKS = {
+    None: (conv_relu_forward, conv_relu_backward),
+    "batchnorm": (conv_bn_relu_forward, conv_bn_relu_backward),
+    "groupnorm": (conv_gn_relu_forward, conv_gn_relu_backward),
+}
 
 
-def _checked_pool(pool, num_blocks):
-    if isinstance(pool, (bool, np.bool_)):
-        return [bool(pool)] * num_blocks
-    wanted = f"a bool or a list of {num_blocks} bools (one per entry of num_filters)"
-    if not isinstance(pool, (list, tuple)) or not all(isinstance(flag, (bool, np.bool_)) for flag in pool):
-        raise TypeError(f"ConvNet: pool must be {wanted}, got {_checks.describe(pool)}")
-    if len(pool) != num_blocks:
-        raise ValueError(f"ConvNet: pool must be {wanted}, got {len(pool)} of them")
-    return [bool(flag) for flag in pool]
+class Layer(NamedTuple):
+    """One token of a spec: ``kind`` is 'conv', 'residual', 'global_pool', 'affine' or 'dropout'."""
+
+    kind: str
+    units: int = 0  # filters or hidden units
+    pool: str = ""  # a conv block's 'p' (max) or 'a' (average) pooling; a residual block's 'p' (stride 2)
+    keep: float = 1.0  # dropout's keep probability
+
+    @property
+    def token(self):
+        if self.kind == "global_pool":
+            return "g"
+        if self.kind == "dropout":
+            return f"d{self.keep:g}"
+        return {"conv": "c", "residual": "r", "affine": "f"}[self.kind] + f"{self.units}{self.pool}"
 
 
-def _validated_config(input_dim, num_filters, filter_size, pool, hidden_dims, num_classes, normalization,
-                      num_groups, init, weight_scale, seed):
-    """ConvNet's constructor arguments checked and in JSON form (reg and dtype aside)."""
+def parse_spec(spec):
+    """The layers of a spec string, in order (see the module docstring for the grammar)."""
+    if not isinstance(spec, str):
+        raise TypeError(f"ConvNet: spec must be a string such as 'c16p-c32p-f128', got {_checks.describe(spec)}")
+    layers = []
+    for token in spec.strip().split("-"):
+        feature, hidden, dropout = (pattern.fullmatch(token) for pattern in (_FEATURE_TOKEN, _HIDDEN_TOKEN,
+                                                                             _DROPOUT_TOKEN))
+        features_done = any(layer.kind not in ("conv", "residual") for layer in layers)
+        if feature and not features_done:
+            kind = "conv" if feature.group(1) == "c" else "residual"
+            if kind == "residual" and feature.group(3) == "a":
+                raise ValueError(f"ConvNet: bad token {token!r} in spec {spec!r}: a residual block downsamples "
+                                 "with 'p' (stride 2), not 'a'")
+            layers.append(Layer(kind, int(feature.group(2)), feature.group(3)))
+        elif token == "g" and layers and not features_done:
+            layers.append(Layer("global_pool"))
+        elif (hidden or dropout) and layers:
+            layers.append(Layer("affine", int(hidden.group(1))) if hidden else Layer("dropout", keep=float(token[1:])))
+        else:
+            raise ValueError(f"ConvNet: bad token {token!r} in spec {spec!r}: {_SPEC_GRAMMAR}")
+    return layers
+
+
+def spec_from_lists(num_filters, pool, hidden_dims):
+    """The spec that ``num_filters``, ``pool`` and ``hidden_dims`` (the older constructor arguments) describe."""
     where = "ConvNet"
-    input_dim = list(_checks.image_shape(where, "input_dim", input_dim))
-    num_filters = _checks.positive_ints(where, "num_filters", num_filters, allow_empty=False)
-    filter_size = _checks.positive_int(where, "filter_size", filter_size)
-    if filter_size % 2 == 0:
-        raise ValueError(f"{where}: filter_size must be odd so that 'same' padding keeps the spatial size, "
-                         f"got {filter_size}; use 3, 5 or 7")
-    pool = _checked_pool(pool, len(num_filters))
-    _, height, width = input_dim
-    for index, does_pool in enumerate(pool):
-        if does_pool:
-            block = f"conv block {index + 1}"
-            height = pooled_size(where, "height", height, block)
-            width = pooled_size(where, "width", width, block)
-    normalization = _checks.one_of(where, "normalization", normalization, (None, "batchnorm", "groupnorm"))
-    num_groups = _checks.positive_int(where, "num_groups", num_groups)
-    if normalization == "groupnorm":
-        for index, filters in enumerate(num_filters):
-            if filters % num_groups:
-                raise ValueError(f"{where}: num_groups={num_groups} does not divide num_filters[{index}]={filters}; "
-                                 "choose num_groups that divides every block's filter count")
-    init = _checks.one_of(where, "init", init, ("he", "gaussian"))
-    if weight_scale is not None:
-        if init == "he":
-            raise ValueError(f"{where}: weight_scale applies only to init='gaussian'; drop weight_scale or pass "
-                             "init='gaussian'")
-        weight_scale = _checks.nonnegative_float(where, "weight_scale", weight_scale)
-    return {
-        "input_dim": input_dim,
-        "num_filters": list(num_filters),
-        "filter_size": filter_size,
-        "pool": pool,
-        "hidden_dims": list(_checks.positive_ints(where, "hidden_dims", hidden_dims, allow_empty=True)),
-        "num_classes": _checks.positive_int(where, "num_classes", num_classes),
-        "normalization": normalization,
-        "num_groups": num_groups,
-        "init": init,
-        "weight_scale": weight_scale,
-        "seed": _checks.optional_seed(where, "seed", seed),
-    }
+    num_filters = _checks.positive_ints(where, "num_filters", (16, 32) if num_filters is None else num_filters,
+                                        allow_empty=False)
+    pool = True if pool is None else pool
+    if isinstance(pool, (bool, np.bool_)):
+        pool = [bool(pool)] * len(num_filters)
+    wanted = f"a bool or a list of {len(num_filters)} bools (one per entry of num_filters)"
+    if not isinstance(pool, (list, tuple)) or not all(isinstance(flag, (bool, np.bool_)) for flag in pool):
+        raise TypeError(f"{where}: pool must be {wanted}, got {_checks.describe(pool)}")
+    if len(pool) != len(num_filters):
+        raise ValueError(f"{where}: pool must be {wanted}, got {len(pool)} of them")
+    hidden_dims = _checks.positive_ints(where, "hidden_dims", (128,) if hidden_dims is None else hidden_dims,
+                                        allow_empty=True)
+    tokens = [f"c{filters}{'p' if does_pool else ''}" for filters, does_pool in zip(num_filters, pool)]
+    return "-".join(tokens + [f"f{units}" for units in hidden_dims])
 
 
 class ConvNet(Model):
-    """{conv - [spatial batchnorm | groupnorm] - relu - [2x2 max pool]} x K
-    - {affine - relu} x M - affine - softmax.
+    """A convolutional network described by a spec (see the module docstring), then affine - softmax.
 
     Parameters
     ----------
     input_dim : tuple (C, H, W)
         Size of one input image.
-    num_filters : list of int, length K >= 1
-        Filters of each conv block.
+    num_filters, pool, hidden_dims
+        The older way to describe a network of conv blocks and hidden layers: filters of each conv block
+        (default (16, 32)), whether each ends with 2x2 max pooling (a bool or one per block, default True),
+        hidden units (default (128,)). Give these or ``spec``, not both.
     filter_size : int, odd
-        Height and width of every conv filter; stride 1 and padding
-        ``(filter_size - 1) // 2`` keep the spatial size.
-    pool : bool or list of bool (length K)
-        Whether each block ends with a 2x2, stride-2 max pool (one bool
-        applies to every block). Pooled sizes must be even.
-    hidden_dims : list of int
-        Units of the hidden affine-relu layers (may be empty).
+        Height and width of every conv filter; padding ``(filter_size - 1) // 2`` keeps the spatial size at
+        stride 1.
     num_classes : int
         Number of scores produced.
     normalization : None, 'batchnorm' or 'groupnorm'
-        Normalization of every conv block (spatial batch norm or group norm).
+        Normalization of every conv block (spatial batch norm or group norm). Residual blocks always use
+        batch norm, so they need 'batchnorm'.
     num_groups : int
-        Groups of the group norm; must divide every entry of ``num_filters``.
-        Used only with ``normalization='groupnorm'``.
+        Groups of the group norm; must divide every conv block's filter count.
     init : 'he' or 'gaussian'
-        'he' draws weights from N(0, 2 / fan_in); 'gaussian' from
-        N(0, weight_scale**2).
+        'he' draws weights from N(0, 2 / fan_in); 'gaussian' from N(0, weight_scale**2).
     weight_scale : float or None
-        Standard deviation for ``init='gaussian'`` (None means 1e-2); must be
-        None for ``init='he'``.
+        Standard deviation for ``init='gaussian'`` (None means 1e-2); must be None for ``init='he'``.
     reg : float
         L2 regularization strength.
     seed : int or None
-        Seed of the generator that draws the initial weights (None: fresh
-        entropy). NumPy's global RNG is not used.
+        Seed of the generator that draws the initial weights (None: fresh entropy). NumPy's global RNG is not
+        used for them; dropout masks are drawn from it, as cs231n's dropout does.
     dtype : np.float32 or np.float64
         dtype of the parameters and of every computation.
+    spec : str, optional
+        The architecture, e.g. ``'c32-r32-r64p-r128p-g'``.
 
-    Params: block n = 1..K has ``W{n} (F_n, F_{n-1}, k, k)``, ``b{n} (F_n,)``
-    and with normalization ``gamma{n}``, ``beta{n}`` (shape ``(F_n,)`` for
-    batchnorm, ``(1, F_n, 1, 1)`` for groupnorm); then ``W{n}``, ``b{n}`` for
-    the hidden layers and the classifier, numbered on from K + 1.
+    Params, layer n = 1, 2, ... in spec order (dropout and global pooling have none; the classifier is last):
+
+    - conv block: ``W{n} (F, C, k, k)``, ``b{n} (F,)`` and with normalization ``gamma{n}``, ``beta{n}``
+      (``(F,)`` for batchnorm, ``(1, F, 1, 1)`` for groupnorm);
+    - residual block: ``W{n}a, b{n}a, gamma{n}a, beta{n}a`` and ``W{n}b, ...`` for its two convs, and
+      ``W{n}s (F, C, 1, 1), b{n}s, gamma{n}s, beta{n}s`` for the projection shortcut where the shape changes;
+    - affine layer: ``W{n} (D, M)``, ``b{n} (M,)``.
+
+    ``bn_params`` holds one dict per normalization in forward order (a residual block has two or three).
     """
 
     def __init__(
         self,
         input_dim=(3, 32, 32),
-        num_filters=(16, 32),
+        num_filters=None,
         filter_size=3,
-        pool=True,
-        hidden_dims=(128,),
+        pool=None,
+        hidden_dims=None,
         num_classes=10,
         normalization=None,
         num_groups=2,
@@ -149,48 +187,135 @@ class ConvNet(Model):
         reg=0.0,
         seed=None,
         dtype=np.float32,
+        spec=None,
     ):
         self._configure(dict(input_dim=input_dim, num_filters=num_filters, filter_size=filter_size, pool=pool,
                              hidden_dims=hidden_dims, num_classes=num_classes, normalization=normalization,
                              num_groups=num_groups, init=init, weight_scale=weight_scale, reg=reg, seed=seed,
-                             dtype=dtype))
+                             dtype=dtype, spec=spec))
         self._initialize()
 
-    def _configure(self, config):
-        config = self._arguments(config)
-        reg, dtype = config.pop("reg"), config.pop("dtype")
-        config = _validated_config(**config)
-        self._configure_base(config, reg, dtype)
-        self._input_shape = tuple(config["input_dim"])
-        self.normalization = config["normalization"]
-        self.num_groups = config["num_groups"]
-        self.pool = tuple(config["pool"])
-        self.num_blocks = len(config["num_filters"])
-        self.num_layers = self.num_blocks + len(config["hidden_dims"]) + 1
-        self._conv_param = {"stride": 1, "pad": (config["filter_size"] - 1) // 2}
+    @classmethod
+    def from_spec(cls, spec, **kwargs):
+        """``ConvNet(spec=spec, **kwargs)``: a ConvNet from a short architecture string such as
+        ``'c16p-c32p-f128'`` (see the module docstring for the grammar)."""
+        clashing = sorted({"num_filters", "pool", "hidden_dims", "spec"} & set(kwargs))
+        if clashing:
+            raise ValueError(f"ConvNet.from_spec: the spec {spec!r} already sets {clashing}; do not pass them too")
+        return cls(spec=spec, **kwargs)
 
-        C, H, W = config["input_dim"]
-        for does_pool in config["pool"]:
-            H, W = (H // 2, W // 2) if does_pool else (H, W)
+    @property
+    def spec(self):
+        """The architecture as a spec string, e.g. ``'c16p-c32p-f128'``."""
+        return self._config["spec"]
+
+    def _configure(self, config):
+        where = "ConvNet"
+        config = self._arguments(config)
+        lists = {name: config.pop(name) for name in ("num_filters", "pool", "hidden_dims")}
+        if config["spec"] is None:
+            config["spec"] = spec_from_lists(**lists)
+        elif any(value is not None for value in lists.values()):
+            given = sorted(name for name, value in lists.items() if value is not None)
+            raise ValueError(f"{where}: give the architecture as spec or as num_filters/pool/hidden_dims, not both "
+                             f"(got spec={config['spec']!r} and {given})")
+        self.layers = parse_spec(config["spec"])
+        input_dim = list(_checks.image_shape(where, "input_dim", config["input_dim"]))
+        filter_size = _checks.positive_int(where, "filter_size", config["filter_size"])
+        if filter_size % 2 == 0:
+            raise ValueError(f"{where}: filter_size must be odd so that 'same' padding keeps the spatial size, "
+                             f"got {filter_size}; use 3, 5 or 7")
+        normalization = _checks.one_of(where, "normalization", config["normalization"], NORMALIZATIONS)
+        num_groups = _checks.positive_int(where, "num_groups", config["num_groups"])
+        init = _checks.one_of(where, "init", config["init"], ("he", "gaussian"))
+        weight_scale = config["weight_scale"]
+        if weight_scale is not None:
+            if init == "he":
+                raise ValueError(f"{where}: weight_scale applies only to init='gaussian'; drop weight_scale or pass "
+                                 "init='gaussian'")
+            weight_scale = _checks.nonnegative_float(where, "weight_scale", weight_scale)
+        self._configure_base(
+            {
+                "input_dim": input_dim,
+                "spec": "-".join(layer.token for layer in self.layers),
+                "filter_size": filter_size,
+                "num_classes": _checks.positive_int(where, "num_classes", config["num_classes"]),
+                "normalization": normalization,
+                "num_groups": num_groups,
+                "init": init,
+                "weight_scale": weight_scale,
+                "seed": _checks.optional_seed(where, "seed", config["seed"]),
+            },
+            config["reg"],
+            config["dtype"],
+        )
+        self._input_shape = tuple(input_dim)
+        self.normalization = normalization
+        self.num_groups = num_groups
+        self._conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
+        self._plan_shapes()
+
+    def _plan_shapes(self):
+        """Walk the layers through the input's shape: every parameter's shape and every norm dict."""
+        where, config = "ConvNet", self._config
+        channels, height, width = config["input_dim"]
         size = config["filter_size"]
-        channels = [C, *config["num_filters"]]
-        units = [channels[-1] * H * W, *config["hidden_dims"], config["num_classes"]]
-        weight_shapes = [(out, inp, size, size) for inp, out in zip(channels, channels[1:])]
-        weight_shapes += [(inp, out) for inp, out in zip(units, units[1:])]
-        for number, shape in enumerate(weight_shapes, start=1):
-            self._param_shapes[f"W{number}"] = shape
-            self._param_shapes[f"b{number}"] = (shape[0] if len(shape) == 4 else shape[1],)
-        if self.normalization is not None:
-            for number, filters in enumerate(config["num_filters"], start=1):
-                shape = (1, filters, 1, 1) if self.normalization == "groupnorm" else (filters,)
-                self._param_shapes[f"gamma{number}"] = shape
-                self._param_shapes[f"beta{number}"] = shape
-                self.bn_params.append({"mode": "train"})
-        if self.normalization == "batchnorm":
-            self._batchnorm_sizes = dict(enumerate(config["num_filters"], start=1))
+        features = None  # the flattened size, once the feature layers are done
+        self._numbers = []  # the parameter number of each layer (None for dropout and global pooling)
+        number = 0
+        for index, layer in enumerate(self.layers, start=1):
+            label = f"layer {index} ({layer.token})"
+            if layer.kind in ("conv", "residual", "affine"):
+                number += 1
+                self._numbers.append(number)
+            else:
+                self._numbers.append(None)
+            if layer.kind == "conv":
+                self._add_conv(str(number), layer.units, channels, size, config["normalization"])
+                if self.normalization == "groupnorm" and layer.units % self.num_groups:
+                    raise ValueError(f"{where}: num_groups={self.num_groups} does not divide the {layer.units} "
+                                     f"filters of {label}; choose num_groups that divides every block's filters")
+                channels = layer.units
+                if layer.pool:
+                    height = pooled_size(where, "height", height, label)
+                    width = pooled_size(where, "width", width, label)
+            elif layer.kind == "residual":
+                if self.normalization != "batchnorm":
+                    raise ValueError(f"{where}: {label} is a residual block, which uses batch normalization; pass "
+                                     "normalization='batchnorm'")
+                stride = 2 if layer.pool else 1
+                self._add_conv(f"{number}a", layer.units, channels, size, "batchnorm")
+                self._add_conv(f"{number}b", layer.units, layer.units, size, "batchnorm")
+                if stride != 1 or channels != layer.units:
+                    self._add_conv(f"{number}s", layer.units, channels, 1, "batchnorm")
+                channels = layer.units
+                height, width = (height - 1) // stride + 1, (width - 1) // stride + 1
+            elif layer.kind == "global_pool":
+                height = width = 1
+            elif layer.kind == "affine":
+                inputs = features or channels * height * width
+                self._add_affine(number, inputs, layer.units)
+                features = layer.units
+        self._classifier = number + 1
+        self._add_affine(self._classifier, features or channels * height * width, config["num_classes"])
+
+    def _add_conv(self, suffix, filters, channels, size, normalization):
+        self._param_shapes[f"W{suffix}"] = (filters, channels, size, size)
+        self._param_shapes[f"b{suffix}"] = (filters,)
+        if normalization is not None:
+            shape = (1, filters, 1, 1) if normalization == "groupnorm" else (filters,)
+            self._param_shapes[f"gamma{suffix}"] = shape
+            self._param_shapes[f"beta{suffix}"] = shape
+            self.bn_params.append({"mode": "train"})
+            if normalization == "batchnorm":
+                self._batchnorm_sizes[len(self.bn_params)] = filters
+
+    def _add_affine(self, number, inputs, outputs):
+        self._param_shapes[f"W{number}"] = (inputs, outputs)
+        self._param_shapes[f"b{number}"] = (outputs,)
 
     def _initialize(self):
-        """Weights (He or Gaussian) drawn from a generator seeded with ``seed``, in the order W1, W2, ...;
+        """Weights (He or Gaussian) drawn from a generator seeded with ``seed``, in the order of ``params``;
         zero biases and betas, unit gammas, zero running statistics."""
         rng = np.random.default_rng(self._config["seed"])
         for name, shape in self._param_shapes.items():
@@ -207,88 +332,67 @@ class ConvNet(Model):
                 self.params[name] = (np.ones if name.startswith("gamma") else np.zeros)(shape, dtype=self.dtype)
         self._zero_running_stats()
 
-    @classmethod
-    def from_spec(cls, spec, **kwargs):
-        """Build a ConvNet from a short architecture string.
+    # --- forward and backward, layer by layer ---------------------------------------------------------
 
-        Grammar: '-'-separated tokens, ``cN`` (conv block of N filters),
-        ``cNp`` (the same followed by 2x2 max pooling) and ``fN`` (hidden
-        affine-relu layer of N units); at least one c token and every c token
-        before every f token. ``"c16p-c32p-f128"`` means
-        ``num_filters=[16, 32], pool=[True, True], hidden_dims=[128]``.
-
-        Parameters
-        ----------
-        spec : str
-        **kwargs
-            Any other constructor argument (not num_filters, pool or hidden_dims).
-        """
-        if not isinstance(spec, str):
-            raise TypeError(f"spec must be a string such as 'c16p-c32p-f128', got {spec!r}.")
-        clashing = sorted({"num_filters", "pool", "hidden_dims"} & set(kwargs))
-        if clashing:
-            raise ValueError(f"the spec {spec!r} already sets {clashing}; do not pass them too.")
-        num_filters, pool, hidden_dims = [], [], []
-        for token in spec.strip().split("-"):
-            conv, hidden = _CONV_TOKEN.fullmatch(token), _HIDDEN_TOKEN.fullmatch(token)
-            if conv and not hidden_dims:
-                num_filters.append(int(conv.group(1)))
-                pool.append(conv.group(2) == "p")
-            elif hidden and num_filters:
-                hidden_dims.append(int(hidden.group(1)))
-            else:
-                raise ValueError(f"bad token {token!r} in spec {spec!r}: {_SPEC_GRAMMAR}.")
-        return cls(num_filters=num_filters, pool=pool, hidden_dims=hidden_dims, **kwargs)
-
-    @property
-    def spec(self):
-        """The architecture as a :meth:`from_spec` string, e.g. ``'c16p-c32p-f128'``."""
-        config = self._config
-        tokens = [f"c{f}{'p' if p else ''}" for f, p in zip(config["num_filters"], config["pool"])]
-        return "-".join(tokens + [f"f{units}" for units in config["hidden_dims"]])
-
-    def _block_forward(self, x, number):
-        """Conv block ``number``: returns (out, cache)."""
+    def _conv_arrays(self, suffix):
         p = self.params
-        w, b = p[f"W{number}"], p[f"b{number}"]
-        if self.normalization is None:
-            out, cache = conv_relu_forward(x, w, b, self._conv_param)
-        elif self.normalization == "batchnorm":
-            out, cache = conv_bn_relu_forward(
-                x, w, b, p[f"gamma{number}"], p[f"beta{number}"], self._conv_param,
-                self.bn_params[number - 1],
-            )
-        else:
-            out, cache = conv_gn_relu_forward(
-                x, w, b, p[f"gamma{number}"], p[f"beta{number}"], self.num_groups,
-                self._conv_param, self.bn_params[number - 1],
-            )
-        pool_cache = None
-        if self.pool[number - 1]:
-            out, pool_cache = max_pool_forward_fast(out, POOL_PARAM)
-        return out, (cache, pool_cache)
+        names = ("W", "b", "gamma", "beta") if f"gamma{suffix}" in p else ("W", "b")
+        return [p[f"{name}{suffix}"] for name in names]
 
-    def _block_backward(self, dout, cache, number, grads):
-        """Backward of :meth:`_block_forward`; stores the block's grads, returns dx."""
-        cache, pool_cache = cache
-        if pool_cache is not None:
-            dout = max_pool_backward_fast(dout, pool_cache)
-        if self.normalization is None:
-            dx, grads[f"W{number}"], grads[f"b{number}"] = conv_relu_backward(dout, cache)
+    def _layer_forward(self, layer, number, x, norms, mode):
+        """Run one layer; ``norms`` yields the layer's norm dicts in order. Returns (out, cache)."""
+        if layer.kind == "conv":
+            forward = _CONV_BLOCKS[self.normalization][0]
+            arrays = self._conv_arrays(number)
+            if self.normalization == "groupnorm":
+                out, cache = forward(x, *arrays, self.num_groups, self._conv_param, next(norms))
+            elif self.normalization == "batchnorm":
+                out, cache = forward(x, *arrays, self._conv_param, next(norms))
+            else:
+                out, cache = forward(x, *arrays, self._conv_param)
+            pool_cache = None
+            if layer.pool:
+                out, pool_cache = _POOLS[layer.pool][0](out, POOL_PARAM)
+            return out, (cache, pool_cache)
+        if layer.kind == "residual":
+            projected = f"W{number}s" in self.params
+            block_param = {"stride": 2 if layer.pool else 1, "bn_params": [next(norms) for _ in range(2 + projected)]}
+            projection = tuple(self._conv_arrays(f"{number}s")) if projected else None
+            return residual_block_forward(x, *self._conv_arrays(f"{number}a"), *self._conv_arrays(f"{number}b"),
+                                          block_param, projection)
+        if layer.kind == "global_pool":
+            return global_avg_pool_forward(x)
+        if layer.kind == "dropout":
+            return dropout_forward(x, {"p": layer.keep, "mode": mode})
+        return affine_relu_forward(x, self.params[f"W{number}"], self.params[f"b{number}"])
+
+    def _layer_backward(self, layer, number, dout, cache, grads):
+        """Backward of :meth:`_layer_forward`; stores the layer's grads, returns dx."""
+        if layer.kind == "conv":
+            cache, pool_cache = cache
+            if pool_cache is not None:
+                dout = _POOLS[layer.pool][1](dout, pool_cache)
+            dx, *arrays = _CONV_BLOCKS[self.normalization][1](dout, cache)
+            names = ("W", "b", "gamma", "beta")[:len(arrays)]
+            grads.update({f"{name}{number}": grad for name, grad in zip(names, arrays)})
             return dx
-        backward = (
-            conv_bn_relu_backward if self.normalization == "batchnorm" else conv_gn_relu_backward
-        )
-        dx, dw, db, dgamma, dbeta = backward(dout, cache)
-        grads[f"W{number}"], grads[f"b{number}"] = dw, db
-        grads[f"gamma{number}"], grads[f"beta{number}"] = dgamma, dbeta
+        if layer.kind == "residual":
+            dx, *arrays = residual_block_backward(dout, cache)
+            names = [f"{name}{number}{part}" for part in "abs" for name in ("W", "b", "gamma", "beta")]
+            grads.update(zip(names, arrays))
+            return dx
+        if layer.kind == "global_pool":
+            return global_avg_pool_backward(dout, cache)
+        if layer.kind == "dropout":
+            return dropout_backward(dout, cache)
+        dx, grads[f"W{number}"], grads[f"b{number}"] = affine_relu_backward(dout, cache)
         return dx
 
     def loss(self, X, y=None):
         """Scores for ``X``, or the loss and gradients when labels ``y`` are given.
 
-        ``y is None`` runs batch normalization in test mode (running
-        statistics); otherwise in train mode.
+        ``y is None`` runs the network in test mode (running statistics of batch normalization, no
+        dropout); otherwise in train mode.
 
         Parameters
         ----------
@@ -303,16 +407,14 @@ class ConvNet(Model):
             When ``y`` is given: softmax loss plus L2, and gradients keyed like params.
         """
         X = self._prepare_input(X, self._input_shape)
-        self._set_batchnorm_mode("test" if y is None else "train")
-
+        mode = "test" if y is None else "train"
+        self._set_batchnorm_mode(mode)
+        norms = iter(self.bn_params)
         out, caches = X, []
-        for number in range(1, self.num_blocks + 1):
-            out, cache = self._block_forward(out, number)
+        for layer, number in zip(self.layers, self._numbers):
+            out, cache = self._layer_forward(layer, number, out, norms, mode)
             caches.append(cache)
-        for number in range(self.num_blocks + 1, self.num_layers):
-            out, cache = affine_relu_forward(out, self.params[f"W{number}"], self.params[f"b{number}"])
-            caches.append(cache)
-        last = self.num_layers
+        last = self._classifier
         scores, scores_cache = affine_forward(out, self.params[f"W{last}"], self.params[f"b{last}"])
         if y is None:
             return scores
@@ -320,10 +422,6 @@ class ConvNet(Model):
         grads = {}
         data_loss, dscores = softmax_loss(scores, y)
         dout, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, scores_cache)
-        for number in range(self.num_layers - 1, self.num_blocks, -1):
-            dout, grads[f"W{number}"], grads[f"b{number}"] = affine_relu_backward(
-                dout, caches[number - 1]
-            )
-        for number in range(self.num_blocks, 0, -1):
-            dout = self._block_backward(dout, caches[number - 1], number, grads)
+        for layer, number, cache in reversed(list(zip(self.layers, self._numbers, caches))):
+            dout = self._layer_backward(layer, number, dout, cache, grads)
         return self._add_l2(data_loss, grads)
