@@ -219,8 +219,9 @@ def test_get_cifar10_data_is_float64_from_the_assignments_folder(tmp_path, monke
     expected = tinyconv.data.get_CIFAR10_data(30, 10, 10, cifar10_dir="cs231n/datasets/cifar-10-batches-py",
                                               dtype=np.float64)
     assert all(data[key].dtype == np.float64 for key in ("X_train", "X_val", "X_test"))
-    for key, value in expected.items():
-        np.testing.assert_array_equal(data[key], value)
+    assert sorted(data) == ["X_test", "X_train", "X_val", "y_test", "y_train", "y_val"]  # the starter's keys
+    for key, value in data.items():
+        np.testing.assert_array_equal(value, expected[key])
 
 
 class _TouchesAFile:

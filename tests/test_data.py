@@ -89,7 +89,9 @@ def test_prepare_splits_layout_and_inputs_untouched():
     for n, c, h, w in [(0, 2, 3, 4), (1, 0, 1, 2)]:
         assert data["X_val"][n, c, h, w] == pytest.approx(val[n, h, w, c] - mean[h, w, c])
     np.testing.assert_array_equal(train, train_copy)
-    assert set(data) == {"X_train", "y_train", "X_val", "y_val"}
+    assert set(data) == {"X_train", "y_train", "X_val", "y_val", "mean_image"}
+    np.testing.assert_array_equal(data["mean_image"], mean.transpose(2, 0, 1))
+    assert prepare_splits("test", {"train": (train, [0] * 6)}, subtract_mean=False)["mean_image"] is None
 
 
 # ---------------------------------------------------------------- CIFAR-10

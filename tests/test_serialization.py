@@ -312,3 +312,18 @@ def test_loading_draws_no_random_numbers(tmp_path, monkeypatch):
         monkeypatch.setattr(np.random, name, no_drawing)
     for path in paths:
         load_model(path)
+
+
+def test_metadata_travels_with_the_model_file(tmp_path):
+    path = tmp_path / "model.npz"
+    mean_image = np.arange(72.0).reshape(2, 6, 6)
+    metadata = {"dataset": "digits", "class_names": ["zero", "one"], "mean_image": mean_image,
+                "input": {"value_range": [0, 16]}}
+    save_model(path, _trained_models()[0], metadata)
+    loaded = serialization.load_metadata(path)
+    np.testing.assert_array_equal(loaded.pop("mean_image"), mean_image)
+    assert loaded == {"dataset": "digits", "class_names": ["zero", "one"], "input": {"value_range": [0, 16]}}
+    save_model(path, _trained_models()[0])
+    assert serialization.load_metadata(path) == {}
+    with pytest.raises(TypeError, match="metadata must be a dict"):
+        save_model(path, _trained_models()[0], ["digits"])

@@ -25,7 +25,7 @@ Every older version is read by upgrading its document one version at a time
 
 Public functions
 ----------------
-save_model(path, model) / load_model(path)
+save_model(path, model, metadata) / load_model(path) / load_metadata(path)
 save_checkpoint(path, model, solver_state) / load_checkpoint(path) / read_checkpoint(path)
 check_savable(model), atomic_savez(path, arrays)
 """
@@ -44,6 +44,7 @@ from tinyconv.models.convnet import spec_from_lists
 __all__ = [
     "save_model",
     "load_model",
+    "load_metadata",
     "save_checkpoint",
     "load_checkpoint",
     "read_checkpoint",
@@ -258,16 +259,33 @@ def _model_from_record(record, path):
         raise ValueError(f"{path} does not describe a valid tinyconv model: {error}") from error
 
 
-def save_model(path, model):
+def save_model(path, model, metadata=None):
     """Save a tinyconv model (parameters, buffers, constructor config) to ``path``.
 
     Parameters
     ----------
     path : str or os.PathLike
         Destination, used exactly as given (``.npz`` is the conventional suffix).
-    model : ThreeLayerConvNet, FullyConnectedNet or ConvNet
+    model : ThreeLayerConvNet, FullyConnectedNet, TwoLayerNet or ConvNet
+    metadata : dict, optional
+        What else a user of the model needs, saved as given (JSON values and NumPy arrays; see
+        :func:`load_metadata`). The command line records the dataset, its class names and how an image is
+        prepared for the model.
     """
-    _write(path, _MODEL_KIND, {"model": _model_record(model)})
+    body = {"model": _model_record(model)}
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TypeError(f"save_model: metadata must be a dict, got {type(metadata).__name__}")
+        body["metadata"] = metadata
+    _write(path, _MODEL_KIND, body)
+
+
+def load_metadata(path):
+    """The ``metadata`` dict saved with a model file (empty when there is none), without building the model."""
+    metadata = _read(path, {_MODEL_KIND}).get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise ValueError(f"{os.fspath(path)} has a damaged metadata record.")
+    return metadata
 
 
 def load_model(path):

@@ -53,8 +53,10 @@ def get_CIFAR10_data(num_training=49000, num_validation=1000, num_test=1000, sub
     """
     if cifar10_dir is None and not os.environ.get(_CIFAR10_ENV_VAR) and os.path.isdir(_STARTER_CIFAR10_DIR):
         cifar10_dir = _STARTER_CIFAR10_DIR
-    return _get_CIFAR10_data(num_training, num_validation, num_test, subtract_mean, cifar10_dir=cifar10_dir,
+    data = _get_CIFAR10_data(num_training, num_validation, num_test, subtract_mean, cifar10_dir=cifar10_dir,
                              dtype=np.float64)
+    del data["mean_image"]  # the starter's dict holds the six splits only
+    return data
 
 
 def load_pickle(f):

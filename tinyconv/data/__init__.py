@@ -1,7 +1,8 @@
 """Datasets: the bundled UCI digits, CIFAR-10 (python format), Fashion-MNIST (IDX files) and Tiny ImageNet.
 
 Every ``get_*_data`` returns the cs231n data dict: ``X_train, y_train, X_val, y_val, X_test,
-y_test`` with images in NCHW, the mean training image subtracted and the requested float dtype.
+y_test`` with images in NCHW, the mean training image subtracted and the requested float dtype, plus
+``mean_image`` (the float64 (C, H, W) image subtracted), which new images need too.
 """
 
 from ._prepare import DataSourceMissing

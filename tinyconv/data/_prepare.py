@@ -28,7 +28,9 @@ def prepare_splits(where, splits, subtract_mean=True, dtype=np.float32):
     -------
     dict
         ``X_<split>`` of shape ``(N, C, H, W)`` and dtype ``dtype``, ``y_<split>`` int64 ``(N,)``,
-        for each split given. The inputs are not modified.
+        for each split given, and ``mean_image``: the float64 ``(C, H, W)`` image subtracted (None
+        without mean subtraction), which a model trained on the data needs to prepare new images.
+        The inputs are not modified.
     """
     dtype = _checks.float_dtype(where, "dtype", dtype)
     if "train" not in splits:
@@ -45,6 +47,7 @@ def prepare_splits(where, splits, subtract_mean=True, dtype=np.float32):
             nchw -= mean_image.astype(dtype)
         data[f"X_{name}"] = nchw
         data[f"y_{name}"] = np.asarray(labels, dtype=np.int64).copy()
+    data["mean_image"] = mean_image
     return data
 
 
