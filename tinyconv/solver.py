@@ -50,18 +50,19 @@ _DEFAULTS = {
 }
 # Settings that change the course of training: a resumed run must use the
 # values its checkpoint was written with, or it would not continue that run.
-# Each with the value that checkpoints written before it existed stand for.
-_TRAJECTORY_SETTINGS = {
-    "update_rule": None,
-    "optim_config": None,
-    "lr_decay": None,
-    "batch_size": None,
-    "num_train_samples": None,
-    "num_val_samples": None,
-    "lr_schedule": None,
-    "warmup_epochs": 0.0,
-    "augment": None,
-}
+_TRAJECTORY_SETTINGS = (
+    "update_rule",
+    "optim_config",
+    "lr_decay",
+    "batch_size",
+    "num_train_samples",
+    "num_val_samples",
+    "lr_schedule",
+    "warmup_epochs",
+    "augment",
+)
+# Those that tinyconv 0.1.0's checkpoints lack, with the values they stand for there.
+_SETTINGS_ADDED_AFTER_0_1 = {"lr_schedule": None, "warmup_epochs": 0.0, "augment": None}
 LR_SCHEDULES = (None, "cosine")
 # The parts of np.random.get_state(), saved so that a model drawing from NumPy's
 # global RNG also continues exactly after a resume.
@@ -395,8 +396,9 @@ class Solver:
         try:
             stored_settings = state["settings"]
             current_settings = self._settings()
-            for key, older in _TRAJECTORY_SETTINGS.items():
-                stored = stored_settings.get(key, older) if older is not None else stored_settings[key]
+            stored_settings = {**_SETTINGS_ADDED_AFTER_0_1, **stored_settings}
+            for key in _TRAJECTORY_SETTINGS:
+                stored = stored_settings[key]
                 if stored != current_settings[key]:
                     raise ValueError(
                         f"{path} was written with {key}={stored!r}, but this Solver "
