@@ -13,7 +13,7 @@ from tinyconv import layer_gradcheck
 from tinyconv.cli import main
 from tinyconv.data import get_digits_data
 from tinyconv.layers import relu_forward
-from tinyconv.serialization import load_model
+from tinyconv.serialization import load_model, save_model
 
 from .dataset_files import make_cifar_dir
 
@@ -36,7 +36,7 @@ def small_run(tmp_path_factory):
 
 def test_train_writes_model_metrics_and_pictures(small_run):
     assert sorted(path.name for path in small_run.iterdir()) == [
-        "checkpoint_epoch_2.npz", "curves.png", "filters.png", "metrics.json", "model.npz"]
+        "checkpoint_epoch_2.npz", "curves.png", "filters.png", "metrics.csv", "metrics.json", "model.npz"]
     for picture in ("curves.png", "filters.png"):
         assert (small_run / picture).read_bytes()[:4] == b"\x89PNG"
     metrics = json.loads((small_run / "metrics.json").read_text())
@@ -60,19 +60,37 @@ def test_evaluate_prints_accuracy_and_confusion_matrix(small_run):
     assert result.exit_code == 0, result.output
     metrics = json.loads((small_run / "metrics.json").read_text())
     assert f"accuracy {metrics['test_acc']:.4f}" in result.output
-    rows = [line.split() for line in result.output.splitlines() if re.match(r"\d \d ", line)]
-    assert [row[0] for row in rows] == [str(digit) for digit in range(10)]
-    counts = np.array([[int(value) for value in row[2:12]] for row in rows])
+    rows = [line.split() for line in result.output.splitlines() if re.match(r"\d +\d", line)]
+    assert [row[0] for row in rows] == [str(digit) for digit in range(10)]  # each digit labelled once
+    counts = np.array([[int(value) for value in row[1:11]] for row in rows])
     assert counts.sum() == 50
     assert np.trace(counts) / 50 == pytest.approx(metrics["test_acc"])
     for digit, row in enumerate(rows):
         if counts[digit].sum():
-            assert float(row[12]) == pytest.approx(counts[digit, digit] / counts[digit].sum(), abs=5e-4)
+            assert float(row[11]) == pytest.approx(counts[digit, digit] / counts[digit].sum(), abs=5e-4)
+
+
+def test_evaluate_takes_the_dataset_and_split_from_the_model_file(small_run):
+    result = invoke("evaluate", small_run / "model.npz", "--split", "test")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    assert f"on digits test (50 images): accuracy {metrics['test_acc']:.4f}" in result.output
+
+
+def test_evaluate_names_the_dataset_the_model_was_trained_on(tmp_path, small_run):
+    cifar_dir = make_cifar_dir(tmp_path)
+    result = invoke("evaluate", small_run / "model.npz", "--dataset", "cifar10", "--data-dir", cifar_dir.root)
+    assert result.exit_code == 2
+    assert "was trained on digits, not cifar10; drop --dataset or give --dataset digits" in result.output
 
 
 def test_evaluate_refuses_a_model_for_other_images(tmp_path, small_run):
+    bare = tmp_path / "bare.npz"
+    save_model(bare, load_model(small_run / "model.npz"))  # saved from Python: no record of its dataset
+    result = invoke("evaluate", bare)
+    assert result.exit_code == 2 and "does not record the dataset" in result.output and "--dataset" in result.output
     cifar_dir = make_cifar_dir(tmp_path)
-    result = invoke("evaluate", small_run / "model.npz", "--dataset", "cifar10", "--data-dir", cifar_dir.root,
+    result = invoke("evaluate", bare, "--dataset", "cifar10", "--data-dir", cifar_dir.root,
                     "--num-train", "30", "--num-val", "10", "--num-test", "10")
     assert result.exit_code == 2
     assert "does not fit cifar10" in result.output

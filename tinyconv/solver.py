@@ -202,6 +202,9 @@ class Solver:
         The minibatch loss of every iteration.
     train_acc_history, val_acc_history : list of float
         Accuracies after the first iteration and at the end of every epoch.
+    seconds_history : list of float
+        Seconds of training (updates and accuracy checks, over every resumed part of the run) at each of
+        those accuracy checks.
     best_val_acc : float
     best_params : dict
         Copies of the params that reached ``best_val_acc``; put into the model
@@ -339,6 +342,7 @@ class Solver:
         self.best_state = {}
         self.loss_history = []
         self.train_acc_history = []
+        self.seconds_history = []
         self.val_acc_history = []
         self.optim_configs = {name: dict(self.optim_config) for name in self.model.params}
         seed = self.seed
@@ -377,6 +381,7 @@ class Solver:
             "iteration": self._iteration,
             "loss_history": np.array(self.loss_history, dtype=np.float64),
             "train_acc_history": np.array(self.train_acc_history, dtype=np.float64),
+            "seconds_history": np.array(self.seconds_history, dtype=np.float64),
             "val_acc_history": np.array(self.val_acc_history, dtype=np.float64),
             "best_val_acc": float(self.best_val_acc),
             "best_params": self.best_params,
@@ -469,6 +474,9 @@ class Solver:
         self._iteration = int(state["iteration"])
         self.loss_history = [float(value) for value in state["loss_history"]]
         self.train_acc_history = [float(value) for value in state["train_acc_history"]]
+        # Checkpoints of tinyconv 0.1.0 did not time the run.
+        self.seconds_history = [float(value) for value in state.get("seconds_history", [0.0] * len(
+            self.train_acc_history))]
         self.val_acc_history = [float(value) for value in state["val_acc_history"]]
         self.best_val_acc = state["best_val_acc"]
         self.best_params = dict(state["best_params"])
@@ -539,6 +547,7 @@ class Solver:
         train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
         val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
         self.train_acc_history.append(train_acc)
+        self.seconds_history.append(self._seconds_before + time.perf_counter() - self._started)
         self.val_acc_history.append(val_acc)
         if val_acc > self.best_val_acc or not self.best_params:
             self.best_val_acc = val_acc
@@ -592,6 +601,8 @@ class Solver:
         num_iterations = self.num_epochs * iterations_per_epoch
         progress = _make_progress(self, num_iterations, iterations_per_epoch)
         self.diverged = self.stopped_early = None
+        self._started = time.perf_counter()
+        self._seconds_before = self.seconds_history[-1] if self.seconds_history else 0.0
         try:
             for t in range(self._iteration, num_iterations):
                 loss = self._step()
