@@ -3,6 +3,7 @@
 import functools
 import io
 import os
+import re
 import sys
 import time
 
@@ -472,6 +473,7 @@ def test_progress_lines_when_stdout_is_not_a_terminal(capsys):
     assert "(Iteration 1 / 6) loss: " in out and "(Iteration 3 / 6) loss: " in out
     assert "(Iteration 2 / 6)" not in out
     assert "(Epoch 0 / 2) train acc: " in out and "(Epoch 2 / 2) train acc: " in out
+    assert re.search(r"\n  \d+ images/s, about \d+s left\n", out)  # after each epoch
     Solver(_small_fc(), _data(), num_epochs=1, verbose=False, seed=0).train()
     assert capsys.readouterr().out == ""
 
@@ -481,14 +483,24 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_bar_on_a_terminal(monkeypatch):
+def test_one_progress_bar_for_the_whole_run_on_a_terminal(monkeypatch):
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback=None: os.terminal_size((120, 40)))
     Solver(_small_fc(), _data(), num_epochs=2, batch_size=20, seed=0).train()
     out = terminal.getvalue()
-    assert "epoch 1/2" in out and "epoch 2/2" in out
-    assert "loss=" in out and "val_acc=" in out
+    assert "epoch 2/2 [##########]" in out  # the epoch bar inside the run bar
+    assert "img/s" in out and "loss " in out and "val " in out
+    assert re.search(r"100%\|.*\| \d\d:\d\d<", out)  # the whole run's bar, with the time left
     assert "(Iteration" not in out
+
+
+def test_print_lines_on_a_terminal_without_width(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback=None: os.terminal_size((0, 0)))
+    Solver(_small_fc(), _data(), num_epochs=1, batch_size=20, seed=0).train()
+    assert "(Iteration 1 / 3) loss: " in terminal.getvalue()
 
 
 def test_print_lines_on_a_terminal_without_tqdm(monkeypatch):

@@ -58,7 +58,7 @@ def _to_square(pixels, fit, background):
     """The image cut or padded to a square, as ``fit`` says (see the module docstring)."""
     height, width = pixels.shape[:2]
     if fit == "content":
-        ink = pixels.mean(axis=2) > background + 0.25 * (pixels.max() - background)
+        ink = pixels.mean(axis=2) > background + 0.1 * (pixels.max() - background)
         if ink.any():
             rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
             pixels = pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]

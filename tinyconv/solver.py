@@ -15,6 +15,7 @@ array) and ``loss(X, y=None)`` returning scores ``(N, C)`` without labels and
 import dataclasses
 import math
 import os
+import shutil
 import sys
 import time
 import warnings
@@ -654,9 +655,28 @@ class _Progress:
     def close(self):
         """Training stopped, normally or by an exception."""
 
+    def pace(self):
+        """Images per second of the updates so far and the seconds the rest of the run should take."""
+        solver = self.solver
+        updates = solver._iteration - self._first_iteration
+        if not updates or not solver.step_seconds:
+            return None, None
+        seconds_per_update = (time.perf_counter() - solver._started) / updates
+        return (solver.batch_size * updates / solver.step_seconds,
+                seconds_per_update * (self.num_iterations - solver._iteration))
+
+    def start(self):
+        self._first_iteration = self.solver._iteration
+
+
+def _duration(seconds):
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
 
 class _PrintProgress(_Progress):
-    """The starter code's report lines."""
+    """The starter code's report lines, and after each epoch the speed and the time left."""
 
     def iteration(self, t, loss):
         if t % self.solver.print_every == 0:
@@ -668,9 +688,17 @@ class _PrintProgress(_Progress):
             % (self.solver.epoch, self.solver.num_epochs, train_acc, val_acc)
         )
 
+    def epoch_done(self):
+        rate, left = self.pace()
+        if rate is not None:
+            print(f"  {rate:.0f} images/s, about {_duration(left)} left")
+
 
 class _BarProgress(_Progress):
-    """One tqdm bar per epoch showing the loss and the latest accuracies."""
+    """One bar for the whole run, in images, with its rate and time left; the current epoch's own bar, the
+    loss and the latest accuracies follow it on the same line."""
+
+    _EPOCH_BAR = 10
 
     def __init__(self, solver, num_iterations, iterations_per_epoch, tqdm):
         super().__init__(solver, num_iterations, iterations_per_epoch)
@@ -678,25 +706,25 @@ class _BarProgress(_Progress):
         self._bar = None
         self._postfix = {}
 
+    def _epoch_text(self, t):
+        done = (t + 1) % self.iterations_per_epoch or self.iterations_per_epoch
+        filled = self._EPOCH_BAR * done // self.iterations_per_epoch
+        epoch = min(t // self.iterations_per_epoch + 1, self.solver.num_epochs)
+        return f"epoch {epoch}/{self.solver.num_epochs} [{'#' * filled}{'.' * (self._EPOCH_BAR - filled)}]"
+
     def iteration(self, t, loss):
+        batch = self.solver.batch_size
         if self._bar is None:
-            self._bar = self._tqdm(
-                total=self.iterations_per_epoch,
-                initial=t % self.iterations_per_epoch,
-                desc=f"epoch {self.solver.epoch + 1}/{self.solver.num_epochs}",
-                file=sys.stdout,
-                dynamic_ncols=True,
-            )
+            self._bar = self._tqdm(total=self.num_iterations * batch, initial=t * batch, unit="img",
+                                   unit_scale=True, file=sys.stdout, dynamic_ncols=True, smoothing=0.05,
+                                   bar_format="{percentage:3.0f}%|{bar}| {elapsed}<{remaining}, {rate_fmt} {desc}")
         self._postfix["loss"] = f"{loss:.4f}"
-        self._bar.set_postfix(self._postfix, refresh=False)
-        self._bar.update(1)
+        postfix = ", ".join(f"{key} {value}" for key, value in self._postfix.items())
+        self._bar.set_description_str(f"{self._epoch_text(t)} {postfix}", refresh=False)
+        self._bar.update(batch)
 
     def accuracies(self, train_acc, val_acc):
-        self._postfix.update(train_acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
-        self._bar.set_postfix(self._postfix)
-
-    def epoch_done(self):
-        self.close()
+        self._postfix.update(train=f"{train_acc:.3f}", val=f"{val_acc:.3f}")
 
     def close(self):
         if self._bar is not None:
@@ -704,14 +732,20 @@ class _BarProgress(_Progress):
             self._bar = None
 
 
+# Narrower than this, a bar is unreadable: print lines instead.
+_MIN_BAR_COLUMNS = 60
+
+
 def _make_progress(solver, num_iterations, iterations_per_epoch):
-    if not solver.verbose:
-        return _Progress(solver, num_iterations, iterations_per_epoch)
-    if getattr(sys.stdout, "isatty", lambda: False)():
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            pass
-        else:
-            return _BarProgress(solver, num_iterations, iterations_per_epoch, tqdm)
-    return _PrintProgress(solver, num_iterations, iterations_per_epoch)
+    progress = _Progress(solver, num_iterations, iterations_per_epoch)
+    if solver.verbose:
+        progress = _PrintProgress(solver, num_iterations, iterations_per_epoch)
+        if getattr(sys.stdout, "isatty", lambda: False)() and shutil.get_terminal_size((0, 0)).columns >= _MIN_BAR_COLUMNS:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                pass
+            else:
+                progress = _BarProgress(solver, num_iterations, iterations_per_epoch, tqdm)
+    progress.start()
+    return progress
