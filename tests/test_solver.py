@@ -586,6 +586,29 @@ def test_early_stopping_stops_after_the_patience_and_keeps_the_best_epoch():
     assert improving.stopped_early is None and improving.epoch == 3
 
 
+def test_the_epoch_callback_sees_each_epoch_and_can_stop_the_run():
+    seen = []
+
+    def stop_after_two(solver):
+        seen.append((solver.epoch, len(solver.val_acc_history)))
+        return solver.epoch == 2
+
+    solver = Solver(_small_fc(), _data(), num_epochs=5, batch_size=20, verbose=False, seed=0,
+                    optim_config={"learning_rate": 0.05}, epoch_callback=stop_after_two)
+    solver.train()
+    assert seen == [(1, 2), (2, 3)]
+    assert solver.stopped_early == 2 and solver.epoch == 2 and solver.diverged is None
+    best = solver.val_acc_history.index(solver.best_val_acc)
+    assert solver.check_accuracy(solver.X_val, solver.y_val) == solver.val_acc_history[best]
+    # None (a callback that only watches) lets the run go on.
+    watched = Solver(_small_fc(), _data(), num_epochs=3, batch_size=20, verbose=False, seed=0,
+                     optim_config={"learning_rate": 0.05}, epoch_callback=lambda solver: None)
+    watched.train()
+    assert watched.epoch == 3 and watched.stopped_early is None
+    with pytest.raises(TypeError, match="Solver: epoch_callback must be None or a function"):
+        Solver(_small_fc(), _data(), epoch_callback="prune")
+
+
 def test_augmentation_reaches_the_model_and_the_time_is_measured():
     seen = []
 

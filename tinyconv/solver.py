@@ -48,6 +48,7 @@ _DEFAULTS = {
     "warmup_epochs": 0,
     "early_stopping": None,
     "augment": None,
+    "epoch_callback": None,
 }
 # Settings that change the course of training: a resumed run must use the
 # values its checkpoint was written with, or it would not continue that run.
@@ -186,6 +187,11 @@ class Solver:
     early_stopping : int, optional
         Stop when the validation accuracy has not improved for this many epochs (the patience);
         ``stopped_early`` then holds the epoch.
+    epoch_callback : callable, optional
+        ``epoch_callback(solver)``, called at the end of every epoch, once its accuracies are recorded
+        and its checkpoint written (``solver.epoch`` and ``solver.val_acc_history[-1]`` are that
+        epoch's). A true return value stops training there as early stopping does: the model gets the best
+        parameters and ``stopped_early`` holds the epoch. A hyperparameter search prunes runs this way.
     augment : callable, optional
         ``augment(X_batch, rng) -> X_batch``, applied to every training minibatch with the Solver's
         own generator, so a seeded run augments the same way every time (see
@@ -221,7 +227,7 @@ class Solver:
         None while training is healthy; after a NaN or infinite loss, the reason,
         iteration and epoch at which ``train()`` stopped.
     stopped_early : int or None
-        The epoch at which early stopping ended training, else None.
+        The epoch at which early stopping or ``epoch_callback`` ended training, else None.
     step_seconds : float
         Time spent in minibatch updates (forward, backward, update) by ``train()`` in this
         process; ``batch_size * updates / step_seconds`` is the training speed in images per second.
@@ -274,6 +280,10 @@ class Solver:
         if self.augment is not None and not callable(self.augment):
             raise TypeError(f"Solver: augment must be None or a function augment(X, rng) -> X, got "
                             f"{_checks.describe(self.augment)}")
+        self.epoch_callback = settings["epoch_callback"]
+        if self.epoch_callback is not None and not callable(self.epoch_callback):
+            raise TypeError(f"Solver: epoch_callback must be None or a function epoch_callback(solver) -> bool, got "
+                            f"{_checks.describe(self.epoch_callback)}")
         self.stopped_early = None
         self.step_seconds = 0.0
         # The epochs the learning-rate schedule spans: fixed when a run starts, kept by a resume.
@@ -563,6 +573,10 @@ class Solver:
         best_epoch = self.val_acc_history.index(self.best_val_acc)
         return self.epoch - best_epoch >= self.early_stopping
 
+    def _callback_stops(self):
+        """Whether ``epoch_callback`` asks to stop after this epoch."""
+        return self.epoch_callback is not None and bool(self.epoch_callback(self))
+
     def _use_best_params(self):
         """Put the best epoch's parameters and running statistics into the model."""
         if self.best_params:
@@ -624,7 +638,7 @@ class Solver:
                 if epoch_end:
                     self._save_checkpoint()
                     progress.epoch_done()
-                    if self._patience_ran_out():
+                    if self._patience_ran_out() or self._callback_stops():
                         self.stopped_early = self.epoch
                         break
         finally:
