@@ -465,3 +465,39 @@ def test_an_interrupted_cosine_run_with_augmentation_resumes_exactly(tmp_path, m
     assert part["options"]["augment"] == "crop1-flip"
     np.testing.assert_array_equal(load_model(tmp_path / "part" / "model.npz").params["W1"],
                                   load_model(tmp_path / "whole" / "model.npz").params["W1"])
+
+
+def test_config_gives_option_values_that_the_command_line_overrides(tmp_path, small_run):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"model": "c4p-f16", "epochs": 1, "batch-size": 100, "lr": 0.002,
+                                  "num_val": 100, "num_test": 50, "early_stopping": None}))
+    result = invoke("train", "--config", config, "--lr", "0.001", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    options = json.loads((tmp_path / "run" / "metrics.json").read_text())["options"]
+    assert options["model"] == "c4p-f16" and options["epochs"] == 1 and options["batch_size"] == 100
+    assert options["lr"] == 0.001 and options["num_val"] == 100 and options["early_stopping"] is None
+    # A run's metrics.json holds its options: training from it repeats the run.
+    result = invoke("train", "--config", small_run / "metrics.json", "--out", tmp_path / "again")
+    assert result.exit_code == 0, result.output
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert again["val_acc_history"] == json.loads((small_run / "metrics.json").read_text())["val_acc_history"]
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"lrr": 0.1}', "'lrr' is not an option that a config gives"),
+    ('{"epochs": 1.5}', "epochs: '1.5' is not an integer"),
+    ('{"lr": -1}', "lr: the value must be a finite number > 0"),
+    ('{"update_rule": "adagrad"}', "update_rule: 'adagrad' is not one of"),
+    ('{"resume": "x.npz"}', "'resume' is not an option that a config gives"),
+    ('{"batch_size": [1, 2]}', "batch_size must be a number or a string"),
+    ('[1, 2]', "must hold a JSON object of option values"),
+    ('{"lr": 0.1', "cannot read"),
+])
+def test_a_bad_config_is_refused_naming_the_file_and_the_option(tmp_path, content, message):
+    config = tmp_path / "config.json"
+    config.write_text(content)
+    result = invoke("train", "--config", config, "--out", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for --config: " in result.output and str(config) in result.output
+    assert message in result.output
+    assert not (tmp_path / "run").exists()

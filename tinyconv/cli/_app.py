@@ -40,7 +40,11 @@ class Checked(click.ParamType):
 
     def convert(self, value, param, ctx):
         try:
-            return self._check(self._convert(value))
+            converted = self._convert(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not {'an' if self.name[0] in 'aeiou' else 'a'} {self.name}", param, ctx)
+        try:
+            return self._check(converted)
         except (TypeError, ValueError) as error:
             self.fail(_checks.reason(error), param, ctx)
 

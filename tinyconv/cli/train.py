@@ -199,35 +199,87 @@ def _metrics_csv(solver):
     return table.getvalue().encode()
 
 
+def recipe_options(command):
+    """The options that replace a dataset recipe's values, shared by train and sweep."""
+    options = [
+        click.option("--model", type=str, help="three-layer (conv-relu-pool-affine-relu-affine), fc (two hidden layers "
+                     "of 100), or a ConvNet spec: '-'-separated cN (N filters), cNp / cNa (then 2x2 max / average pool), "
+                     "rN / rNp (a residual block, at stride 2), g (global average pooling), fN (N hidden units), dP "
+                     f"(dropout keeping P), e.g. c16p-c32p-f128 or c32-r32-r64p-g. [recipe: {_recipe_help('model')}]"),
+        click.option("--normalization", type=click.Choice(NORMALIZATIONS),
+                     help="fc: batchnorm or layernorm; ConvNet specs: batchnorm or groupnorm (residual blocks need "
+                          "batchnorm). [the recipe's with the recipe's model, else none]"),
+        click.option("--epochs", type=integer(1), help="Epochs in all (with --resume, including those the checkpoint "
+                     f"has done). [recipe: {_recipe_help('epochs')}]"),
+        click.option("--batch-size", type=integer(1), help=f"[recipe: {_recipe_help('batch_size')}]"),
+        click.option("--update-rule", type=click.Choice(UPDATE_RULES), help="[recipe: adam]"),
+        click.option("--lr", type=number(0, min_open=True), help=f"Learning rate. [recipe: {_recipe_help('lr')}]"),
+        click.option("--lr-schedule", type=click.Choice(["step", "cosine"]),
+                     help="step: multiply by --lr-decay after each epoch; cosine: down to 0 along half a cosine over "
+                          f"the run. [recipe: {_recipe_help('lr_schedule')}]"),
+        click.option("--lr-decay", type=number(0, 1), help="Learning-rate factor after each epoch (step schedule). "
+                     f"[recipe: {_recipe_help('lr_decay')}]"),
+        click.option("--warmup-epochs", type=number(0), help="Raise the learning rate linearly from 0 over this many "
+                     f"epochs first. [recipe: {_recipe_help('warmup_epochs')}]"),
+        click.option("--weight-decay", type=number(0), help="Decoupled weight decay (AdamW). "
+                     f"[recipe: {_recipe_help('weight_decay')}]"),
+        click.option("--reg", type=number(0), help="L2 strength in the loss. [recipe: 0]"),
+        click.option("--augment", type=str, help="Per-minibatch augmentation: none, cropN (shift by up to N pixels), "
+                     f"flip, cropN-flip. [recipe: {_recipe_help('augment')}]"),
+        click.option("--early-stopping", type=integer(1), metavar="PATIENCE",
+                     help="Stop when the validation accuracy has not improved for this many epochs. [recipe: off]"),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+# Options that a --config file cannot set: they say what to do with the files, not how to train.
+_NOT_IN_CONFIG = ("config", "resume", "overwrite")
+
+
+def _read_config(context, param, path):
+    """The eager ``--config`` callback: the option values in the JSON file ``path`` become the command's defaults,
+    which options given on the command line override. Each value is checked as the option checks its own."""
+    if path is None:
+        return None
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise click.BadParameter(f"cannot read {path}: {error}", param_hint="--config") from None
+    values = loaded.get("options") if isinstance(loaded, dict) and isinstance(loaded.get("options"), dict) else loaded
+    if not isinstance(values, dict):
+        raise click.BadParameter(f"{path} must hold a JSON object of option values, such as {{\"lr\": 0.001}}, or "
+                                 "one under \"options\" (a sweep's best.json, a run's metrics.json)",
+                                 param_hint="--config")
+    params = {option.name: option for option in context.command.params if option.name not in _NOT_IN_CONFIG}
+    defaults = {}
+    for key, value in values.items():
+        option = params.get(str(key).replace("-", "_"))
+        if option is None:
+            raise click.BadParameter(f"{path}: {key!r} is not an option that a config gives; the options are "
+                                     f"{', '.join(sorted(params))}", param_hint="--config")
+        if value is None:  # an option that was not given
+            continue
+        if isinstance(value, (bool, list, dict)):
+            raise click.BadParameter(f"{path}: {key} must be a number or a string, got {json.dumps(value)}",
+                                     param_hint="--config")
+        try:
+            option.type.convert(str(value), option, context)
+        except click.BadParameter as error:
+            raise click.BadParameter(f"{path}: {key}: {error.message}", param_hint="--config") from None
+        defaults[option.name] = str(value)
+    context.default_map = {**(context.default_map or {}), **defaults}
+    return path
+
+
+dtype_option = click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
+
+
 @main.command(epilog=EXIT_STATUS_HELP)
-@click.option("--model", type=str, help="three-layer (conv-relu-pool-affine-relu-affine), fc (two hidden layers of "
-              "100), or a ConvNet spec: '-'-separated cN (N filters), cNp / cNa (then 2x2 max / average pool), "
-              "rN / rNp (a residual block, at stride 2), g (global average pooling), fN (N hidden units), dP "
-              f"(dropout keeping P), e.g. c16p-c32p-f128 or c32-r32-r64p-g. [recipe: {_recipe_help('model')}]")
-@click.option("--normalization", type=click.Choice(NORMALIZATIONS),
-              help="fc: batchnorm or layernorm; ConvNet specs: batchnorm or groupnorm (residual blocks need "
-                   "batchnorm). [the recipe's with the recipe's model, else none]")
+@recipe_options
 @dataset_options
-@click.option("--epochs", type=integer(1), help="Epochs in all (with --resume, including those the checkpoint has "
-              f"done). [recipe: {_recipe_help('epochs')}]")
-@click.option("--batch-size", type=integer(1), help=f"[recipe: {_recipe_help('batch_size')}]")
-@click.option("--update-rule", type=click.Choice(UPDATE_RULES), help="[recipe: adam]")
-@click.option("--lr", type=number(0, min_open=True), help=f"Learning rate. [recipe: {_recipe_help('lr')}]")
-@click.option("--lr-schedule", type=click.Choice(["step", "cosine"]),
-              help="step: multiply by --lr-decay after each epoch; cosine: down to 0 along half a cosine over the "
-                   f"run. [recipe: {_recipe_help('lr_schedule')}]")
-@click.option("--lr-decay", type=number(0, 1), help="Learning-rate factor after each epoch (step schedule). "
-              f"[recipe: {_recipe_help('lr_decay')}]")
-@click.option("--warmup-epochs", type=number(0), help="Raise the learning rate linearly from 0 over this many "
-              f"epochs first. [recipe: {_recipe_help('warmup_epochs')}]")
-@click.option("--weight-decay", type=number(0), help="Decoupled weight decay (AdamW). "
-              f"[recipe: {_recipe_help('weight_decay')}]")
-@click.option("--reg", type=number(0), help="L2 strength in the loss. [recipe: 0]")
-@click.option("--augment", type=str, help="Per-minibatch augmentation: none, cropN (shift by up to N pixels), flip, "
-              f"cropN-flip. [recipe: {_recipe_help('augment')}]")
-@click.option("--early-stopping", type=integer(1), metavar="PATIENCE",
-              help="Stop when the validation accuracy has not improved for this many epochs. [recipe: off]")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
+@dtype_option
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seeds the initial weights, the minibatches and the augmentation (not the data split); "
                    "0 to 2**32 - 1.")
@@ -239,6 +291,11 @@ def _metrics_csv(solver):
               help="Folder for the results [default: runs/DATASET-MODEL-TIME]. A folder that holds another "
                    "run is refused unless --overwrite is given.")
 @click.option("--overwrite", is_flag=True, help="Replace the run that --out already holds.")
+@click.option("--config", type=click.Path(dir_okay=False, exists=True, readable=True, path_type=Path), is_eager=True,
+              expose_value=False, callback=_read_config,
+              help="Option values from a JSON file: an object such as {\"lr\": 0.001, \"batch_size\": 64}, or one "
+                   "under \"options\" (a sweep's best.json retrains its best trial; a run's metrics.json repeats the "
+                   "run). Options on the command line override the file.")
 @click.pass_context
 def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed, device, resume, out, overwrite,
           **options):
@@ -247,10 +304,6 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed,
     Each dataset has a recipe (model, optimizer, schedule, augmentation, epochs) that every option given
     replaces. With no options: ThreeLayerConvNet on the bundled 8x8 digits, in seconds.
     """
-    from ..serialization import save_model
-    from ..solver import Solver, TrainingDivergedError
-    from ..viz import save_conv_filters, save_training_curves
-
     if resume is not None:
         model, run = _resume(context, resume, options["epochs"])
         settings = {**run["settings"], "epochs": options["epochs"] or run["settings"]["epochs"],
@@ -261,11 +314,9 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed,
     else:
         dataset = dataset or "digits"
         settings = resolve_settings(dataset, options)
-        info = DATASETS[dataset]
-        model = build_model(settings["model"], settings["normalization"], info.input_dim, len(info.class_names),
-                            settings["reg"], dtype, seed)
+        model = new_model(dataset, settings, dtype, seed)
     out = out or Path("runs") / f"{dataset}-{model_name(model)}-{datetime.now():%Y%m%d-%H%M%S}"
-    xp = array_module_for(device)  # before any work: a missing GPU is a usage error
+    array_module_for(device)  # before any work: a missing GPU is a usage error
     replaced = _check_out(out, overwrite, resume)
     data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
     try:
@@ -275,20 +326,48 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed,
                                  param_hint="--resume") from error
     for path in replaced:
         path.unlink()
-
     data_options = dict(zip(_DATA_OPTIONS, (dataset, num_train, num_val, num_test)))
+    run_training(model, data, settings, data_options, seed, out, resume=resume, device=device)
+
+
+def new_model(dataset, settings, dtype, seed):
+    """The model that run ``settings`` (as :func:`resolve_settings` returns them) name, for ``dataset``'s images."""
+    info = DATASETS[dataset]
+    return build_model(settings["model"], settings["normalization"], info.input_dim, len(info.class_names),
+                       settings["reg"], dtype, seed)
+
+
+def run_training(model, data, settings, data_options, seed, out, *, resume=None, device="cpu", verbose=True,
+                 pictures=True, epoch_callback=None):
+    """Train ``model`` as a ``tinyconv train`` run does and write the run into the folder ``out``.
+
+    ``data`` is what :func:`load_dataset` returns for ``data_options`` (dataset, num_train, num_val,
+    num_test); ``settings`` are resolved run settings; ``resume`` a checkpoint to continue. Writes
+    model.npz, metrics.json, metrics.csv and the last checkpoint, and with ``pictures`` curves.png and
+    filters.png; ``verbose`` prints the progress and a summary. ``epoch_callback`` goes to the Solver (a
+    true return value stops the run after that epoch). Returns the metrics that metrics.json holds.
+
+    Raises click.UsageError for settings the Solver refuses, click.ClickException when training diverges
+    (no model file is written then) or the folder cannot be written.
+    """
+    from ..serialization import save_model
+    from ..solver import Solver, TrainingDivergedError
+    from ..viz import save_conv_filters, save_training_curves
+
+    dataset = data_options["dataset"]
     run = {"data": data_options, "settings": settings, "seed": seed,
            "model_file": model_metadata(data_options, data["mean_image"])}
     try:
         solver = Solver(model, data, num_epochs=settings["epochs"], checkpoint_name=out / "checkpoint",
-                        resume_from=resume, metadata={"run": run}, raise_on_divergence=True,
-                        **solver_settings(settings, seed))
+                        resume_from=resume, metadata={"run": run}, raise_on_divergence=True, verbose=verbose,
+                        epoch_callback=epoch_callback, **solver_settings(settings, seed))
     except (TypeError, ValueError) as error:
         raise click.UsageError(str(error)) from error
     solver.print_every = max(solver.iterations_per_epoch // 4, 1)
-    move_run(solver, xp)
-    click.echo(f"Training {type(model).__name__} {model_name(model)} on {dataset} ({len(data['X_train'])} training, "
-               f"{len(data['X_val'])} validation images) for {settings['epochs']} epochs; results in {out}")
+    move_run(solver, array_module_for(device))
+    if verbose:
+        click.echo(f"Training {type(model).__name__} {model_name(model)} on {dataset} ({len(data['X_train'])} "
+                   f"training, {len(data['X_val'])} validation images) for {settings['epochs']} epochs; results in {out}")
     started, updates_before = time.perf_counter(), len(solver.loss_history)
     try:
         # Overflow on the way to a NaN loss is reported once, as the divergence, not as warnings.
@@ -324,25 +403,27 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed,
         "final_loss": solver.loss_history[-1] if solver.loss_history else None,
         "train_acc_history": solver.train_acc_history,
         "val_acc_history": solver.val_acc_history,
-        "options": {**settings, "dataset": dataset, "num_train": num_train, "num_val": num_val, "num_test": num_test,
-                    "dtype": dtype, "seed": seed, "device": device},
+        "options": {**settings, **data_options, "dtype": np.dtype(model.dtype).name, "seed": seed, "device": device},
     }
     info = DATASETS[dataset]
     try:
         save_model(out / "model.npz", model, run["model_file"])
-        save_training_curves(solver, out / "curves.png")
-        save_conv_filters(_first_layer_filters(model, info.input_dim)[:64], out / "filters.png",
-                          title="First-layer weights")
+        if pictures:
+            save_training_curves(solver, out / "curves.png")
+            save_conv_filters(_first_layer_filters(model, info.input_dim)[:64], out / "filters.png",
+                              title="First-layer weights")
         _write_bytes(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
         _write_bytes(out / "metrics.csv", _metrics_csv(solver))
     except OSError as error:
         raise click.ClickException(f"cannot write the run into {out}: {error}") from error
-    test = "" if metrics["test_acc"] is None else f"; test accuracy {metrics['test_acc']:.4f}"
-    stopped = f" (stopped early after epoch {solver.stopped_early})" if solver.stopped_early else ""
-    click.echo(f"The model is epoch {best_epoch}'s, the best on validation: accuracy {metrics['val_acc']:.4f} "
-               f"(last epoch {metrics['last_val_acc']:.4f}){test}. {solver.epoch} epochs{stopped} in {seconds:.1f} s, "
-               f"{metrics['images_per_second']:.0f} images/s. Wrote {out}/model.npz, metrics.json, metrics.csv, "
-               "curves.png, filters.png")
+    if verbose:
+        test = "" if metrics["test_acc"] is None else f"; test accuracy {metrics['test_acc']:.4f}"
+        stopped = f" (stopped early after epoch {solver.stopped_early})" if solver.stopped_early else ""
+        files = "model.npz, metrics.json, metrics.csv" + (", curves.png, filters.png" if pictures else "")
+        click.echo(f"The model is epoch {best_epoch}'s, the best on validation: accuracy {metrics['val_acc']:.4f} "
+                   f"(last epoch {metrics['last_val_acc']:.4f}){test}. {solver.epoch} epochs{stopped} in "
+                   f"{seconds:.1f} s, {metrics['images_per_second']:.0f} images/s. Wrote {out}/{files}")
+    return metrics
 
 
 def _first_layer_filters(model, input_dim):
