@@ -134,13 +134,9 @@ def _resume(context, checkpoint, epochs):
 _RUN_FILES = ("model.npz", "metrics.json", "metrics.csv", "checkpoint_epoch_*.npz")
 
 
-def _check_out(out, overwrite, resume):
-    """Create ``out`` and make sure a run can be written there, before any work starts; return the files of
-    an earlier run there that this one replaces.
-
-    A folder that already holds a run's files is refused unless ``overwrite`` is given or the run resumes
-    from a checkpoint in that same folder.
-    """
+def make_folder(out):
+    """Create the folder ``out`` and check that files can be written there (a usage error naming --out if not);
+    remove the temporary files that interrupted writes left there."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
@@ -148,6 +144,16 @@ def _check_out(out, overwrite, resume):
     except OSError as error:
         raise click.BadParameter(f"cannot write into {out}: {error.strerror or error}", param_hint="--out") from None
     remove_stale_temporaries(out)
+
+
+def _check_out(out, overwrite, resume):
+    """Create ``out`` and make sure a run can be written there, before any work starts; return the files of
+    an earlier run there that this one replaces.
+
+    A folder that already holds a run's files is refused unless ``overwrite`` is given or the run resumes
+    from a checkpoint in that same folder.
+    """
+    make_folder(out)
     existing = sorted(path for pattern in _RUN_FILES for path in out.glob(pattern))
     continuing = resume is not None and resume.resolve().parent == out.resolve()
     if existing and not continuing:
@@ -177,7 +183,7 @@ def model_metadata(data_options, mean_image):
             "mean_image": mean_image, "tinyconv_version": __version__}
 
 
-def _write_bytes(path, content):
+def write_bytes(path, content):
     with atomic_write(path) as file:
         file.write(content)
 
@@ -412,8 +418,8 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
             save_training_curves(solver, out / "curves.png")
             save_conv_filters(_first_layer_filters(model, info.input_dim)[:64], out / "filters.png",
                               title="First-layer weights")
-        _write_bytes(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
-        _write_bytes(out / "metrics.csv", _metrics_csv(solver))
+        write_bytes(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+        write_bytes(out / "metrics.csv", _metrics_csv(solver))
     except OSError as error:
         raise click.ClickException(f"cannot write the run into {out}: {error}") from error
     if verbose:
