@@ -6,7 +6,7 @@ import math
 from ..viz import new_figure, save_png
 
 _STYLES = {"COMPLETE": dict(marker="o", color="C0", label="complete"),
-           "PRUNED": dict(marker="o", facecolors="none", edgecolors="C1", label="pruned (best epoch so far)")}
+           "PRUNED": dict(marker="o", facecolors="none", edgecolors="C1", label="pruned (its best before it stopped)")}
 
 
 def _scored(trials):
@@ -20,7 +20,7 @@ def save_tuning(trials, space, path, best=None):
     value, on a log axis where the dimension is log-uniform; choices are spread over their labels. The
     ``best`` trial is ringed."""
     scored = _scored(trials)
-    columns = min(3, len(space))
+    columns = len(space) if len(space) <= 3 else math.ceil(math.sqrt(len(space)))
     rows = math.ceil(len(space) / columns)
     figure = new_figure(4.2 * columns, 3.4 * rows)
     axes_grid = figure.subplots(rows, columns, squeeze=False)

@@ -20,7 +20,8 @@ def run_trial(options, data, data_options, dtype, seed, report):
 
     ``data`` is what ``load_dataset`` returns for ``data_options`` (dataset, num_train, num_val, num_test),
     in ``dtype``; ``seed`` seeds the weights and minibatches. ``report(epoch, val_acc)`` is called after
-    every epoch; a true return value prunes the trial, which then stops there, as early stopping stops.
+    every epoch; a true return value prunes the trial, which then stops there, as early stopping stops
+    (after the last epoch it changes nothing: the trial has completed).
 
     Returns a dict: ``state`` ('complete', 'pruned' or 'fail'), ``reason`` (why it failed, else None),
     ``metrics`` (val_acc, epochs, val_acc_history; None when it failed), ``files`` (name -> bytes of
@@ -33,7 +34,8 @@ def run_trial(options, data, data_options, dtype, seed, report):
     pruned = []
 
     def epoch_callback(solver):
-        if report(solver.epoch, solver.val_acc_history[-1]):
+        # After the last epoch there is nothing left to prune: the trial has completed.
+        if report(solver.epoch, solver.val_acc_history[-1]) and solver.epoch < solver.num_epochs:
             pruned.append(solver.epoch)
             return True
         return False
