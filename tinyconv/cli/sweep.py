@@ -174,8 +174,9 @@ def _run(study, space, count, parallel, address, threads, out, fixed, trial_args
                       lambda trial, result: _finish(out, study, space, fixed, trial, result))
     except KeyboardInterrupt:
         _write_all(out, study, space, fixed)
-        click.echo(f"\nInterrupted: {len(studies.finished_trials(study))} trials have finished, kept in {out}; run "
-                   "the same command again to go on.", err=True)
+        finished = len(studies.finished_trials(study))
+        click.echo(f"\nInterrupted; {finished} finished trial{'' if finished == 1 else 's'} kept in {out}. Run the "
+                   "same command again to go on.", err=True)
         raise SystemExit(130) from None
     finally:
         ray.shutdown()
