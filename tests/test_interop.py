@@ -7,8 +7,11 @@ import sys
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
+from tinyconv.cli import main
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
+from tinyconv.serialization import save_checkpoint, save_model
 
 from .helpers import assert_normwise_close
 from .oracle import _Lazy, nn, onnx, onnxruntime, torch
@@ -526,7 +529,56 @@ def test_from_torch_takes_only_a_sequential():
         interchange.from_torch(nn.Conv2d(1, 1, 3), (1, 4, 4))
 
 
-# --- the optional imports -----------------------------------------------------------------------------------------
+# --- the command line and the optional imports -----------------------------------------------------------------
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(arg) for arg in args])
+
+
+def test_export_command_writes_a_graph_that_takes_raw_pixels(rng, tmp_path):
+    model = randomized(ConvNet(input_dim=(1, 8, 8), spec="c4p-f8", num_classes=3, seed=0), rng)
+    mean_image = rng.uniform(0, 16, (1, 8, 8))
+    metadata = {"dataset": "digits", "class_names": ["zero", "one", "two"],
+                "input": {"channels": 1, "height": 8, "width": 8, "value_range": [0, 16], "background": "dark"},
+                "mean_image": mean_image}
+    save_model(tmp_path / "model.npz", model, metadata)
+    result = invoke("export", tmp_path / "model.npz", "--onnx", tmp_path / "model.onnx")
+    assert result.exit_code == 0, result.output
+    assert result.output == (f"Wrote {tmp_path / 'model.onnx'}: c4p-f8 in float32, input 'input', output 'scores'; "
+                             "feed (N, 1, 8, 8) raw pixel values in [0, 16]; the graph subtracts the mean training "
+                             "image itself.\n")
+    raw = rng.integers(0, 17, (5, 1, 8, 8)).astype(np.float32)
+    runtime = session(tmp_path / "model.onnx")
+    (scores,) = runtime.run(["scores"], {"input": raw})
+    assert_agree(scores, model.loss(raw - mean_image.astype(np.float32)), FLOAT32, "exported file")
+    assert json.loads(runtime.get_modelmeta().custom_metadata_map["class_names"]) == ["zero", "one", "two"]
+
+
+def test_export_command_refuses_float64_without_dtype_and_reports_failures(rng, tmp_path):
+    model = ConvNet(input_dim=(1, 4, 4), spec="c2-f3", num_classes=2, seed=0, dtype=np.float64)
+    save_model(tmp_path / "model.npz", model)
+    out = tmp_path / "model.onnx"
+
+    result = invoke("export", tmp_path / "model.npz", "--onnx", out)
+    assert result.exit_code == 2 and "--dtype float32" in result.output and not out.exists()
+    result = invoke("export", tmp_path / "model.npz", "--onnx", out, "--dtype", "float32")
+    assert result.exit_code == 0, result.output
+    x = rng.standard_normal((3, 1, 4, 4))
+    assert_normwise_close(session(out).run(["scores"], {"input": x.astype(np.float32)})[0], model.loss(x),
+                          tol=FLOAT32)
+
+    assert invoke("export", tmp_path / "model.npz").exit_code == 2  # no --onnx
+    assert invoke("export", tmp_path / "model.npz", "--onnx", out, "--dtype", "float16").exit_code == 2
+    (tmp_path / "junk.npz").write_bytes(b"not a model")
+    result = invoke("export", tmp_path / "junk.npz", "--onnx", out)
+    assert result.exit_code == 2 and "junk.npz" in result.output
+    save_checkpoint(tmp_path / "checkpoint.npz", model, {})
+    result = invoke("export", tmp_path / "checkpoint.npz", "--onnx", out)
+    assert result.exit_code == 2 and "checkpoint" in result.output
+    result = invoke("export", tmp_path / "model.npz", "--onnx", tmp_path / "missing" / "model.onnx", "--dtype",
+                    "float32")
+    assert result.exit_code == 1 and "cannot write" in result.output
 
 
 def test_importing_tinyconv_imports_neither_torch_nor_onnx():
