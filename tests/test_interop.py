@@ -378,9 +378,10 @@ def test_from_torch_reads_the_spec_grammar():
                     nn.Linear(2, 2)]) == "c2-g-d1"
 
 
-def conv_net(*middle, head=(nn.Flatten(), nn.Linear(64, 3))):
-    """Conv2d(1, 4, 3), then ``middle``, then ``head``: with ReLU as the middle, a ConvNet on (1, 4, 4)."""
-    return [nn.Conv2d(1, 4, 3, padding=1), *middle, *head]
+def conv_net(*middle, head=None):
+    """Conv2d(1, 4, 3), then ``middle``, then ``head`` (by default Flatten, Linear(64, 3)): with ReLU as the
+    middle, a ConvNet on (1, 4, 4)."""
+    return [nn.Conv2d(1, 4, 3, padding=1), *middle, *(head or (nn.Flatten(), nn.Linear(64, 3)))]
 
 
 def hooked_relu():
