@@ -1,5 +1,7 @@
 """The tinyconv command line, end to end on small runs."""
 
+import csv
+import io
 import json
 import re
 import subprocess
@@ -8,14 +10,16 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from tinyconv import layer_gradcheck
 from tinyconv.cli import main
 from tinyconv.data import get_digits_data
 from tinyconv.layers import relu_forward
-from tinyconv.serialization import load_model
+from tinyconv.recipes import DATASETS
+from tinyconv.serialization import load_model, save_model
 
-from .dataset_files import make_cifar_dir
+from .dataset_files import make_cifar_dir, make_fashion_dir
 
 SMALL_DIGITS = ["--num-val", "100", "--num-test", "50"]
 SMALL_RUN = ["--model", "c4p-f16", "--epochs", "2", "--batch-size", "100", *SMALL_DIGITS]
@@ -36,7 +40,7 @@ def small_run(tmp_path_factory):
 
 def test_train_writes_model_metrics_and_pictures(small_run):
     assert sorted(path.name for path in small_run.iterdir()) == [
-        "checkpoint_epoch_2.npz", "curves.png", "filters.png", "metrics.json", "model.npz"]
+        "checkpoint_epoch_2.npz", "curves.png", "filters.png", "metrics.csv", "metrics.json", "model.npz"]
     for picture in ("curves.png", "filters.png"):
         assert (small_run / picture).read_bytes()[:4] == b"\x89PNG"
     metrics = json.loads((small_run / "metrics.json").read_text())
@@ -60,19 +64,37 @@ def test_evaluate_prints_accuracy_and_confusion_matrix(small_run):
     assert result.exit_code == 0, result.output
     metrics = json.loads((small_run / "metrics.json").read_text())
     assert f"accuracy {metrics['test_acc']:.4f}" in result.output
-    rows = [line.split() for line in result.output.splitlines() if re.match(r"\d \d ", line)]
-    assert [row[0] for row in rows] == [str(digit) for digit in range(10)]
-    counts = np.array([[int(value) for value in row[2:12]] for row in rows])
+    rows = [line.split() for line in result.output.splitlines() if re.match(r"\d +\d", line)]
+    assert [row[0] for row in rows] == [str(digit) for digit in range(10)]  # each digit labelled once
+    counts = np.array([[int(value) for value in row[1:11]] for row in rows])
     assert counts.sum() == 50
     assert np.trace(counts) / 50 == pytest.approx(metrics["test_acc"])
     for digit, row in enumerate(rows):
         if counts[digit].sum():
-            assert float(row[12]) == pytest.approx(counts[digit, digit] / counts[digit].sum(), abs=5e-4)
+            assert float(row[11]) == pytest.approx(counts[digit, digit] / counts[digit].sum(), abs=5e-4)
+
+
+def test_evaluate_takes_the_dataset_and_split_from_the_model_file(small_run):
+    result = invoke("evaluate", small_run / "model.npz", "--split", "test")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    assert f"on digits test (50 images): accuracy {metrics['test_acc']:.4f}" in result.output
+
+
+def test_evaluate_names_the_dataset_the_model_was_trained_on(tmp_path, small_run):
+    cifar_dir = make_cifar_dir(tmp_path)
+    result = invoke("evaluate", small_run / "model.npz", "--dataset", "cifar10", "--data-dir", cifar_dir.root)
+    assert result.exit_code == 2
+    assert "was trained on digits, not cifar10; drop --dataset or give --dataset digits" in result.output
 
 
 def test_evaluate_refuses_a_model_for_other_images(tmp_path, small_run):
+    bare = tmp_path / "bare.npz"
+    save_model(bare, load_model(small_run / "model.npz"))  # saved from Python: no record of its dataset
+    result = invoke("evaluate", bare)
+    assert result.exit_code == 2 and "does not record the dataset" in result.output and "--dataset" in result.output
     cifar_dir = make_cifar_dir(tmp_path)
-    result = invoke("evaluate", small_run / "model.npz", "--dataset", "cifar10", "--data-dir", cifar_dir.root,
+    result = invoke("evaluate", bare, "--dataset", "cifar10", "--data-dir", cifar_dir.root,
                     "--num-train", "30", "--num-val", "10", "--num-test", "10")
     assert result.exit_code == 2
     assert "does not fit cifar10" in result.output
@@ -307,3 +329,139 @@ def test_demo_convolve_creates_the_folder_or_says_why_it_cannot(tmp_path):
     (tmp_path / "file").write_text("")
     result = invoke("demo", "convolve", "--out", tmp_path / "file" / "c.png")
     assert result.exit_code == 2 and "cannot create the folder" in result.output
+
+
+def _digit_pngs(tmp_path, count):
+    """Test digits drawn as a person would: dark ink on white paper, 4 times the size."""
+    raw = get_digits_data(num_validation=100, num_test=50, subtract_mean=False)
+    paths = []
+    for index in range(count):
+        ink = raw["X_test"][index, 0] / 16.0
+        pixels = np.kron(255 * (1 - ink), np.ones((4, 4)))
+        paths.append(tmp_path / f"digit{index}.png")
+        Image.fromarray(pixels.astype(np.uint8)).save(paths[-1])
+    return paths, raw["y_test"][:count]
+
+
+def test_predict_prints_the_top_classes_of_each_image(tmp_path, small_run):
+    paths, _ = _digit_pngs(tmp_path, 3)
+    result = invoke("predict", small_run / "model.npz", *paths, "--top", "2")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 3
+    for path, line in zip(paths, lines):
+        assert re.fullmatch(rf"{re.escape(str(path))}: (\d) \(\1 [0-9.]+, \d [0-9.]+\)", line), line
+
+
+def test_predict_json_agrees_with_the_model_on_the_prepared_images(tmp_path, small_run):
+    from tinyconv.images import prepare_image
+    from tinyconv.serialization import load_metadata
+
+    paths, labels = _digit_pngs(tmp_path, 12)
+    result = invoke("predict", small_run / "model.npz", *paths, "--json")
+    assert result.exit_code == 0, result.output
+    predictions = json.loads(result.output)
+    model, metadata = load_model(small_run / "model.npz"), load_metadata(small_run / "model.npz")
+    for path, prediction in zip(paths, predictions):
+        assert set(prediction) == {"file", "label", "probability", "top"} and prediction["file"] == str(path)
+        scores = model.loss(prepare_image(path, metadata["input"], metadata["mean_image"]))[0]
+        assert prediction["label"] == str(int(np.argmax(scores)))
+        probabilities = [entry["probability"] for entry in prediction["top"]]
+        assert prediction["top"][0] == {"label": prediction["label"], "probability": prediction["probability"]}
+        assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1 + 1e-9
+    # The drawn digits are prepared like the dataset's: the model reads most of them as it reads the data.
+    data = get_digits_data(num_validation=100, num_test=50)
+    on_data = np.argmax(model.loss(data["X_test"][:12]), axis=1)
+    agreement = np.mean([int(p["label"]) == label for p, label in zip(predictions, on_data)])
+    assert agreement >= 0.75, (agreement, labels)
+
+
+def test_predict_refuses_unreadable_images_and_models_without_a_record(tmp_path, small_run):
+    broken = tmp_path / "broken.png"
+    broken.write_text("not a picture")
+    result = invoke("predict", small_run / "model.npz", broken)
+    assert result.exit_code == 2 and f"{broken}: not a readable image" in result.output
+    bare = tmp_path / "bare.npz"
+    save_model(bare, load_model(small_run / "model.npz"))
+    paths, _ = _digit_pngs(tmp_path, 1)
+    result = invoke("predict", bare, *paths)
+    assert result.exit_code == 2 and "does not record how its images were prepared" in result.output
+
+
+def test_metrics_say_which_epoch_the_model_is_and_how_fast_it_trained(small_run):
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    assert metrics["best_epoch"] == metrics["val_acc_history"].index(max(metrics["val_acc_history"]))
+    assert metrics["val_acc"] == pytest.approx(metrics["val_acc_history"][metrics["best_epoch"]])
+    assert metrics["last_val_acc"] == metrics["val_acc_history"][-1]
+    assert metrics["images_per_second"] > 0 and metrics["stopped_early"] is None
+    rows = list(csv.DictReader(io.StringIO((small_run / "metrics.csv").read_text())))
+    assert [int(row["epoch"]) for row in rows] == [0, 1, 2]
+    assert [float(row["val_acc"]) for row in rows] == pytest.approx(metrics["val_acc_history"], abs=1e-6)
+    assert float(rows[1]["learning_rate"]) == pytest.approx(3e-3) and float(rows[2]["learning_rate"]) == pytest.approx(
+        3e-3 * 0.9)
+    assert 0 < float(rows[1]["seconds"]) <= float(rows[2]["seconds"])
+
+
+def test_the_summary_names_the_epoch_of_the_model(tmp_path):
+    result = invoke("train", *SMALL_RUN, "--out", tmp_path / "run")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert f"The model is epoch {metrics['best_epoch']}'s, the best on validation" in result.output
+    assert "images/s" in result.output
+
+
+def test_the_fashion_recipe_fills_in_what_is_not_given(tmp_path):
+    fashion_dir = make_fashion_dir(tmp_path)
+    result = invoke("train", "--dataset", "fashion-mnist", "--data-dir", fashion_dir.root, "--num-train", "20",
+                    "--num-val", "10", "--num-test", "10", "--epochs", "2", "--batch-size", "20",
+                    "--model", "c2p-f8", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    options = json.loads((tmp_path / "run" / "metrics.json").read_text())["options"]
+    recipe = DATASETS["fashion-mnist"].recipe
+    assert options["lr_schedule"] == recipe.lr_schedule == "cosine" and options["lr_decay"] == 1.0
+    assert options["augment"] == recipe.augment and options["weight_decay"] == recipe.weight_decay
+    assert options["normalization"] == "none"  # another --model does not take the recipe's normalization
+    assert options["epochs"] == 2 and options["model"] == "c2p-f8"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--update-rule", "sgd", "--weight-decay", "0.1"], "decoupled weight decay goes with Adam"),
+    (["--lr-schedule", "cosine", "--lr-decay", "0.5"], "drop --lr-decay or give 1"),
+    (["--augment", "crop-2"], "is not none, cropN, flip or cropN-flip"),
+    (["--augment", "rotate"], "is not none, cropN, flip or cropN-flip"),
+    (["--warmup-epochs", "-1"], "--warmup-epochs"),
+    (["--early-stopping", "0"], "--early-stopping"),
+    (["--device", "gpu"], "--device"),
+])
+def test_bad_recipe_options_are_usage_errors(tmp_path, args, message):
+    result = invoke("train", *args, "--out", tmp_path / "run")
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert not (tmp_path / "run" / "model.npz").exists()
+
+
+def test_an_interrupted_cosine_run_with_augmentation_resumes_exactly(tmp_path, monkeypatch):
+    from tinyconv.solver import Solver
+
+    args = [*SMALL_RUN[:2], *SMALL_RUN[4:], "--epochs", "3", "--lr-schedule", "cosine", "--warmup-epochs", "0.5",
+            "--augment", "crop1-flip", "--update-rule", "adamw", "--weight-decay", "0.01"]
+    assert invoke("train", *args, "--out", tmp_path / "whole").exit_code == 0
+    real_step, steps = Solver._step, []
+
+    def step_then_interrupt(self):
+        steps.append(1)
+        if len(steps) > 2 * (1647 // 100) + 3:  # in the third epoch
+            raise KeyboardInterrupt
+        return real_step(self)
+
+    monkeypatch.setattr(Solver, "_step", step_then_interrupt)
+    invoke("train", *args, "--out", tmp_path / "part")
+    monkeypatch.setattr(Solver, "_step", real_step)
+    result = invoke("train", "--resume", tmp_path / "part" / "checkpoint_epoch_2.npz", "--epochs", "4")
+    assert result.exit_code == 2 and "cosine schedule over 3 epochs" in result.output
+    result = invoke("train", "--resume", tmp_path / "part" / "checkpoint_epoch_2.npz")
+    assert result.exit_code == 0, result.output
+    whole, part = (json.loads((tmp_path / run / "metrics.json").read_text()) for run in ("whole", "part"))
+    assert part["val_acc_history"] == whole["val_acc_history"] and part["epochs"] == 3
+    assert part["options"]["augment"] == "crop1-flip"
+    np.testing.assert_array_equal(load_model(tmp_path / "part" / "model.npz").params["W1"],
+                                  load_model(tmp_path / "whole" / "model.npz").params["W1"])

@@ -18,7 +18,7 @@ from tinyconv import optim
 from tinyconv.gradcheck import rel_error
 from .oracle import torch
 
-RULES = ["sgd", "sgd_momentum", "rmsprop", "adam"]
+RULES = ["sgd", "sgd_momentum", "rmsprop", "adam", "adamw"]
 
 
 def _torch_optimizer(rule, param, config):
@@ -30,6 +30,9 @@ def _torch_optimizer(rule, param, config):
         return torch.optim.RMSprop(
             [param], lr=config["learning_rate"], alpha=config["decay_rate"], eps=config["epsilon"]
         )
+    if rule == "adamw":
+        return torch.optim.AdamW([param], lr=config["learning_rate"], betas=(config["beta1"], config["beta2"]),
+                                 eps=config["epsilon"], weight_decay=config["weight_decay"])
     return torch.optim.Adam(
         [param], lr=config["learning_rate"], betas=(config["beta1"], config["beta2"]),
         eps=config["epsilon"],
@@ -41,6 +44,7 @@ CONFIGS = {
     "sgd_momentum": {"learning_rate": 0.05, "momentum": 0.8},
     "rmsprop": {"learning_rate": 0.01, "decay_rate": 0.9, "epsilon": 1e-6},
     "adam": {"learning_rate": 0.02, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-6},
+    "adamw": {"learning_rate": 0.02, "beta1": 0.8, "beta2": 0.95, "epsilon": 1e-6, "weight_decay": 0.3},
 }
 
 
@@ -112,7 +116,14 @@ DEFAULTS = {
     "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
     "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
     "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8},
+    "adamw": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 1e-2},
 }
+
+
+def test_adamw_without_weight_decay_is_adam():
+    rng = np.random.default_rng(3)
+    w, dw = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    np.testing.assert_array_equal(optim.adamw(w, dw, {"weight_decay": 0.0})[0], optim.adam(w, dw)[0])
 
 
 @pytest.mark.parametrize("rule", RULES)

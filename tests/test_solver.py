@@ -3,6 +3,7 @@
 import functools
 import io
 import os
+import re
 import sys
 import time
 
@@ -11,6 +12,7 @@ import pytest
 
 from tinyconv import optim
 from tinyconv.data import get_digits_data
+from tinyconv.data.augment import RandomCropFlip
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
 from tinyconv.serialization import load_checkpoint
 from tinyconv.solver import Solver, TrainingDivergedError
@@ -471,6 +473,7 @@ def test_progress_lines_when_stdout_is_not_a_terminal(capsys):
     assert "(Iteration 1 / 6) loss: " in out and "(Iteration 3 / 6) loss: " in out
     assert "(Iteration 2 / 6)" not in out
     assert "(Epoch 0 / 2) train acc: " in out and "(Epoch 2 / 2) train acc: " in out
+    assert re.search(r"\n  \d+ images/s, about \d+s left\n", out)  # after each epoch
     Solver(_small_fc(), _data(), num_epochs=1, verbose=False, seed=0).train()
     assert capsys.readouterr().out == ""
 
@@ -480,14 +483,24 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_bar_on_a_terminal(monkeypatch):
+def test_one_progress_bar_for_the_whole_run_on_a_terminal(monkeypatch):
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback=None: os.terminal_size((120, 40)))
     Solver(_small_fc(), _data(), num_epochs=2, batch_size=20, seed=0).train()
     out = terminal.getvalue()
-    assert "epoch 1/2" in out and "epoch 2/2" in out
-    assert "loss=" in out and "val_acc=" in out
+    assert "epoch 2/2 [##########]" in out  # the epoch bar inside the run bar
+    assert "img/s" in out and "loss " in out and "val " in out
+    assert re.search(r"100%\|.*\| \d\d:\d\d<", out)  # the whole run's bar, with the time left
     assert "(Iteration" not in out
+
+
+def test_print_lines_on_a_terminal_without_width(monkeypatch):
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    monkeypatch.setattr("shutil.get_terminal_size", lambda fallback=None: os.terminal_size((0, 0)))
+    Solver(_small_fc(), _data(), num_epochs=1, batch_size=20, seed=0).train()
+    assert "(Iteration 1 / 3) loss: " in terminal.getvalue()
 
 
 def test_print_lines_on_a_terminal_without_tqdm(monkeypatch):
@@ -496,3 +509,91 @@ def test_print_lines_on_a_terminal_without_tqdm(monkeypatch):
     monkeypatch.setitem(sys.modules, "tqdm", None)  # makes `import tqdm` fail
     Solver(_small_fc(), _data(), num_epochs=1, batch_size=20, seed=0).train()
     assert "(Iteration 1 / 3) loss: " in terminal.getvalue()
+
+
+def _learning_rates(solver):
+    """The learning rate each update used: read back from the configs during training."""
+    seen = []
+    real = solver.update_rule
+
+    def recording(w, dw, config):
+        seen.append(config["learning_rate"])
+        return real(w, dw, config)
+
+    solver.update_rule = recording
+    solver.train()
+    per_update = len(solver.model.params)
+    return seen[::per_update]
+
+
+def test_cosine_schedule_with_warmup_follows_its_formula():
+    solver = Solver(_small_fc(), _data(), num_epochs=4, batch_size=20, verbose=False, seed=0, update_rule="adam",
+                    optim_config={"learning_rate": 0.02}, lr_schedule="cosine", warmup_epochs=1)
+    rates = _learning_rates(solver)
+    total, warmup = 4 * 3, 3
+    expected = [0.02 * min(1, (t + 1) / warmup) * 0.5 * (1 + np.cos(np.pi * max(0, t - warmup) / (total - warmup)))
+                for t in range(total)]
+    np.testing.assert_allclose(rates, expected, rtol=1e-12)
+    assert rates[0] < rates[2] == pytest.approx(0.02) and rates[-1] < 0.001
+
+
+def test_warmup_with_step_decay_keeps_cs231n_s_per_epoch_factor():
+    solver = Solver(_small_fc(), _data(), num_epochs=3, batch_size=20, verbose=False, seed=0,
+                    optim_config={"learning_rate": 0.1}, lr_decay=0.5, warmup_epochs=0.5)
+    rates = _learning_rates(solver)
+    np.testing.assert_allclose(rates, [0.1 * min(1, (t + 1) / 1.5) * 0.5 ** (t // 3) for t in range(9)])
+
+
+def test_a_cosine_run_resumes_exactly_and_refuses_another_length(tmp_path):
+    settings = dict(batch_size=20, verbose=False, seed=0, update_rule="adam", optim_config={"learning_rate": 0.01},
+                    lr_schedule="cosine", warmup_epochs=1, augment=RandomCropFlip(pad=1, flip=True))
+    whole = ConvNet.from_spec("c4-f8", input_dim=(3, 4, 4), num_classes=4, normalization="batchnorm", seed=0)
+    Solver(whole, _data(), num_epochs=3, checkpoint_name=tmp_path / "run", **settings).train()
+    resumed = ConvNet.from_spec("c4-f8", input_dim=(3, 4, 4), num_classes=4, normalization="batchnorm", seed=0)
+    solver = Solver(resumed, _data(), num_epochs=3, resume_from=tmp_path / "run_epoch_1.npz", **settings)
+    solver.train()
+    for name, value in whole.params.items():
+        np.testing.assert_array_equal(resumed.params[name], value)
+    with pytest.raises(ValueError, match="cosine schedule over 3 epochs.*num_epochs=3"):
+        Solver(resumed, _data(), num_epochs=5, resume_from=tmp_path / "run_epoch_1.npz", **settings)
+    with pytest.raises(ValueError, match=r"augment=.*RandomCropFlip\(pad=1, flip=True\)"):
+        Solver(resumed, _data(), num_epochs=3, resume_from=tmp_path / "run_epoch_1.npz",
+               **{**settings, "augment": RandomCropFlip(pad=2)})
+
+
+def test_schedule_settings_are_checked():
+    with pytest.raises(ValueError, match="leave lr_decay at 1"):
+        Solver(_small_fc(), _data(), lr_schedule="cosine", lr_decay=0.9, optim_config={"learning_rate": 0.1})
+    with pytest.raises(ValueError, match=r"starts from optim_config\['learning_rate'\]"):
+        Solver(_small_fc(), _data(), lr_schedule="cosine")
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        Solver(_small_fc(), _data(), lr_schedule="linear", optim_config={"learning_rate": 0.1})
+    with pytest.raises(ValueError, match="early_stopping must be None or a positive integer"):
+        Solver(_small_fc(), _data(), early_stopping=0)
+    with pytest.raises(TypeError, match="augment must be None or a function"):
+        Solver(_small_fc(), _data(), augment="flip")
+
+
+def test_early_stopping_stops_after_the_patience_and_keeps_the_best_epoch():
+    # A learning rate of zero never improves on the first accuracy.
+    solver = Solver(_small_fc(), _data(), num_epochs=10, batch_size=20, verbose=False, seed=0, early_stopping=2,
+                    optim_config={"learning_rate": 0.0})
+    solver.train()
+    assert solver.stopped_early == 2 and solver.epoch == 2 and len(solver.val_acc_history) == 3
+    improving = Solver(_small_fc(), _data(), num_epochs=3, batch_size=20, verbose=False, seed=0, early_stopping=5,
+                       optim_config={"learning_rate": 0.05})
+    improving.train()
+    assert improving.stopped_early is None and improving.epoch == 3
+
+
+def test_augmentation_reaches_the_model_and_the_time_is_measured():
+    seen = []
+
+    def augment(X, rng):
+        seen.append(X.shape)
+        return X[:, :, ::-1]
+
+    solver = Solver(_small_fc(), _data(), num_epochs=1, batch_size=20, verbose=False, seed=0, augment=augment)
+    solver.train()
+    assert seen == [(20, 3, 4, 4)] * 3
+    assert solver.step_seconds > 0

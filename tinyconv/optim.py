@@ -30,7 +30,7 @@ float32 even when a learning rate arrives as a float64 NumPy scalar.
 from tinyconv import _checks
 from tinyconv._backend import array_module
 
-__all__ = ["sgd", "sgd_momentum", "rmsprop", "adam"]
+__all__ = ["sgd", "sgd_momentum", "rmsprop", "adam", "adamw"]
 
 
 def _prepare(where, w, dw, config, defaults):
@@ -148,3 +148,17 @@ def adam(w, dw, config=None):
         / (xp.sqrt(v_hat) + _as_w_dtype(config["epsilon"], w))
     )
     return w - step, config
+
+
+def adamw(w, dw, config=None):
+    """Adam with decoupled weight decay (AdamW, Loshchilov and Hutter): the weights shrink by
+    ``learning_rate * weight_decay`` of themselves, apart from the gradient, then take the Adam step.
+
+    ``next_w = (1 - learning_rate * weight_decay) * w - learning_rate * m_hat / (sqrt(v_hat) + epsilon)``.
+    Unlike an L2 penalty in the loss, the decay is not rescaled by Adam's per-weight step sizes.
+
+    config: as for :func:`adam`, plus ``weight_decay`` (default 1e-2, as PyTorch's AdamW).
+    """
+    _, config = _prepare("adamw", w, dw, config, {"weight_decay": 1e-2, "learning_rate": 1e-3})
+    shrink = _as_w_dtype(1 - config["learning_rate"] * config["weight_decay"], w)
+    return adam(w * shrink, dw, config)

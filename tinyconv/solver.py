@@ -12,8 +12,12 @@ array) and ``loss(X, y=None)`` returning scores ``(N, C)`` without labels and
 ``(loss, grads)`` with them.
 """
 
+import dataclasses
+import math
 import os
+import shutil
 import sys
+import time
 import warnings
 from typing import NamedTuple
 
@@ -40,6 +44,10 @@ _DEFAULTS = {
     "resume_from": None,
     "metadata": None,
     "raise_on_divergence": False,
+    "lr_schedule": None,
+    "warmup_epochs": 0,
+    "early_stopping": None,
+    "augment": None,
 }
 # Settings that change the course of training: a resumed run must use the
 # values its checkpoint was written with, or it would not continue that run.
@@ -50,7 +58,13 @@ _TRAJECTORY_SETTINGS = (
     "batch_size",
     "num_train_samples",
     "num_val_samples",
+    "lr_schedule",
+    "warmup_epochs",
+    "augment",
 )
+# Those that tinyconv 0.1.0's checkpoints lack, with the values they stand for there.
+_SETTINGS_ADDED_AFTER_0_1 = {"lr_schedule": None, "warmup_epochs": 0.0, "augment": None}
+LR_SCHEDULES = (None, "cosine")
 # The parts of np.random.get_state(), saved so that a model drawing from NumPy's
 # global RNG also continues exactly after a resume.
 _GLOBAL_RNG_FIELDS = ("name", "keys", "pos", "has_gauss", "cached_gaussian")
@@ -93,6 +107,12 @@ def _rule_name(rule):
         return rule
     named = rule if hasattr(rule, "__qualname__") else type(rule)
     return f"{named.__module__}.{named.__qualname__}"
+
+
+def _describe_callable(function):
+    """How a checkpoint records a callable setting: a dataclass instance (such as RandomCropFlip) by its repr,
+    which holds its parameters; anything else by where it is defined."""
+    return repr(function) if dataclasses.is_dataclass(function) else _rule_name(function)
 
 
 def _resolve_update_rule(rule):
@@ -155,6 +175,21 @@ class Solver:
         that steer training (update_rule, optim_config, lr_decay, batch_size,
         num_train_samples, num_val_samples) the checkpoint's values;
         num_epochs may differ.
+    lr_schedule : None or 'cosine', default None
+        None is cs231n's step decay: every learning rate is multiplied by ``lr_decay`` after each
+        epoch. 'cosine' lowers it from ``optim_config['learning_rate']`` to 0 along half a cosine
+        over the run's epochs (``lr_decay`` must stay 1). The schedule's length is fixed when the
+        run starts: a resumed cosine run must keep its ``num_epochs``.
+    warmup_epochs : float, default 0
+        Raise the learning rate linearly from 0 over this many epochs first (needs
+        ``optim_config['learning_rate']``).
+    early_stopping : int, optional
+        Stop when the validation accuracy has not improved for this many epochs (the patience);
+        ``stopped_early`` then holds the epoch.
+    augment : callable, optional
+        ``augment(X_batch, rng) -> X_batch``, applied to every training minibatch with the Solver's
+        own generator, so a seeded run augments the same way every time (see
+        :class:`tinyconv.data.augment.RandomCropFlip`).
     raise_on_divergence : bool, default False
         What a NaN or infinite loss does. False: training stops without an
         exception, so that a loop over learning rates goes on to its next setting
@@ -168,6 +203,9 @@ class Solver:
         The minibatch loss of every iteration.
     train_acc_history, val_acc_history : list of float
         Accuracies after the first iteration and at the end of every epoch.
+    seconds_history : list of float
+        Seconds of training (updates and accuracy checks, over every resumed part of the run) at each of
+        those accuracy checks.
     best_val_acc : float
     best_params : dict
         Copies of the params that reached ``best_val_acc``; put into the model
@@ -182,6 +220,11 @@ class Solver:
     diverged : Divergence or None
         None while training is healthy; after a NaN or infinite loss, the reason,
         iteration and epoch at which ``train()`` stopped.
+    stopped_early : int or None
+        The epoch at which early stopping ended training, else None.
+    step_seconds : float
+        Time spent in minibatch updates (forward, backward, update) by ``train()`` in this
+        process; ``batch_size * updates / step_seconds`` is the training speed in images per second.
     """
 
     def __init__(self, model, data, **kwargs):
@@ -224,10 +267,49 @@ class Solver:
                 f"Solver: raise_on_divergence must be True or False, got {self.raise_on_divergence!r}"
             )
         self.diverged = None
+        self._configure_schedule(settings)
+        self.early_stopping = _checks.integer("Solver", "early_stopping", settings["early_stopping"], 1,
+                                              optional=True)
+        self.augment = settings["augment"]
+        if self.augment is not None and not callable(self.augment):
+            raise TypeError(f"Solver: augment must be None or a function augment(X, rng) -> X, got "
+                            f"{_checks.describe(self.augment)}")
+        self.stopped_early = None
+        self.step_seconds = 0.0
+        # The epochs the learning-rate schedule spans: fixed when a run starts, kept by a resume.
+        self.schedule_epochs = self.num_epochs
 
         self._reset()
         if self.resume_from is not None:
             self._resume(self.resume_from)
+
+    def _configure_schedule(self, settings):
+        self.lr_schedule = _checks.one_of("Solver", "lr_schedule", settings["lr_schedule"], LR_SCHEDULES)
+        self.warmup_epochs = _checks.nonnegative_float("Solver", "warmup_epochs", settings["warmup_epochs"])
+        if self.lr_schedule == "cosine" and self.lr_decay != 1:
+            raise ValueError(f"Solver: lr_decay={self.lr_decay} steps the learning rate down each epoch; with "
+                             "lr_schedule='cosine' the cosine does that, so leave lr_decay at 1")
+        if self._scheduled() and "learning_rate" not in self.optim_config:
+            raise ValueError("Solver: a learning-rate schedule or warmup starts from optim_config['learning_rate']; "
+                             "give it")
+
+    def _scheduled(self):
+        """Whether the learning rate follows a formula of the iteration (else cs231n's in-place decay)."""
+        return self.lr_schedule is not None or self.warmup_epochs > 0
+
+    def learning_rate(self, iteration):
+        """The learning rate of update ``iteration`` (0-based) under the schedule and warmup."""
+        base = self.optim_config["learning_rate"]
+        per_epoch = self.iterations_per_epoch
+        warmup = self.warmup_epochs * per_epoch
+        factor = min(1.0, (iteration + 1) / warmup) if warmup else 1.0
+        if self.lr_schedule == "cosine":
+            total = self.schedule_epochs * per_epoch
+            done = min(1.0, max(0.0, (iteration - warmup) / max(total - warmup, 1)))
+            factor *= 0.5 * (1 + math.cos(math.pi * done))
+        else:
+            factor *= self.lr_decay ** (iteration // per_epoch)
+        return base * factor
 
     @property
     def iterations_per_epoch(self):
@@ -261,6 +343,7 @@ class Solver:
         self.best_state = {}
         self.loss_history = []
         self.train_acc_history = []
+        self.seconds_history = []
         self.val_acc_history = []
         self.optim_configs = {name: dict(self.optim_config) for name in self.model.params}
         seed = self.seed
@@ -283,6 +366,11 @@ class Solver:
             "print_every": self.print_every,
             "seed": self.seed,
             "checkpoint_name": None if self.checkpoint_name is None else os.fspath(self.checkpoint_name),
+            "lr_schedule": self.lr_schedule,
+            "warmup_epochs": self.warmup_epochs,
+            "schedule_epochs": self.schedule_epochs,
+            "early_stopping": self.early_stopping,
+            "augment": None if self.augment is None else _describe_callable(self.augment),
         }
 
     def _save_checkpoint(self):
@@ -294,6 +382,7 @@ class Solver:
             "iteration": self._iteration,
             "loss_history": np.array(self.loss_history, dtype=np.float64),
             "train_acc_history": np.array(self.train_acc_history, dtype=np.float64),
+            "seconds_history": np.array(self.seconds_history, dtype=np.float64),
             "val_acc_history": np.array(self.val_acc_history, dtype=np.float64),
             "best_val_acc": float(self.best_val_acc),
             "best_params": self.best_params,
@@ -313,12 +402,20 @@ class Solver:
         try:
             stored_settings = state["settings"]
             current_settings = self._settings()
+            stored_settings = {**_SETTINGS_ADDED_AFTER_0_1, **stored_settings}
             for key in _TRAJECTORY_SETTINGS:
-                if stored_settings[key] != current_settings[key]:
+                stored = stored_settings[key]
+                if stored != current_settings[key]:
                     raise ValueError(
-                        f"{path} was written with {key}={stored_settings[key]!r}, but this Solver "
+                        f"{path} was written with {key}={stored!r}, but this Solver "
                         f"has {key}={current_settings[key]!r}; pass the checkpoint's value to resume."
                     )
+            self.schedule_epochs = stored_settings.get("schedule_epochs", self.schedule_epochs)
+            if self.lr_schedule == "cosine" and self.schedule_epochs != self.num_epochs:
+                raise ValueError(
+                    f"{path} follows a cosine schedule over {self.schedule_epochs} epochs, which a resume cannot "
+                    f"change; resume with num_epochs={self.schedule_epochs}."
+                )
             self._restore(path, record, state)
         except (KeyError, TypeError) as error:
             raise ValueError(f"{path} has incomplete solver state: {error!r}") from error
@@ -378,6 +475,9 @@ class Solver:
         self._iteration = int(state["iteration"])
         self.loss_history = [float(value) for value in state["loss_history"]]
         self.train_acc_history = [float(value) for value in state["train_acc_history"]]
+        # Checkpoints of tinyconv 0.1.0 did not time the run.
+        self.seconds_history = [float(value) for value in state.get("seconds_history", [0.0] * len(
+            self.train_acc_history))]
         self.val_acc_history = [float(value) for value in state["val_acc_history"]]
         self.best_val_acc = state["best_val_acc"]
         self.best_params = dict(state["best_params"])
@@ -392,15 +492,23 @@ class Solver:
     def _step(self):
         """One minibatch update; returns the minibatch loss (the params are left
         untouched when it is not finite)."""
+        started = time.perf_counter()
         batch = self._rng.integers(len(self.X_train), size=self.batch_size)
-        loss, grads = self.model.loss(self.X_train[batch], self.y_train[batch])
+        X_batch = self.X_train[batch]
+        if self.augment is not None:
+            X_batch = self.augment(X_batch, self._rng)
+        loss, grads = self.model.loss(X_batch, self.y_train[batch])
         loss = float(loss)
         self.loss_history.append(loss)
-        if not np.isfinite(loss):
-            return loss
-        for name, w in list(self.model.params.items()):
-            next_w, self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])
-            self.model.params[name] = next_w
+        if np.isfinite(loss):
+            if self._scheduled():
+                learning_rate = self.learning_rate(self._iteration)
+                for config in self.optim_configs.values():
+                    config["learning_rate"] = learning_rate
+            for name, w in list(self.model.params.items()):
+                next_w, self.optim_configs[name] = self.update_rule(w, grads[name], self.optim_configs[name])
+                self.model.params[name] = next_w
+        self.step_seconds += time.perf_counter() - started
         return loss
 
     def check_accuracy(self, X, y, num_samples=None, batch_size=100):
@@ -440,12 +548,20 @@ class Solver:
         train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
         val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
         self.train_acc_history.append(train_acc)
+        self.seconds_history.append(self._seconds_before + time.perf_counter() - self._started)
         self.val_acc_history.append(val_acc)
         if val_acc > self.best_val_acc or not self.best_params:
             self.best_val_acc = val_acc
             self.best_params = {name: value.copy() for name, value in self.model.params.items()}
             self.best_state = buffers(self.model)
         return train_acc, val_acc
+
+    def _patience_ran_out(self):
+        """Whether ``early_stopping`` epochs have passed without a better validation accuracy."""
+        if self.early_stopping is None:
+            return False
+        best_epoch = self.val_acc_history.index(self.best_val_acc)
+        return self.epoch - best_epoch >= self.early_stopping
 
     def _use_best_params(self):
         """Put the best epoch's parameters and running statistics into the model."""
@@ -485,7 +601,9 @@ class Solver:
         iterations_per_epoch = self.iterations_per_epoch
         num_iterations = self.num_epochs * iterations_per_epoch
         progress = _make_progress(self, num_iterations, iterations_per_epoch)
-        self.diverged = None
+        self.diverged = self.stopped_early = None
+        self._started = time.perf_counter()
+        self._seconds_before = self.seconds_history[-1] if self.seconds_history else 0.0
         try:
             for t in range(self._iteration, num_iterations):
                 loss = self._step()
@@ -497,14 +615,18 @@ class Solver:
                 epoch_end = self._iteration % iterations_per_epoch == 0
                 if epoch_end:
                     self.epoch += 1
-                    for config in self.optim_configs.values():
-                        if "learning_rate" in config:
-                            config["learning_rate"] *= self.lr_decay
+                    if not self._scheduled():
+                        for config in self.optim_configs.values():
+                            if "learning_rate" in config:
+                                config["learning_rate"] *= self.lr_decay
                 if t == 0 or epoch_end:
                     progress.accuracies(*self._record_accuracies())
                 if epoch_end:
                     self._save_checkpoint()
                     progress.epoch_done()
+                    if self._patience_ran_out():
+                        self.stopped_early = self.epoch
+                        break
         finally:
             progress.close()
         self._use_best_params()
@@ -533,9 +655,28 @@ class _Progress:
     def close(self):
         """Training stopped, normally or by an exception."""
 
+    def pace(self):
+        """Images per second of the updates so far and the seconds the rest of the run should take."""
+        solver = self.solver
+        updates = solver._iteration - self._first_iteration
+        if not updates or not solver.step_seconds:
+            return None, None
+        seconds_per_update = (time.perf_counter() - solver._started) / updates
+        return (solver.batch_size * updates / solver.step_seconds,
+                seconds_per_update * (self.num_iterations - solver._iteration))
+
+    def start(self):
+        self._first_iteration = self.solver._iteration
+
+
+def _duration(seconds):
+    minutes, seconds = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
 
 class _PrintProgress(_Progress):
-    """The starter code's report lines."""
+    """The starter code's report lines, and after each epoch the speed and the time left."""
 
     def iteration(self, t, loss):
         if t % self.solver.print_every == 0:
@@ -547,9 +688,17 @@ class _PrintProgress(_Progress):
             % (self.solver.epoch, self.solver.num_epochs, train_acc, val_acc)
         )
 
+    def epoch_done(self):
+        rate, left = self.pace()
+        if rate is not None:
+            print(f"  {rate:.0f} images/s, about {_duration(left)} left")
+
 
 class _BarProgress(_Progress):
-    """One tqdm bar per epoch showing the loss and the latest accuracies."""
+    """One bar for the whole run, in images, with its rate and time left; the current epoch's own bar, the
+    loss and the latest accuracies follow it on the same line."""
+
+    _EPOCH_BAR = 10
 
     def __init__(self, solver, num_iterations, iterations_per_epoch, tqdm):
         super().__init__(solver, num_iterations, iterations_per_epoch)
@@ -557,25 +706,25 @@ class _BarProgress(_Progress):
         self._bar = None
         self._postfix = {}
 
+    def _epoch_text(self, t):
+        done = (t + 1) % self.iterations_per_epoch or self.iterations_per_epoch
+        filled = self._EPOCH_BAR * done // self.iterations_per_epoch
+        epoch = min(t // self.iterations_per_epoch + 1, self.solver.num_epochs)
+        return f"epoch {epoch}/{self.solver.num_epochs} [{'#' * filled}{'.' * (self._EPOCH_BAR - filled)}]"
+
     def iteration(self, t, loss):
+        batch = self.solver.batch_size
         if self._bar is None:
-            self._bar = self._tqdm(
-                total=self.iterations_per_epoch,
-                initial=t % self.iterations_per_epoch,
-                desc=f"epoch {self.solver.epoch + 1}/{self.solver.num_epochs}",
-                file=sys.stdout,
-                dynamic_ncols=True,
-            )
+            self._bar = self._tqdm(total=self.num_iterations * batch, initial=t * batch, unit="img",
+                                   unit_scale=True, file=sys.stdout, dynamic_ncols=True, smoothing=0.05,
+                                   bar_format="{percentage:3.0f}%|{bar}| {elapsed}<{remaining}, {rate_fmt} {desc}")
         self._postfix["loss"] = f"{loss:.4f}"
-        self._bar.set_postfix(self._postfix, refresh=False)
-        self._bar.update(1)
+        postfix = ", ".join(f"{key} {value}" for key, value in self._postfix.items())
+        self._bar.set_description_str(f"{self._epoch_text(t)} {postfix}", refresh=False)
+        self._bar.update(batch)
 
     def accuracies(self, train_acc, val_acc):
-        self._postfix.update(train_acc=f"{train_acc:.3f}", val_acc=f"{val_acc:.3f}")
-        self._bar.set_postfix(self._postfix)
-
-    def epoch_done(self):
-        self.close()
+        self._postfix.update(train=f"{train_acc:.3f}", val=f"{val_acc:.3f}")
 
     def close(self):
         if self._bar is not None:
@@ -583,14 +732,20 @@ class _BarProgress(_Progress):
             self._bar = None
 
 
+# Narrower than this, a bar is unreadable: print lines instead.
+_MIN_BAR_COLUMNS = 60
+
+
 def _make_progress(solver, num_iterations, iterations_per_epoch):
-    if not solver.verbose:
-        return _Progress(solver, num_iterations, iterations_per_epoch)
-    if getattr(sys.stdout, "isatty", lambda: False)():
-        try:
-            from tqdm import tqdm
-        except ImportError:
-            pass
-        else:
-            return _BarProgress(solver, num_iterations, iterations_per_epoch, tqdm)
-    return _PrintProgress(solver, num_iterations, iterations_per_epoch)
+    progress = _Progress(solver, num_iterations, iterations_per_epoch)
+    if solver.verbose:
+        progress = _PrintProgress(solver, num_iterations, iterations_per_epoch)
+        if getattr(sys.stdout, "isatty", lambda: False)() and shutil.get_terminal_size((0, 0)).columns >= _MIN_BAR_COLUMNS:
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                pass
+            else:
+                progress = _BarProgress(solver, num_iterations, iterations_per_epoch, tqdm)
+    progress.start()
+    return progress

@@ -1,0 +1,10 @@
+"""The ``tinyconv`` command: train, evaluate and predict, export, check gradients, benchmark, run demos.
+
+Needs the 'cli' extra (click, tqdm, matplotlib, scikit-image, Pillow): ``pip install tinyconv[cli]``.
+``_app.py`` holds the command group and what the commands share; each other module adds its commands.
+"""
+
+from . import evaluate, export, tools, train  # noqa: F401  (importing them registers their commands)
+from ._app import main
+
+__all__ = ["main"]

@@ -1,0 +1,60 @@
+"""Data augmentation for training minibatches: random crops after zero padding, and horizontal flips.
+
+An augmentation is a callable ``augment(X, rng) -> X`` for a minibatch ``X (N, C, H, W)`` and a NumPy
+``Generator``; the Solver calls it on every training minibatch with its own seeded generator, so a seeded
+run augments the same way each time and a resumed run goes on exactly.
+"""
+
+from dataclasses import dataclass
+
+from .. import _checks
+from .._backend import array_module
+
+
+@dataclass(frozen=True)
+class RandomCropFlip:
+    """Shift each image by up to ``pad`` pixels each way (a random crop of the image padded with ``pad``
+    zeros on every side) and, with ``flip``, mirror it left to right with probability 1/2.
+
+    The images are mean-subtracted by then, so the zeros of the padding are the mean image's values: an
+    average background rather than black. A flip suits photos (CIFAR-10) but not digits, where a mirrored
+    digit is another digit or none.
+
+    Parameters
+    ----------
+    pad : int >= 0
+        Largest shift in pixels.
+    flip : bool
+        Whether to mirror half the images.
+    """
+
+    pad: int = 0
+    flip: bool = False
+
+    def __post_init__(self):
+        _checks.integer("RandomCropFlip", "pad", self.pad, minimum=0)
+        if not isinstance(self.flip, bool):
+            raise TypeError(f"RandomCropFlip: flip must be True or False, got {_checks.describe(self.flip)}")
+
+    def __call__(self, X, rng):
+        """A new minibatch ``(N, C, H, W)`` of X's dtype; X is not modified. Draws the rows' and columns'
+        offsets, then the flips, from ``rng``."""
+        _checks.float_array("RandomCropFlip", "X", X, 4, "(N, C, H, W)")
+        xp = array_module(X)
+        N, C, H, W = X.shape
+        out = X
+        if self.pad:
+            pad = self.pad
+            padded = xp.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=X.dtype)
+            padded[:, :, pad:pad + H, pad:pad + W] = X
+            rows = xp.asarray(rng.integers(0, 2 * pad + 1, size=N))
+            cols = xp.asarray(rng.integers(0, 2 * pad + 1, size=N))
+            # Index (n, c, i, j) of the crop reads padded[n, c, rows[n] + i, cols[n] + j].
+            i = rows[:, None, None, None] + xp.arange(H)[None, None, :, None]
+            j = cols[:, None, None, None] + xp.arange(W)[None, None, None, :]
+            out = padded[xp.arange(N)[:, None, None, None], xp.arange(C)[None, :, None, None], i, j]
+        if self.flip:
+            mirrored = xp.asarray(rng.random(N) < 0.5)
+            out = xp.where(mirrored[:, None, None, None], out[..., ::-1], out)
+        return out if out is not X else X.copy()
+

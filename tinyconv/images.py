@@ -1,0 +1,111 @@
+"""Preparing an image file for a trained model the way its training images were prepared.
+
+A model file written by ``tinyconv train`` records, in its metadata, the image format of its dataset
+(``tinyconv.recipes.ImageFormat`` as a dict: channels, height, width, value range, background, fit) and the
+mean image subtracted during training. :func:`prepare_image` turns a PNG or JPEG into the model's input:
+
+1. read it with Pillow and convert it to grayscale or RGB (a transparent image is put on white first);
+2. where the dataset's objects are light on a dark ground (digits, clothing) and the image's border is the
+   lighter part, invert it: a photo of a digit written on paper becomes light ink on a dark ground;
+3. bring it to the dataset's size: 'content' crops to the object's bounding box and centres it in a
+   square (the UCI digits fill their box), 'pad' pads to a square with the
+   background, 'crop' cuts the centre square; then resize with area averaging;
+4. scale the pixel values from 0..255 to the dataset's value range and subtract the mean image.
+
+Needs Pillow (in the ``cli`` extra).
+"""
+
+import numpy as np
+
+from . import _checks
+
+# A transparent pixel counts as white paper.
+_PAPER = (255, 255, 255)
+
+
+class ImageError(ValueError):
+    """An image file that cannot be read or prepared; the message names the file."""
+
+
+def read_image(path, channels):
+    """The image at ``path`` as a float64 array (H, W, channels) of values 0..255.
+
+    Raises ImageError naming the file when it is missing, unreadable, truncated, empty or of a mode that
+    cannot be converted.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.width == 0 or image.height == 0:
+                raise ImageError(f"{path}: the image is empty ({image.width}x{image.height})")
+            if image.mode in ("RGBA", "LA", "PA") or image.mode == "P" and "transparency" in image.info:
+                image = image.convert("RGBA")
+                flat = Image.new("RGB", image.size, _PAPER)
+                flat.paste(image, mask=image.getchannel("A"))
+                image = flat
+            converted = image.convert("L" if channels == 1 else "RGB")
+    except ImageError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        raise ImageError(f"{path}: not a readable image ({type(error).__name__}: {error})") from None
+    pixels = np.asarray(converted, dtype=np.float64)
+    return pixels[:, :, None] if pixels.ndim == 2 else pixels
+
+
+def _to_square(pixels, fit, background):
+    """The image cut or padded to a square, as ``fit`` says (see the module docstring)."""
+    height, width = pixels.shape[:2]
+    if fit == "content":
+        ink = pixels.mean(axis=2) > background + 0.1 * (pixels.max() - background)
+        if ink.any():
+            rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+            pixels = pixels[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+            height, width = pixels.shape[:2]
+        fit = "pad"
+    side = max(height, width) if fit == "pad" else min(height, width)
+    if fit == "pad":
+        square = np.full((side, side, pixels.shape[2]), background, dtype=np.float64)
+        top, left = (side - height) // 2, (side - width) // 2
+        square[top:top + height, left:left + width] = pixels
+        return square
+    top, left = (height - side) // 2, (width - side) // 2
+    return pixels[top:top + side, left:left + side]
+
+
+def prepare_image(path, image_format, mean_image, dtype=np.float32):
+    """The model input ``(1, C, H, W)`` for the image file at ``path``.
+
+    Parameters
+    ----------
+    path : str or path-like
+    image_format : dict
+        ``channels``, ``height``, ``width``, ``value_range`` ([low, high]), ``background`` ('dark' or None)
+        and ``fit`` ('content', 'pad' or 'crop'), as a model file's metadata records them.
+    mean_image : ndarray (C, H, W) or None
+        Subtracted at the end, as in training.
+    dtype : float32 or float64
+    """
+    from PIL import Image
+
+    dtype = _checks.float_dtype("prepare_image", "dtype", dtype)
+    channels, height, width = (image_format[key] for key in ("channels", "height", "width"))
+    pixels = read_image(path, channels)
+    background = 0.0
+    if image_format.get("background") == "dark":
+        gray = pixels.mean(axis=2)
+        border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+        if np.median(border) > gray.mean():  # a light ground: invert to light ink on dark
+            pixels = 255.0 - pixels
+    else:
+        background = float(np.median(pixels))
+    square = _to_square(pixels, image_format.get("fit", "crop"), background)
+    planes = [np.asarray(Image.fromarray(square[:, :, c].astype(np.float32), mode="F")
+                         .resize((width, height), Image.Resampling.BOX), dtype=np.float64)
+              for c in range(channels)]
+    low, high = image_format["value_range"]
+    image = low + np.stack(planes) * ((high - low) / 255.0)
+    if mean_image is not None:
+        image = image - np.asarray(mean_image, dtype=np.float64)
+    return image[None].astype(dtype)

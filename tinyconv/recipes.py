@@ -1,0 +1,92 @@
+"""What the command line knows about each dataset: its images, its classes, and the recipe that trains a
+good model on it when no option says otherwise.
+
+A recipe is the model, its normalization, the optimizer and schedule, the batch size, the epochs and the
+augmentation. ``tinyconv train --dataset NAME`` uses NAME's recipe; every option given on the command line
+replaces the recipe's value.
+"""
+
+from dataclasses import dataclass, field
+
+from .data import cifar10, fashion_mnist
+
+
+@dataclass(frozen=True)
+class ImageFormat:
+    """How a dataset's images look, so that a new image can be prepared as the training images were.
+
+    ``value_range`` is the range of the raw pixel values before the mean image is subtracted (0..16 for the
+    digits, which count the set pixels of 4x4 blocks). ``background`` is 'dark' where the object is light on
+    a dark ground (digits, clothing), None for photos. ``fit`` says how a new image is brought to the
+    dataset's size: 'content' crops to the object's bounding box first (digits), 'pad' pads to a square
+    (clothing), 'crop' cuts the centre square (photos).
+    """
+
+    channels: int
+    height: int
+    width: int
+    value_range: tuple
+    background: object  # 'dark' or None
+    fit: str
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """The training settings of a dataset's default run (see ``tinyconv train --help``)."""
+
+    model: str
+    normalization: str = "none"
+    epochs: int = 10
+    batch_size: int = 50
+    update_rule: str = "adam"
+    lr: float = 3e-3
+    lr_decay: float = 0.9
+    lr_schedule: str = "step"
+    warmup_epochs: float = 0.0
+    weight_decay: float = 0.0
+    reg: float = 0.0
+    augment: str = "none"
+    early_stopping: object = None  # patience in epochs, or None
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    image: ImageFormat
+    class_names: tuple
+    recipe: Recipe
+    bundled: bool = False
+    defaults: dict = field(default_factory=dict)  # the split sizes when not given
+
+    @property
+    def input_dim(self):
+        return (self.image.channels, self.image.height, self.image.width)
+
+
+DATASETS = {
+    # The cs231n assignment's network on the bundled 8x8 digits: a few seconds on two cores.
+    "digits": DatasetInfo(
+        ImageFormat(1, 8, 8, (0, 16), "dark", "content"),
+        tuple(str(digit) for digit in range(10)),
+        Recipe(model="three-layer"),
+        bundled=True,
+        defaults={"num_val": 200, "num_test": 200},
+    ),
+    "fashion-mnist": DatasetInfo(
+        ImageFormat(1, 28, 28, (0, 255), "dark", "pad"),
+        fashion_mnist.CLASS_NAMES,
+        Recipe(model="c32-c32p-c64-c64p-f256-d0.5", normalization="batchnorm", epochs=12, batch_size=128,
+               update_rule="adam", lr=2e-3, lr_decay=1.0, lr_schedule="cosine", warmup_epochs=0.5,
+               weight_decay=5e-4, augment="crop2"),
+        defaults={"num_train": 59000, "num_val": 1000, "num_test": 10000},
+    ),
+    # Untuned here (CIFAR-10 cannot be downloaded on the machines tinyconv is built on): a small ResNet with
+    # the usual crops and flips.
+    "cifar10": DatasetInfo(
+        ImageFormat(3, 32, 32, (0, 255), None, "crop"),
+        cifar10.CLASS_NAMES,
+        Recipe(model="c32-r32-r64p-r128p-g", normalization="batchnorm", epochs=30, batch_size=128,
+               update_rule="adam", lr=2e-3, lr_decay=1.0, lr_schedule="cosine", warmup_epochs=1.0,
+               weight_decay=5e-4, augment="crop4-flip"),
+        defaults={"num_train": 49000, "num_val": 1000, "num_test": 1000},
+    ),
+}
