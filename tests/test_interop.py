@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from tinyconv.cli import main
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
-from tinyconv.serialization import save_checkpoint, save_model
+from tinyconv.data.digits import load_digits
+from tinyconv.serialization import load_metadata, load_model, save_checkpoint, save_model
 
 from .helpers import assert_normwise_close
 from .oracle import _Lazy, nn, onnx, onnxruntime, torch
@@ -554,6 +555,26 @@ def test_export_command_writes_a_graph_that_takes_raw_pixels(rng, tmp_path):
     (scores,) = runtime.run(["scores"], {"input": raw})
     assert_agree(scores, model.loss(raw - mean_image.astype(np.float32)), FLOAT32, "exported file")
     assert json.loads(runtime.get_modelmeta().custom_metadata_map["class_names"]) == ["zero", "one", "two"]
+
+
+def test_a_trained_model_exports_with_what_train_recorded(tmp_path):
+    result = invoke("train", "--model", "c4p-f8", "--epochs", "1", "--num-val", "50", "--num-test", "50",
+                    "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    result = invoke("export", tmp_path / "run" / "model.npz", "--onnx", tmp_path / "digits.onnx")
+    assert result.exit_code == 0, result.output
+
+    model, metadata = load_model(tmp_path / "run" / "model.npz"), load_metadata(tmp_path / "run" / "model.npz")
+    runtime = session(tmp_path / "digits.onnx")
+    props = {key: json.loads(value) for key, value in runtime.get_modelmeta().custom_metadata_map.items()}
+    assert props["class_names"] == [str(digit) for digit in range(10)] and props["dataset"] == "digits"
+    assert props["input"]["value_range"] == [0, 16] and props["mean_image_in_graph"] is True
+    images, _ = load_digits()
+    raw = images[:40].transpose(0, 3, 1, 2).astype(np.float32)  # pixel values 0..16, as loaded
+    (scores,) = runtime.run(["scores"], {"input": raw})
+    expected = model.loss(raw - metadata["mean_image"].astype(np.float32))
+    assert_agree(scores, expected, FLOAT32, "a trained model, raw digits")
+    np.testing.assert_array_equal(scores.argmax(axis=1), expected.argmax(axis=1))
 
 
 def test_export_command_refuses_float64_without_dtype_and_reports_failures(rng, tmp_path):
