@@ -79,7 +79,7 @@ class Layer(NamedTuple):
         if self.kind == "global_pool":
             return "g"
         if self.kind == "dropout":
-            return f"d{self.keep:g}"
+            return f"d{self.keep!r}"  # repr: the shortest text that reads back as the same float
         return {"conv": "c", "residual": "r", "affine": "f"}[self.kind] + f"{self.units}{self.pool}"
 
 
