@@ -79,7 +79,8 @@ class Layer(NamedTuple):
         if self.kind == "global_pool":
             return "g"
         if self.kind == "dropout":
-            return f"d{self.keep!r}"  # repr: the shortest text that reads back as the same float
+            # repr: the shortest text that reads back as the same float ("d1", not "d1.0")
+            return "d" + repr(self.keep).removesuffix(".0")
         return {"conv": "c", "residual": "r", "affine": "f"}[self.kind] + f"{self.units}{self.pool}"
 
 
