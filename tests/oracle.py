@@ -1,8 +1,9 @@
-"""PyTorch, the oracle of the layer tests, imported the first time a test uses it.
+"""Optional packages the tests need, imported the first time a test uses them: PyTorch (the oracle of the
+layer tests), onnx and onnxruntime (the ONNX export's tests).
 
-Without PyTorch the tests that need it are skipped with a reason, and every other test still runs. With
-``TINYCONV_REQUIRE_ORACLE=1`` in the environment (``.ci/run`` sets it) a missing PyTorch fails those tests
-instead, so that no oracle test can pass unnoticed as a skip.
+Without one of them the tests that need it are skipped with a reason, and every other test still runs.
+With ``TINYCONV_REQUIRE_ORACLE=1`` in the environment (``.ci/run`` sets it) a missing package fails those
+tests instead, so that no such test can pass unnoticed as a skip.
 """
 
 import functools
@@ -12,39 +13,50 @@ import os
 import pytest
 
 REQUIRE_ENV = "TINYCONV_REQUIRE_ORACLE"
+# Each package's name in messages, and what it is to the tests.
+_PACKAGES = {"torch": ("PyTorch", "this test's oracle"), "onnx": ("onnx", "which this test needs"),
+             "onnxruntime": ("onnxruntime", "which this test needs")}
 
 
 @functools.cache
-def _load_torch():
+def _load(package):
     try:
-        torch = importlib.import_module("torch")
+        module = importlib.import_module(package)
     except ImportError as error:
         return error
-    # The oracle tensors are tiny; extra threads only add contention.
-    torch.set_num_threads(1)
-    return torch
+    if package == "torch":
+        # The oracle tensors are tiny; extra threads only add contention.
+        module.set_num_threads(1)
+    return module
 
 
-def _module(name):
-    loaded = _load_torch()
-    if isinstance(loaded, ImportError):
-        if os.environ.get(REQUIRE_ENV):
-            pytest.fail(f"PyTorch is required here (${REQUIRE_ENV} is set) but cannot be imported: {loaded}")
-        pytest.skip("PyTorch, this test's oracle, is not installed (pip install -e '.[test]' brings it)")
+def _module(name, needs):
+    for package in needs:
+        loaded = _load(package)
+        if isinstance(loaded, ImportError):
+            display, role = _PACKAGES[package]
+            if os.environ.get(REQUIRE_ENV):
+                pytest.fail(f"{display} is required here (${REQUIRE_ENV} is set) but cannot be imported: {loaded}")
+            pytest.skip(f"{display}, {role}, is not installed (pip install -e '.[test]' brings it)")
     return importlib.import_module(name)
 
 
 class _Lazy:
-    """Stands for a PyTorch module; the first attribute looked up imports it (or skips the test)."""
+    """Stands for a module; the first attribute looked up imports it, after the packages it ``needs`` (by
+    default its own top-level package), or skips the test."""
 
-    def __init__(self, name):
+    def __init__(self, name, needs=None):
         self._name = name
+        self._needs = needs or (name.split(".")[0],)
 
     def __getattr__(self, attribute):
         if attribute.startswith("__"):  # pytest's collection probes objects for dunder attributes
             raise AttributeError(attribute)
-        return getattr(_module(self._name), attribute)
+        return getattr(_module(self._name, self._needs), attribute)
 
 
 torch = _Lazy("torch")
 F = _Lazy("torch.nn.functional")
+nn = _Lazy("torch.nn")
+onnx = _Lazy("onnx")
+onnxruntime = _Lazy("onnxruntime")

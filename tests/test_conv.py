@@ -398,3 +398,18 @@ def test_conv_param_rejects_unknown_keys(rng):
     for forward in (conv_forward_naive, conv_forward_fast):
         with pytest.raises(ValueError, match="padding"):
             forward(x, w, b, {"stride": 1, "padding": 1})
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "winograd2", "winograd4"])
+@pytest.mark.parametrize("keep_columns", [True, False])
+def test_without_dx_the_backward_gives_the_same_dw_and_db(rng, algorithm, keep_columns):
+    x, w, b = (rng.standard_normal(shape) for shape in ((3, 4, 6, 6), (5, 4, 3, 3), (5,)))
+    workspace = 2**30 if keep_columns else 1  # the columns kept for the backward, or rebuilt there
+    with limit_workspace(workspace):
+        out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "algorithm": algorithm})
+        dout = rng.standard_normal(out.shape)
+        dx, dw, db = conv_backward_fast(dout, cache)
+        skipped, dw_alone, db_alone = conv_backward_fast(dout, cache, need_dx=False)
+    assert skipped is None and dx.shape == x.shape
+    np.testing.assert_array_equal(dw_alone, dw)
+    np.testing.assert_array_equal(db_alone, db)

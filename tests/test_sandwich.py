@@ -158,9 +158,7 @@ class Residual:
     def projected(cls):
         return cls.C != cls.F or cls.stride != 1
 
-    @staticmethod
-    def backward(dout, cache):
-        return residual_block_backward(dout, cache)
+    backward = staticmethod(residual_block_backward)
 
     @classmethod
     def inputs(cls, rng, dtype):
@@ -296,3 +294,16 @@ def test_residual_block_refuses_a_shortcut_that_does_not_fit(rng):
         residual_block_forward(x, params[0][:, :, :2], *params[1:], two)
     with pytest.raises(TypeError, match=r"\bgamma2\b"):
         residual_block_forward(x, *params[:6], params[6].astype(bool), *params[7:], two)
+
+
+@pytest.mark.parametrize("layer", [ConvRelu, ConvReluPool, ConvBnRelu, ConvGnRelu, Residual, ResidualDownsampledEven],
+                         ids=lambda layer: layer.__name__)
+def test_without_dx_a_sandwich_gives_the_same_parameter_gradients(rng, layer):
+    inputs = layer.inputs(rng, np.float64)
+    out, cache = layer.forward(*inputs)
+    dout = rng.standard_normal(out.shape)
+    full = layer.backward(dout, cache)
+    dx, *grads = layer.backward(dout, cache, need_dx=False)
+    assert dx is None
+    for grad, expected in zip(grads, full[1:]):
+        np.testing.assert_array_equal(grad, expected)

@@ -76,7 +76,8 @@ def _forward_chunk(x, w_rows, b, HH, WW, stride, pad, out):
 
 
 def _backward_chunk(dout, x, w_rows, HH, WW, stride, pad, dx, cols=None):
-    """Fill ``dx`` (n, C, H, W) for one chunk and return its contribution to dw (F, C*HH*WW).
+    """Fill ``dx`` (n, C, H, W) for one chunk (unless dx is None) and return its contribution to dw
+    (F, C*HH*WW).
 
     ``cols`` are the chunk's columns kept by the forward, or None to rebuild them.
     """
@@ -84,8 +85,9 @@ def _backward_chunk(dout, x, w_rows, HH, WW, stride, pad, dx, cols=None):
     if cols is None:
         cols = _im2col(x, HH, WW, stride, pad, H_out, W_out)
     dout_rows = dout.transpose(1, 0, 2, 3).reshape(F, n * H_out * W_out)
-    dcols = (w_rows.T @ dout_rows).reshape(cols.shape)
-    dx[...] = _col2im(dcols, x.shape, stride, pad)
+    if dx is not None:
+        dcols = (w_rows.T @ dout_rows).reshape(cols.shape)
+        dx[...] = _col2im(dcols, x.shape, stride, pad)
     return dout_rows @ _as_matrix(cols).T
 
 
@@ -106,14 +108,16 @@ def forward(x, w, b, stride, pad, H_out, W_out):
     return out, saved if keep else None
 
 
-def backward(dout, x, w, stride, pad, H_out, W_out, saved=None):
-    """dx (N, C, H, W) and dw (F, C, HH, WW) from dout (N, F, H_out, W_out); ``saved`` from ``forward``."""
+def backward(dout, x, w, stride, pad, H_out, W_out, saved=None, need_dx=True):
+    """dx (N, C, H, W), or None without ``need_dx``, and dw (F, C, HH, WW) from dout (N, F, H_out, W_out);
+    ``saved`` from ``forward``."""
     xp = array_module(x)
     w_rows = _filter_rows(w)
-    dx = xp.empty_like(x)
+    dx = xp.empty_like(x) if need_dx else None
 
     def work(chunk, cols=None):
-        return _backward_chunk(dout[chunk], x[chunk], w_rows, *w.shape[2:], stride, pad, dx[chunk], cols)
+        return _backward_chunk(dout[chunk], x[chunk], w_rows, *w.shape[2:], stride, pad,
+                               None if dx is None else dx[chunk], cols)
 
     if saved is None:
         parts = map_batch_chunks(xp, work, x.shape[0], _bytes_per_sample(x, w, pad, H_out, W_out))

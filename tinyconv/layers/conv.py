@@ -170,17 +170,20 @@ def conv_forward_fast(x, w, b, conv_param):
     return out, ConvFastCache(x, w, b, conv_param, algorithm, saved)
 
 
-def conv_backward_fast(dout, cache):
+def conv_backward_fast(dout, cache, need_dx=True):
     """Backward pass of ``conv_forward_fast``, by the algorithm the forward used.
 
     Parameters
     ----------
     dout : array (N, F, H_out, W_out)
     cache : from ``conv_forward_fast``
+    need_dx : bool
+        False skips the gradient of x, which a network's first layer does not need (about a third of
+        the backward's work); dx is then None.
 
     Returns
     -------
-    dx : array (N, C, H, W)
+    dx : array (N, C, H, W), or None
     dw : array (F, C, HH, WW)
     db : array (F,)
     """
@@ -189,7 +192,7 @@ def conv_backward_fast(dout, cache):
     _, _, stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     _checks.gradient(where, dout, (x.shape[0], w.shape[0], H_out, W_out), x.dtype)
     if algorithm in _WINOGRAD:
-        dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out, _WINOGRAD[algorithm])
+        dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out, _WINOGRAD[algorithm], need_dx)
     else:
-        dx, dw = _im2col.backward(dout, x, w, stride, pad, H_out, W_out, saved)
+        dx, dw = _im2col.backward(dout, x, w, stride, pad, H_out, W_out, saved, need_dx)
     return dx, dw, dout.sum(axis=(0, 2, 3))

@@ -2,11 +2,14 @@
 
 All of them compute ``x_hat = (x - mean) / sqrt(var + eps)`` over some axes and
 return ``gamma * x_hat + beta``; they differ only in which axes the statistics
-run over. Their backward passes share ``_normalize_backward``, the closed form
-of the gradient through the normalization. ``batchnorm_backward`` instead walks
-the computational graph step by step, as the derivation is first written down.
+run over. Layer and group norm share ``_normalize_backward``, the closed form
+of the gradient through the normalization. The batch norms use the same closed
+form with its sums shared with dgamma and dbeta (``_batchnorm_backward``),
+which halves the passes over the data. ``batchnorm_backward`` instead walks the
+computational graph step by step, as the derivation is first written down.
 """
 
+import math
 from typing import NamedTuple
 
 from .. import _checks
@@ -37,8 +40,23 @@ def _normalize_backward(dx_hat, x_hat, inv_std, axes):
     return inv_std * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
 
 
+def _features(a):
+    """a (N, D) or (N, D, H, W) as (N, D, S): a batch norm's statistics run over axes 0 and 2 of this view."""
+    return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
+
+
+def _feature_sum(a):
+    """The sum over every axis but the feature axis 1: shape (D,). Sums along the contiguous axis first."""
+    return _features(a).sum(axis=2).sum(axis=0)
+
+
+def _feature_dot(a, b):
+    """``_feature_sum(a * b)`` without the product array: shape (D,)."""
+    return array_module(a).einsum("nds,nds->d", _features(a), _features(b))
+
+
 class BatchnormCache(NamedTuple):
-    """What the batch norms keep for their backward; mean and var are None in test mode."""
+    """What the batch norms keep for their backward; mean and var (shape (D,)) are None in test mode."""
 
     mode: str
     x: object
@@ -48,7 +66,6 @@ class BatchnormCache(NamedTuple):
     var: object
     inv_std: object
     eps: float
-    axes: tuple
     forward = "batchnorm_forward or spatial_batchnorm_forward"
 
 
@@ -92,8 +109,9 @@ def _running_stat(where, bn_param, key, xp, num_features, dtype):
     return stat
 
 
-def _batchnorm(where, x, gamma, beta, bn_param, axes):
-    """Batch normalization over ``axes``; the feature axis is 1 and gamma/beta/running stats are (D,)."""
+def _batchnorm(where, x, gamma, beta, bn_param):
+    """Batch normalization of x (N, D) or (N, D, H, W) over every axis but the feature axis 1; gamma, beta and
+    the running statistics are (D,)."""
     _checks.param_dict(where, "bn_param", bn_param, _BN_KEYS)
     mode = _checks.mode(where, "bn_param", bn_param)
     eps = _checks.positive_float(where, "bn_param['eps']", bn_param.get("eps", 1e-5))
@@ -107,36 +125,48 @@ def _batchnorm(where, x, gamma, beta, bn_param, axes):
     if mode == "train":
         if x.shape[0] == 0:
             raise ValueError(f"{where}: training mode needs at least one sample, got x of shape {tuple(x.shape)}")
-        x_hat, mean, var, inv_std = _normalize(x, axes, eps)
+        count = x.size // D
+        mean = _feature_sum(x) / count
+        x_hat = x - mean.reshape(broadcast)
+        var = _feature_dot(x_hat, x_hat) / count
+        inv_std = 1 / xp.sqrt(var + eps)
+        x_hat *= inv_std.reshape(broadcast)
         # New arrays rather than in-place updates: the caller's arrays are never modified.
-        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean.reshape(D)
-        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var.reshape(D)
+        bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
+        bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
     else:
-        inv_std = (1 / xp.sqrt(running_var + eps)).reshape(broadcast)
-        x_hat = (x - running_mean.reshape(broadcast)) * inv_std
+        inv_std = 1 / xp.sqrt(running_var + eps)
+        x_hat = (x - running_mean.reshape(broadcast)) * inv_std.reshape(broadcast)
         mean = var = None
         bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
-    out = gamma.reshape(broadcast) * x_hat + beta.reshape(broadcast)
-    return out, BatchnormCache(mode, x, x_hat, gamma, mean, var, inv_std, eps, axes)
+    out = x_hat * gamma.reshape(broadcast)
+    out += beta.reshape(broadcast)
+    return out, BatchnormCache(mode, x, x_hat, gamma, mean, var, inv_std, eps)
 
 
-def _batchnorm_backward(where, dout, cache, dx_hat_to_dx):
-    """Shared backward of batch norms; ``dx_hat_to_dx(dx_hat, cache)`` differs by method."""
+def _batchnorm_backward(where, dout, cache, staged=False):
+    """Backward of the batch norms: the closed form, or with ``staged`` the graph walked node by node.
+
+    The closed form ``dx = gamma * inv_std * (dout - mean(dout) - x_hat * mean(dout * x_hat))`` takes its
+    two means from dbeta and dgamma, which are those sums already.
+    """
     cache = _checks.cache(where, cache, BatchnormCache)
-    x_hat, gamma, axes = cache.x_hat, cache.gamma, cache.axes
+    x_hat, gamma = cache.x_hat, cache.gamma
     _checks.gradient(where, dout, x_hat.shape, x_hat.dtype)
     broadcast = [1] * x_hat.ndim
     broadcast[1] = gamma.shape[0]
-    dgamma = (dout * x_hat).sum(axis=axes)
-    dbeta = dout.sum(axis=axes)
-    dx_hat = dout * gamma.reshape(broadcast)
+    dgamma = _feature_dot(dout, x_hat)
+    dbeta = _feature_sum(dout)
+    scale = gamma * cache.inv_std
     if cache.mode == "test":  # running statistics are constants
-        return dx_hat * cache.inv_std, dgamma, dbeta
-    return dx_hat_to_dx(dx_hat, cache), dgamma, dbeta
-
-
-def _closed_form(dx_hat, cache):
-    return _normalize_backward(dx_hat, cache.x_hat, cache.inv_std, cache.axes)
+        return dout * scale.reshape(broadcast), dgamma, dbeta
+    if staged:
+        return _staged(dout * gamma, cache), dgamma, dbeta
+    count = x_hat.size // gamma.shape[0]
+    dx = dout * scale.reshape(broadcast)
+    dx -= x_hat * (scale * dgamma / count).reshape(broadcast)
+    dx -= (scale * dbeta / count).reshape(broadcast)
+    return dx, dgamma, dbeta
 
 
 def _staged(dx_hat, cache):
@@ -184,7 +214,7 @@ def batchnorm_forward(x, gamma, beta, bn_param):
     where = "batchnorm_forward"
     _checks.float_array(where, "x", x, 2, "(N, D)")
     gamma, beta = _affine_params(where, x, gamma, beta, (x.shape[1],), "(D,)")
-    return _batchnorm(where, x, gamma, beta, bn_param, (0,))
+    return _batchnorm(where, x, gamma, beta, bn_param)
 
 
 def batchnorm_backward(dout, cache):
@@ -200,7 +230,7 @@ def batchnorm_backward(dout, cache):
     dx : array (N, D)
     dgamma, dbeta : arrays (D,)
     """
-    return _batchnorm_backward("batchnorm_backward", dout, cache, _staged)
+    return _batchnorm_backward("batchnorm_backward", dout, cache, staged=True)
 
 
 def batchnorm_backward_alt(dout, cache):
@@ -215,7 +245,7 @@ def batchnorm_backward_alt(dout, cache):
     dx : array (N, D)
     dgamma, dbeta : arrays (D,)
     """
-    return _batchnorm_backward("batchnorm_backward_alt", dout, cache, _closed_form)
+    return _batchnorm_backward("batchnorm_backward_alt", dout, cache)
 
 
 def spatial_batchnorm_forward(x, gamma, beta, bn_param):
@@ -235,7 +265,7 @@ def spatial_batchnorm_forward(x, gamma, beta, bn_param):
     where = "spatial_batchnorm_forward"
     _checks.float_array(where, "x", x, 4, "(N, C, H, W)")
     gamma, beta = _affine_params(where, x, gamma, beta, (x.shape[1],), "(C,)")
-    return _batchnorm(where, x, gamma, beta, bn_param, (0, 2, 3))
+    return _batchnorm(where, x, gamma, beta, bn_param)
 
 
 def spatial_batchnorm_backward(dout, cache):
@@ -246,7 +276,7 @@ def spatial_batchnorm_backward(dout, cache):
     dx : array (N, C, H, W)
     dgamma, dbeta : arrays (C,)
     """
-    return _batchnorm_backward("spatial_batchnorm_backward", dout, cache, _closed_form)
+    return _batchnorm_backward("spatial_batchnorm_backward", dout, cache)
 
 
 def layernorm_forward(x, gamma, beta, ln_param):

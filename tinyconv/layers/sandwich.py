@@ -72,10 +72,10 @@ def conv_relu_forward(x, w, b, conv_param):
     return out, ConvReluCache(conv_cache, relu_cache)
 
 
-def conv_relu_backward(dout, cache):
-    """Backward of ``conv_relu_forward``. dout (N, F, H_out, W_out) -> dx, dw, db."""
+def conv_relu_backward(dout, cache, need_dx=True):
+    """Backward of ``conv_relu_forward``. dout (N, F, H_out, W_out) -> dx (None without need_dx), dw, db."""
     conv_cache, relu_cache = _checks.cache("conv_relu_backward", cache, ConvReluCache)
-    return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache)
+    return conv_backward_fast(relu_backward(dout, relu_cache), conv_cache, need_dx)
 
 
 def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
@@ -86,11 +86,12 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     return out, ConvReluPoolCache(conv_cache, relu_cache, pool_cache)
 
 
-def conv_relu_pool_backward(dout, cache):
-    """Backward of ``conv_relu_pool_forward``. dout (N, F, H_pool, W_pool) -> dx, dw, db."""
+def conv_relu_pool_backward(dout, cache, need_dx=True):
+    """Backward of ``conv_relu_pool_forward``. dout (N, F, H_pool, W_pool) -> dx (None without need_dx), dw,
+    db."""
     conv_cache, relu_cache, pool_cache = _checks.cache("conv_relu_pool_backward", cache, ConvReluPoolCache)
     ds = max_pool_backward_fast(dout, pool_cache)
-    return conv_backward_fast(relu_backward(ds, relu_cache), conv_cache)
+    return conv_backward_fast(relu_backward(ds, relu_cache), conv_cache, need_dx)
 
 
 def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
@@ -101,10 +102,10 @@ def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
     return out, ConvBnReluCache(conv_cache, bn_cache, relu_cache)
 
 
-def conv_bn_relu_backward(dout, cache):
-    """Backward of ``conv_bn_relu_forward``: dx, dw, db, dgamma (F,), dbeta (F,)."""
+def conv_bn_relu_backward(dout, cache, need_dx=True):
+    """Backward of ``conv_bn_relu_forward``: dx (None without need_dx), dw, db, dgamma (F,), dbeta (F,)."""
     return _conv_norm_relu_backward("conv_bn_relu_backward", dout, cache, ConvBnReluCache,
-                                    spatial_batchnorm_backward)
+                                    spatial_batchnorm_backward, need_dx)
 
 
 def conv_gn_relu_forward(x, w, b, gamma, beta, G, conv_param, gn_param):
@@ -116,16 +117,17 @@ def conv_gn_relu_forward(x, w, b, gamma, beta, G, conv_param, gn_param):
     return out, ConvGnReluCache(conv_cache, gn_cache, relu_cache)
 
 
-def conv_gn_relu_backward(dout, cache):
-    """Backward of ``conv_gn_relu_forward``: dx, dw, db, dgamma (1, F, 1, 1), dbeta (1, F, 1, 1)."""
+def conv_gn_relu_backward(dout, cache, need_dx=True):
+    """Backward of ``conv_gn_relu_forward``: dx (None without need_dx), dw, db, dgamma (1, F, 1, 1),
+    dbeta (1, F, 1, 1)."""
     return _conv_norm_relu_backward("conv_gn_relu_backward", dout, cache, ConvGnReluCache,
-                                    spatial_groupnorm_backward)
+                                    spatial_groupnorm_backward, need_dx)
 
 
-def _conv_norm_relu_backward(where, dout, cache, cache_type, norm_backward):
+def _conv_norm_relu_backward(where, dout, cache, cache_type, norm_backward, need_dx):
     conv_cache, norm_cache, relu_cache = _checks.cache(where, cache, cache_type)
     dan, dgamma, dbeta = norm_backward(relu_backward(dout, relu_cache), norm_cache)
-    dx, dw, db = conv_backward_fast(dan, conv_cache)
+    dx, dw, db = conv_backward_fast(dan, conv_cache, need_dx)
     return dx, dw, db, dgamma, dbeta
 
 
@@ -157,10 +159,12 @@ def _strided_conv_forward(x, w, b, stride, pad):
     return out, _CroppedConvCache(conv_cache, x.shape, pad)
 
 
-def _strided_conv_backward(dout, cache):
+def _strided_conv_backward(dout, cache, need_dx):
     if not isinstance(cache, _CroppedConvCache):
-        return conv_backward_fast(dout, cache)
-    dx_cut, dw, db = conv_backward_fast(dout, cache.conv)
+        return conv_backward_fast(dout, cache, need_dx)
+    dx_cut, dw, db = conv_backward_fast(dout, cache.conv, need_dx)
+    if not need_dx:
+        return None, dw, db
     N, C, H, W = cache.x_shape
     pad = cache.pad
     dx_pad = array_module(dout).zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dx_cut.dtype)
@@ -248,13 +252,13 @@ def residual_block_forward(x, w1, b1, gamma1, beta1, w2, b2, gamma2, beta2, bloc
     return out, ResidualBlockCache(conv1, bn1, relu1, conv2, bn2, shortcut_conv, shortcut_bn, relu_out)
 
 
-def residual_block_backward(dout, cache):
+def residual_block_backward(dout, cache, need_dx=True):
     """Backward of ``residual_block_forward``.
 
     Returns
     -------
-    dx, dw1, db1, dgamma1, dbeta1, dw2, db2, dgamma2, dbeta2, and with a projection also
-    dws, dbs, dgammas, dbetas, each shaped like its input.
+    dx (None without need_dx), dw1, db1, dgamma1, dbeta1, dw2, db2, dgamma2, dbeta2, and with a projection
+    also dws, dbs, dgammas, dbetas, each shaped like its input.
     """
     cache = _checks.cache("residual_block_backward", cache, ResidualBlockCache)
     dsum = relu_backward(dout, cache.relu_out)
@@ -262,10 +266,10 @@ def residual_block_backward(dout, cache):
     da, dw2, db2 = conv_backward_fast(da, cache.conv2)
     da = relu_backward(da, cache.relu1)
     da, dgamma1, dbeta1 = spatial_batchnorm_backward(da, cache.bn1)
-    dx, dw1, db1 = _strided_conv_backward(da, cache.conv1)
+    dx, dw1, db1 = _strided_conv_backward(da, cache.conv1, need_dx)
     grads = (dw1, db1, dgamma1, dbeta1, dw2, db2, dgamma2, dbeta2)
     if cache.shortcut_conv is None:
-        return (dx + dsum, *grads)
+        return (dx + dsum if need_dx else None, *grads)
     ds, dgammas, dbetas = spatial_batchnorm_backward(dsum, cache.shortcut_bn)
-    dxs, dws, dbs = _strided_conv_backward(ds, cache.shortcut_conv)
-    return (dx + dxs, *grads, dws, dbs, dgammas, dbetas)
+    dxs, dws, dbs = _strided_conv_backward(ds, cache.shortcut_conv, need_dx)
+    return (dx + dxs if need_dx else None, *grads, dws, dbs, dgammas, dbetas)

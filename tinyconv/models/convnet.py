@@ -79,7 +79,8 @@ class Layer(NamedTuple):
         if self.kind == "global_pool":
             return "g"
         if self.kind == "dropout":
-            return f"d{self.keep:g}"
+            # repr: the shortest text that reads back as the same float ("d1", not "d1.0")
+            return "d" + repr(self.keep).removesuffix(".0")
         return {"conv": "c", "residual": "r", "affine": "f"}[self.kind] + f"{self.units}{self.pool}"
 
 
@@ -366,18 +367,19 @@ class ConvNet(Model):
             return dropout_forward(x, {"p": layer.keep, "mode": mode})
         return affine_relu_forward(x, self.params[f"W{number}"], self.params[f"b{number}"])
 
-    def _layer_backward(self, layer, number, dout, cache, grads):
-        """Backward of :meth:`_layer_forward`; stores the layer's grads, returns dx."""
+    def _layer_backward(self, layer, number, dout, cache, grads, need_dx):
+        """Backward of :meth:`_layer_forward`; stores the layer's grads, returns dx (None without
+        ``need_dx``, which the first layer does not need)."""
         if layer.kind == "conv":
             cache, pool_cache = cache
             if pool_cache is not None:
                 dout = _POOLS[layer.pool][1](dout, pool_cache)
-            dx, *arrays = _CONV_BLOCKS[self.normalization][1](dout, cache)
+            dx, *arrays = _CONV_BLOCKS[self.normalization][1](dout, cache, need_dx)
             names = ("W", "b", "gamma", "beta")[:len(arrays)]
             grads.update({f"{name}{number}": grad for name, grad in zip(names, arrays)})
             return dx
         if layer.kind == "residual":
-            dx, *arrays = residual_block_backward(dout, cache)
+            dx, *arrays = residual_block_backward(dout, cache, need_dx)
             names = [f"{name}{number}{part}" for part in "abs" for name in ("W", "b", "gamma", "beta")]
             grads.update(zip(names, arrays))
             return dx
@@ -422,6 +424,7 @@ class ConvNet(Model):
         grads = {}
         data_loss, dscores = softmax_loss(scores, y)
         dout, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, scores_cache)
-        for layer, number, cache in reversed(list(zip(self.layers, self._numbers, caches))):
-            dout = self._layer_backward(layer, number, dout, cache, grads)
+        for index in reversed(range(len(self.layers))):
+            dout = self._layer_backward(self.layers[index], self._numbers[index], dout, caches[index], grads,
+                                        need_dx=index > 0)
         return self._add_l2(data_loss, grads)
