@@ -396,7 +396,7 @@ def test_ctrl_c_keeps_the_finished_trials_and_the_same_command_goes_on(tmp_path,
     finally:
         driver.kill()
     assert driver.returncode == 130, stdout + stderr
-    assert "Interrupted" in stderr and "run the same command again" in stderr
+    assert "Interrupted" in stderr and "Run the same command again" in stderr
     rows = _rows(out)
     assert rows[0]["state"] == "COMPLETE" and len(rows) < 4
     assert all(row["state"] == "FAIL" and "interrupted" in row["fail_reason"] for row in rows[1:] if
