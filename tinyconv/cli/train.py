@@ -209,9 +209,9 @@ def recipe_options(command):
     """The options that replace a dataset recipe's values, shared by train and sweep."""
     options = [
         click.option("--model", type=str, help="three-layer (conv-relu-pool-affine-relu-affine), fc (two hidden layers "
-                     "of 100), or a ConvNet spec: '-'-separated cN (N filters), cNp / cNa (then 2x2 max / average pool), "
-                     "rN / rNp (a residual block, at stride 2), g (global average pooling), fN (N hidden units), dP "
-                     f"(dropout keeping P), e.g. c16p-c32p-f128 or c32-r32-r64p-g. [recipe: {_recipe_help('model')}]"),
+                     "of 100), or a ConvNet spec: '-'-separated cN (N filters), cNp / cNa (then 2x2 max / average "
+                     "pool), rN / rNp (a residual block, at stride 2), g (global average pooling), fN (N hidden units), "
+                     f"dP (dropout keeping P), e.g. c16p-c32p-f128 or c32-r32-r64p-g. [recipe: {_recipe_help('model')}]"),
         click.option("--normalization", type=click.Choice(NORMALIZATIONS),
                      help="fc: batchnorm or layernorm; ConvNet specs: batchnorm or groupnorm (residual blocks need "
                           "batchnorm). [the recipe's with the recipe's model, else none]"),
@@ -373,7 +373,8 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     move_run(solver, array_module_for(device))
     if verbose:
         click.echo(f"Training {type(model).__name__} {model_name(model)} on {dataset} ({len(data['X_train'])} "
-                   f"training, {len(data['X_val'])} validation images) for {settings['epochs']} epochs; results in {out}")
+                   f"training, {len(data['X_val'])} validation images) for {settings['epochs']} epochs; results in "
+                   f"{out}")
     started, updates_before = time.perf_counter(), len(solver.loss_history)
     try:
         # Overflow on the way to a NaN loss is reported once, as the divergence, not as warnings.

@@ -109,10 +109,11 @@ def read_space(path, options):
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        found = re.search(r"line (\d+)", str(error))
-        line = int(found.group(1)) if found else 1
-        source = text.splitlines()[line - 1].strip() if line <= len(text.splitlines()) else ""
-        raise SpaceError(f"{path}, line {line}: {error} in {source!r}" if source else f"{path}: {error}") from None
+        found, lines = re.search(r"line (\d+)", str(error)), text.splitlines()
+        if found and int(found.group(1)) <= len(lines):
+            line = int(found.group(1))
+            raise SpaceError(f"{path}, line {line}: {error} in {lines[line - 1].strip()!r}") from None
+        raise SpaceError(f"{path}: {error}") from None
     space = {}
     for key, entry in table.items():
         try:
