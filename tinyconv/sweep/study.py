@@ -1,5 +1,5 @@
 """The Optuna side of a sweep: the study in ``OUT/study.db``, the trials' results, and what the sweep writes
-from them (trials.csv, best.json, the pictures).
+from them (trials.csv, best.json).
 
 Only the process that drives the sweep opens the study; the trials report to it.
 """
@@ -46,7 +46,7 @@ def open_study(out, space, fixed, sampler, pruner, seed, prune_after):
                                                           optuna.trial.TrialState.WAITING)):
         # A killed sweep leaves its trials running for ever; its files never came back.
         mark_interrupted(study, optuna.trial.Trial(study, trial._trial_id), "the sweep stopped before it finished")
-    draws = seed + len(study.trials)
+    draws = (seed + len(study.trials)) % 2**32  # NumPy's generators take seeds below 2**32
     study.sampler = (optuna.samplers.RandomSampler(seed=draws) if sampler == "random"
                      else optuna.samplers.TPESampler(seed=draws))
     study.pruner = (optuna.pruners.MedianPruner(n_startup_trials=prune_after) if pruner == "median"
@@ -55,6 +55,8 @@ def open_study(out, space, fixed, sampler, pruner, seed, prune_after):
 
 
 def _check_same(out, stored, space, fixed):
+    """Raise StudyMismatch, saying what differs, unless the study's ``stored`` attributes hold this space and these
+    fixed options."""
     differences = []
     if stored.get("space") != json.loads(space_json(space)):
         stored_lines = "\n".join(f"  {name}: {kind} {values}" for name, entry in stored.get("space", {}).items()
