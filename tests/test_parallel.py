@@ -46,18 +46,34 @@ def test_set_num_threads_returns_the_previous_setting(threads):
     assert tinyconv.get_num_threads() == 1
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
-def test_set_num_threads_rejects_non_positive_integers(threads, bad):
-    with pytest.raises(ValueError, match="threads must be a positive integer"):
+@pytest.mark.parametrize("bad", [1.5, True, "2", None])
+def test_set_num_threads_refuses_other_types_than_int(threads, bad):
+    with pytest.raises(TypeError, match=r"set_num_threads: threads must be an int, got .*; pass a whole number"):
         tinyconv.set_num_threads(bad)
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_set_num_threads_refuses_fewer_than_one_thread(threads, bad):
+    with pytest.raises(ValueError, match=f"set_num_threads: threads must be at least 1, got {bad}"):
+        tinyconv.set_num_threads(bad)
+
+
+def test_set_num_threads_takes_numpy_integers(threads):
+    tinyconv.set_num_threads(np.int64(3))
+    assert tinyconv.get_num_threads() == 3 and type(tinyconv.get_num_threads()) is int
 
 
 def test_the_environment_variable_sets_the_default(monkeypatch):
     monkeypatch.setitem(_parallel._state, "threads", None)
     monkeypatch.setenv("TINYCONV_NUM_THREADS", "3")
     assert tinyconv.get_num_threads() == 3
-    monkeypatch.setenv("TINYCONV_NUM_THREADS", "many")
-    with pytest.raises(ValueError, match="TINYCONV_NUM_THREADS must be a positive integer"):
+
+
+@pytest.mark.parametrize("bad", ["many", "0", "-2", "1.5"])
+def test_a_bad_environment_variable_is_a_value_error_naming_it(monkeypatch, bad):
+    monkeypatch.setitem(_parallel._state, "threads", None)
+    monkeypatch.setenv("TINYCONV_NUM_THREADS", bad)
+    with pytest.raises(ValueError, match=f"TINYCONV_NUM_THREADS must be a positive integer, got '{bad}'"):
         tinyconv.get_num_threads()
 
 

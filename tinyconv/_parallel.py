@@ -11,6 +11,7 @@ on CuPy arrays, chunks run one after another on the calling thread.
 """
 
 import contextlib
+import numbers
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -31,15 +32,31 @@ def _available_cpus():
         return os.cpu_count() or 1
 
 
+def _checked(where, threads):
+    """``threads`` as an int, if it is a positive integer (TypeError or ValueError otherwise)."""
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"{where}: threads must be an int, got {threads!r} of type {type(threads).__name__}; "
+                        f"pass a whole number of threads such as 2")
+    if threads < 1:
+        raise ValueError(f"{where}: threads must be at least 1, got {threads}; "
+                         f"1 runs every chunk on the calling thread")
+    return int(threads)
+
+
 def get_num_threads():
     """Worker threads the fast layers use: set_num_threads(), else $TINYCONV_NUM_THREADS, else the CPU count."""
     if _state["threads"] is not None:
         return _state["threads"]
     value = os.environ.get(_ENV, "")
     if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"${_ENV} must be a positive integer, got {value!r}")
-        return int(value)
+        try:
+            threads = int(value)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise ValueError(f"get_num_threads: the environment variable {_ENV} must be a positive integer, "
+                             f"got {value!r}; set it to a number of threads such as 2, or unset it")
+        return threads
     return _available_cpus()
 
 
@@ -48,8 +65,7 @@ def set_num_threads(threads):
 
     Returns the previous setting, so ``set_num_threads(previous)`` restores it.
     """
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"set_num_threads: threads must be a positive integer, got {threads!r}")
+    threads = _checked("set_num_threads", threads)
     previous = get_num_threads()
     _state["threads"] = threads
     return previous
