@@ -77,6 +77,59 @@ def test_a_bad_environment_variable_is_a_value_error_naming_it(monkeypatch, bad)
         tinyconv.get_num_threads()
 
 
+def test_num_threads_holds_inside_its_block_and_restores_afterwards(threads):
+    tinyconv.set_num_threads(2)
+    with tinyconv.num_threads(5):
+        assert tinyconv.get_num_threads() == 5
+    assert tinyconv.get_num_threads() == 2
+
+
+def test_num_threads_blocks_nest(threads):
+    tinyconv.set_num_threads(2)
+    with tinyconv.num_threads(3):
+        with tinyconv.num_threads(1):
+            assert tinyconv.get_num_threads() == 1
+        assert tinyconv.get_num_threads() == 3
+    assert tinyconv.get_num_threads() == 2
+
+
+def test_num_threads_holds_in_its_own_thread_only(threads):
+    tinyconv.set_num_threads(2)
+    seen = []
+    with tinyconv.num_threads(4):
+        other = threading.Thread(target=lambda: seen.append(tinyconv.get_num_threads()))
+        other.start()
+        other.join()
+        assert tinyconv.get_num_threads() == 4
+    assert seen == [2]
+
+
+def test_num_threads_outlasts_set_num_threads_inside_its_block(threads):
+    tinyconv.set_num_threads(2)
+    with tinyconv.num_threads(4):
+        assert tinyconv.set_num_threads(3) == 2  # the process-wide setting, which the block overrides
+        assert tinyconv.get_num_threads() == 4
+    assert tinyconv.get_num_threads() == 3
+
+
+def test_num_threads_runs_the_layers_on_its_workers(threads, executor_sizes):
+    tinyconv.set_num_threads(1)
+    layer = _conv("im2col", np.float64)
+    with tinyconv.num_threads(2):
+        layer()
+    assert executor_sizes and set(executor_sizes) == {2}
+    executor_sizes.clear()
+    layer()
+    assert executor_sizes == []
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (1.5, TypeError), ("2", TypeError)])
+def test_num_threads_checks_its_argument(bad, error):
+    with pytest.raises(error, match="num_threads: threads must be"):
+        with tinyconv.num_threads(bad):
+            pass
+
+
 def _run(layer, threads_setting):
     tinyconv.set_num_threads(threads_setting)
     return layer()

@@ -11,6 +11,7 @@ on CuPy arrays, chunks run one after another on the calling thread.
 """
 
 import contextlib
+import contextvars
 import numbers
 import os
 import threading
@@ -19,6 +20,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 _ENV = "TINYCONV_NUM_THREADS"
+# What num_threads() set in this thread or task; None: the process-wide setting.
+_SCOPED = contextvars.ContextVar("tinyconv_num_threads", default=None)
 _lock = threading.Lock()
 # threads: set_num_threads's value (None: default); blas: threadpoolctl's controller, once looked up;
 # executor: the worker pool and its size; limit_users/limiter: the fast layers currently holding BLAS down.
@@ -43,8 +46,8 @@ def _checked(where, threads):
     return int(threads)
 
 
-def get_num_threads():
-    """Worker threads the fast layers use: set_num_threads(), else $TINYCONV_NUM_THREADS, else the CPU count."""
+def _process_setting():
+    """set_num_threads()'s value, else $TINYCONV_NUM_THREADS, else the CPU count."""
     if _state["threads"] is not None:
         return _state["threads"]
     value = os.environ.get(_ENV, "")
@@ -60,15 +63,37 @@ def get_num_threads():
     return _available_cpus()
 
 
-def set_num_threads(threads):
-    """Set the worker threads of the fast layers (1 runs everything on the calling thread).
+def get_num_threads():
+    """Worker threads the fast layers use in this thread: what an enclosing ``num_threads`` block set,
+    else ``set_num_threads()``, else $TINYCONV_NUM_THREADS, else the CPU count."""
+    scoped = _SCOPED.get()
+    return _process_setting() if scoped is None else scoped
 
-    Returns the previous setting, so ``set_num_threads(previous)`` restores it.
+
+def set_num_threads(threads):
+    """Set the worker threads of the fast layers for the whole process (1 runs everything on the
+    calling thread); a ``num_threads`` block overrides it inside the block.
+
+    Returns the previous process-wide setting, so ``set_num_threads(previous)`` restores it.
     """
     threads = _checked("set_num_threads", threads)
-    previous = get_num_threads()
+    previous = _process_setting()
     _state["threads"] = threads
     return previous
+
+
+@contextlib.contextmanager
+def num_threads(threads):
+    """Use ``threads`` worker threads in the fast layers inside a ``with`` block, in this thread only.
+
+    Example: ``with tinyconv.num_threads(1): out, cache = conv_forward_fast(x, w, b, conv_param)``.
+    Blocks nest; other threads, and the process-wide ``set_num_threads``, are left as they are.
+    """
+    token = _SCOPED.set(_checked("num_threads", threads))
+    try:
+        yield
+    finally:
+        _SCOPED.reset(token)
 
 
 def _blas_controller():
