@@ -1,6 +1,7 @@
 """Worker threads of the fast layers: the setting, and identical results with and without workers."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -28,15 +29,15 @@ def threads():
 
 @pytest.fixture
 def executor_sizes(monkeypatch):
-    """Records the worker count of every thread pool the fast layers hand chunks to."""
+    """Records the pool size every call that hands chunks to worker threads asks for."""
     sizes = []
-    real = _parallel._executor
+    real = _parallel._submit
 
-    def spy(workers):
-        sizes.append(workers)
-        return real(workers)
+    def spy(size, fn, items):
+        sizes.append(size)
+        return real(size, fn, items)
 
-    monkeypatch.setattr(_parallel, "_executor", spy)
+    monkeypatch.setattr(_parallel, "_submit", spy)
     return sizes
 
 
@@ -247,3 +248,60 @@ def test_limit_workspace_holds_in_its_own_thread_only():
         other.join()
         assert workspace_limit() == 12345
     assert seen == [16 * 2**20]
+
+
+def test_chunks_run_on_no_more_workers_than_asked_whatever_the_pool(threads):
+    # As when another thread asks for 4 workers while this one asks for 2 (a num_threads block).
+    tinyconv.set_num_threads(4)
+    _parallel._blas_controller()  # run_chunks holds BLAS down through it, as after workers_for
+    _parallel.run_chunks(lambda chunk: chunk, list(range(8)), 4)  # the pool has 4 threads or more now
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def work(chunk):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.01)  # long enough for the chunks to overlap if they can
+        with lock:
+            running[0] -= 1
+        return chunk * 10
+
+    assert _parallel.run_chunks(work, list(range(8)), 2) == [chunk * 10 for chunk in range(8)]
+    assert most[0] <= 2
+
+
+def test_changing_the_setting_while_threads_compute_disturbs_none_of_them(threads):
+    # Each layer gets over 1 MiB of work, so that its chunks go to the workers whenever the setting is above 1.
+    conv, pool = _conv("auto", np.float64), _pool({"pool_height": 3, "pool_width": 3, "stride": 2}, np.float64)
+    tinyconv.set_num_threads(1)
+    expected = {"conv": conv(), "pool": pool()}
+    stop, errors, mismatches = threading.Event(), [], []
+
+    def compute():
+        try:
+            while not stop.is_set():
+                for name, layer in (("conv", conv), ("pool", pool)):
+                    for got, want in zip(layer(), expected[name]):
+                        # Pooling is exact; conv's dw may add its chunks' partial sums in another grouping.
+                        same = np.array_equal(got, want) if name == "pool" else np.allclose(got, want, 1e-12, 1e-12)
+                        if not same:
+                            mismatches.append(name)
+        except Exception as error:  # surfaced below: an assertion in a thread would be lost
+            errors.append(error)
+
+    def change_the_setting():
+        setting = 0
+        while not stop.is_set():
+            tinyconv.set_num_threads(setting % 4 + 1)
+            setting += 1
+            stop.wait(0.001)
+
+    callers = [threading.Thread(target=compute) for _ in range(3)] + [threading.Thread(target=change_the_setting)]
+    for caller in callers:
+        caller.start()
+    stop.wait(3)
+    stop.set()
+    for caller in callers:
+        caller.join()
+    assert errors == []
+    assert mismatches == []

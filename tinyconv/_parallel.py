@@ -8,6 +8,11 @@ since workers that each start all of BLAS's threads oversubscribe the cores and
 crawl. That limit is process-wide, like BLAS's own setting, and is lifted when
 the last fast layer running in the process returns. Without threadpoolctl, or
 on CuPy arrays, chunks run one after another on the calling thread.
+
+A call reads its worker count once, when it starts, and queues all its chunks
+at once. The shared pool only grows, to the most workers a call has asked for,
+and a pool replaced by a larger one still runs the work queued on it: changing
+the setting, from any thread, never disturbs a running call.
 """
 
 import contextlib
@@ -15,7 +20,7 @@ import contextvars
 import numbers
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -109,17 +114,6 @@ def _blas_controller():
     return _state["blas"]
 
 
-def _executor(threads):
-    """The worker pool, of ``threads`` threads (replaced when the thread setting changes)."""
-    with _lock:
-        executor = _state["executor"]
-        if executor is None or executor[0] != threads:
-            if executor is not None:
-                executor[1].shutdown(wait=False)
-            _state["executor"] = (threads, ThreadPoolExecutor(threads, thread_name_prefix="tinyconv"))
-        return _state["executor"][1]
-
-
 @contextlib.contextmanager
 def _blas_threads_per_worker(threads_each):
     """Hold BLAS to ``threads_each`` threads while any fast layer runs workers; the first to start sets
@@ -138,6 +132,19 @@ def _blas_threads_per_worker(threads_each):
                 _state["limiter"] = None
 
 
+def _submit(size, fn, items):
+    """Futures of ``fn(item)`` for each item on the worker pool, grown to ``size`` threads if smaller."""
+    # Under the lock, a call gets the pool and queues all its work at once, so a pool replaced by a larger
+    # one has no call left to submit to it; shutting it down lets the work queued on it finish.
+    with _lock:
+        executor = _state["executor"]
+        if executor is None or executor[0] < size:
+            if executor is not None:
+                executor[1].shutdown(wait=False)
+            executor = _state["executor"] = (size, ThreadPoolExecutor(size, thread_name_prefix="tinyconv"))
+        return [executor[1].submit(fn, item) for item in items]
+
+
 def workers_for(xp):
     """How many workers chunks of arrays from module ``xp`` may use: 1 unless NumPy with threadpoolctl."""
     threads = get_num_threads()
@@ -147,11 +154,18 @@ def workers_for(xp):
 
 
 def run_chunks(work, chunks, workers):
-    """``[work(chunk) for chunk in chunks]``, on up to ``workers`` threads (``workers_for`` gives the most)."""
-    workers = min(workers, len(chunks))
-    if workers <= 1:
+    """``[work(chunk) for chunk in chunks]``, on up to ``workers`` threads (``workers_for`` gives the most).
+
+    The chunks are dealt out to at most ``workers`` tasks, so that no more than that many run at once
+    whatever the size of the shared pool; the results come back in the order of ``chunks``.
+    """
+    running = min(workers, len(chunks))
+    if running <= 1:
         return [work(chunk) for chunk in chunks]
-    threads = get_num_threads()
-    # The pool has a thread per CPU; with fewer chunks than threads, only that many of them run.
-    with _blas_threads_per_worker(max(1, threads // workers)):
-        return list(_executor(threads).map(work, chunks))
+    with _blas_threads_per_worker(max(1, workers // running)):
+        futures = _submit(running, lambda share: [work(chunk) for chunk in share],
+                          [chunks[i::running] for i in range(running)])
+        wait(futures)  # all of them, even when one fails, before BLAS's limit may be lifted
+        results = [future.result() for future in futures]
+    return [results[i % running][i // running] for i in range(len(chunks))]
+
