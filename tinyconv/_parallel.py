@@ -12,7 +12,9 @@ on CuPy arrays, chunks run one after another on the calling thread.
 A call reads its worker count once, when it starts, and queues all its chunks
 at once. The shared pool only grows, to the most workers a call has asked for,
 and a pool replaced by a larger one still runs the work queued on it: changing
-the setting, from any thread, never disturbs a running call.
+the setting, from any thread, never disturbs a running call. A child made by
+``os.fork()`` starts with no pool, lock or BLAS limit of its parent's, whose
+worker threads do not exist in it.
 """
 
 import contextlib
@@ -169,3 +171,17 @@ def run_chunks(work, chunks, workers):
         results = [future.result() for future in futures]
     return [results[i % running][i // running] for i in range(len(chunks))]
 
+
+def _after_fork_in_child():
+    """Start afresh in a child made by ``os.fork()``: the parent's worker threads do not exist here, and
+    the lock or a BLAS limit held by another of the parent's threads would never be released."""
+    global _lock
+    _lock = threading.Lock()
+    limiter = _state["limiter"]
+    _state.update(executor=None, limit_users=0, limiter=None)
+    if limiter is not None:
+        limiter.restore_original_limits()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)
