@@ -250,6 +250,29 @@ def test_limit_workspace_holds_in_its_own_thread_only():
     assert seen == [16 * 2**20]
 
 
+@pytest.mark.parametrize("x_shape, w_shape, stride, expected", [
+    ((8, 32, 16, 16), (32, 32, 3, 3), 1, "winograd2"),
+    ((8, 16, 16, 16), (32, 16, 3, 3), 1, "im2col"),  # too few channels for Winograd
+    ((8, 128, 8, 8), (128, 128, 3, 3), 1, "im2col"),  # too many filters
+    ((8, 32, 17, 17), (32, 32, 3, 3), 2, "im2col"),  # a stride Winograd cannot do
+])
+def test_auto_picks_the_same_algorithm_whatever_the_threads(threads, monkeypatch, x_shape, w_shape, stride,
+                                                            expected):
+    x, w, b = np.ones(x_shape), np.ones(w_shape), np.ones(w_shape[0])
+
+    def algorithm():
+        return conv_forward_fast(x, w, b, {"stride": stride, "pad": 1})[1][4]
+
+    tinyconv.set_num_threads(1)
+    assert algorithm() == expected
+    tinyconv.set_num_threads(3)
+    assert algorithm() == expected
+    with tinyconv.num_threads(2):
+        assert algorithm() == expected
+    monkeypatch.setitem(_parallel._state, "blas", None)  # as if threadpoolctl were not installed
+    assert algorithm() == expected
+
+
 def test_chunks_run_on_no_more_workers_than_asked_whatever_the_pool(threads):
     # As when another thread asks for 4 workers while this one asks for 2 (a num_threads block).
     tinyconv.set_num_threads(4)
