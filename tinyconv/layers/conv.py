@@ -20,9 +20,9 @@ from .._backend import array_module
 from . import _checks, _im2col, _winograd
 
 ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
-# Where Winograd beat im2col both on one thread and on two workers (benchmarks/bench.py, float32 and
-# float64): it needs enough input channels for its transforms to pay off and enough output pixels per
-# sample to keep its many small array operations large. Above 96*96 (filter, channel) pairs it still won
+# Where Winograd beat im2col both on one thread and on two workers (benchmarks/algorithms.py, float32
+# and float64): it needs enough input channels for its transforms to pay off and enough output pixels per
+# sample to keep its many small array operations large. With F * C above 96 * 96 (F filters) it still won
 # on one thread but lost on workers: its filter transforms are then large enough for BLAS to run them on
 # its own threads, which compete with the workers.
 _WINOGRAD_MIN_CHANNELS = 32
