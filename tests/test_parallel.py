@@ -5,7 +5,6 @@ import time
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
 
 import tinyconv
 from tinyconv import _parallel
@@ -199,7 +198,8 @@ def test_without_threadpoolctl_the_chunks_run_on_the_calling_thread(threads, exe
 
 
 def _blas_threads():
-    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    """Threads of each BLAS library the fast layers hold down (those loaded when they first looked)."""
+    return [lib["num_threads"] for lib in _parallel._blas_controller().info() if lib["user_api"] == "blas"]
 
 
 def test_overlapping_calls_from_two_threads_leave_blas_threads_as_they_were(threads):
@@ -224,6 +224,64 @@ def test_overlapping_calls_from_two_threads_leave_blas_threads_as_they_were(thre
         caller.join()
     assert errors == []
     assert _blas_threads() == before
+
+
+def _hold_blas_down(entered, leave, after=None):
+    """A thread that holds BLAS down as a fast layer running workers does, until ``leave`` is set; it
+    sets ``entered`` once inside, then, if given, waits for ``after`` before it ends."""
+
+    def hold():
+        with _parallel._blas_threads_per_worker(1):
+            entered.set()
+            leave.wait()
+        if after is not None:
+            after.wait()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def blas_threads():
+    """BLAS's threads before the test, which must be more than one for a limit to show."""
+    before = _blas_threads()
+    if all(threads == 1 for threads in before):
+        pytest.skip("BLAS runs one thread here: there is no limit to see")
+    return before
+
+
+def test_a_thread_holds_blas_down_after_another_thread_did(blas_threads):
+    with _parallel._blas_threads_per_worker(1):  # this thread changes BLAS's threads first
+        pass
+    entered, leave = threading.Event(), threading.Event()
+    holder = _hold_blas_down(entered, leave)
+    entered.wait()
+    held = _blas_threads()
+    leave.set()
+    holder.join()
+    assert held == [1] * len(blas_threads)
+    assert _blas_threads() == blas_threads
+
+
+def test_blas_threads_come_back_when_the_call_that_did_not_limit_them_ends_last(blas_threads):
+    entered_first, leave_first, first_may_end = threading.Event(), threading.Event(), threading.Event()
+    entered_last, leave_last = threading.Event(), threading.Event()
+    first = _hold_blas_down(entered_first, leave_first, after=first_may_end)  # sets the limit, lives on
+    entered_first.wait()
+    last = _hold_blas_down(entered_last, leave_last)
+    entered_last.wait()
+    held = _blas_threads()
+    leave_first.set()
+    while _parallel._state["limit_users"] != 1:  # the first has left; the last lifts the limit
+        time.sleep(0.001)
+    leave_last.set()
+    last.join()
+    after = _blas_threads()
+    first_may_end.set()
+    first.join()
+    assert held == [1] * len(blas_threads)
+    assert after == blas_threads
 
 
 @pytest.mark.parametrize("num_samples, workers, limit, per_sample", [

@@ -116,13 +116,33 @@ def _blas_controller():
     return _state["blas"]
 
 
+def _change_blas_threads(change, **kwargs):
+    """Call ``change(**kwargs)``, which sets or restores BLAS's threads, with this thread in control of them.
+
+    Recent threadpoolctl releases let only the thread that last changed a process-wide OpenBLAS pool change
+    it again while that thread lives, silently ignoring the others, while the fast layer that starts first
+    or ends last may run in any thread. The changes here are made one at a time, under the lock: this
+    thread takes control for its change and hands it back after, not to keep other code's threads out.
+    """
+    from threadpoolctl import OpenBLASController  # installed, since there is a limit to change
+
+    release = getattr(OpenBLASController, "clear_controlling_thread", None)  # absent in older releases
+    if release is None:
+        return change(**kwargs)
+    release(force=True)
+    try:
+        return change(**kwargs)
+    finally:
+        release(force=True)
+
+
 @contextlib.contextmanager
 def _blas_threads_per_worker(threads_each):
     """Hold BLAS to ``threads_each`` threads while any fast layer runs workers; the first to start sets
     the limit, the last to finish lifts it, so overlapping calls from several threads restore it once."""
     with _lock:
         if _state["limit_users"] == 0:
-            _state["limiter"] = _state["blas"].limit(limits=threads_each, user_api="blas")
+            _state["limiter"] = _change_blas_threads(_state["blas"].limit, limits=threads_each, user_api="blas")
         _state["limit_users"] += 1
     try:
         yield
@@ -130,7 +150,7 @@ def _blas_threads_per_worker(threads_each):
         with _lock:
             _state["limit_users"] -= 1
             if _state["limit_users"] == 0:
-                _state["limiter"].restore_original_limits()
+                _change_blas_threads(_state["limiter"].restore_original_limits)
                 _state["limiter"] = None
 
 
@@ -180,7 +200,7 @@ def _after_fork_in_child():
     limiter = _state["limiter"]
     _state.update(executor=None, limit_users=0, limiter=None)
     if limiter is not None:
-        limiter.restore_original_limits()
+        _change_blas_threads(limiter.restore_original_limits)
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
