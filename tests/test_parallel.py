@@ -1,10 +1,10 @@
 """Worker threads of the fast layers: the setting, and identical results with and without workers."""
 
 import threading
+import time
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
 
 import tinyconv
 from tinyconv import _parallel
@@ -28,15 +28,15 @@ def threads():
 
 @pytest.fixture
 def executor_sizes(monkeypatch):
-    """Records the worker count of every thread pool the fast layers hand chunks to."""
+    """Records the pool size every call that hands chunks to worker threads asks for."""
     sizes = []
-    real = _parallel._executor
+    real = _parallel._submit
 
-    def spy(workers):
-        sizes.append(workers)
-        return real(workers)
+    def spy(size, fn, items):
+        sizes.append(size)
+        return real(size, fn, items)
 
-    monkeypatch.setattr(_parallel, "_executor", spy)
+    monkeypatch.setattr(_parallel, "_submit", spy)
     return sizes
 
 
@@ -46,19 +46,88 @@ def test_set_num_threads_returns_the_previous_setting(threads):
     assert tinyconv.get_num_threads() == 1
 
 
-@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
-def test_set_num_threads_rejects_non_positive_integers(threads, bad):
-    with pytest.raises(ValueError, match="threads must be a positive integer"):
+@pytest.mark.parametrize("bad", [1.5, True, "2", None])
+def test_set_num_threads_refuses_other_types_than_int(threads, bad):
+    with pytest.raises(TypeError, match=r"set_num_threads: threads must be an int, got .*; pass a whole number"):
         tinyconv.set_num_threads(bad)
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_set_num_threads_refuses_fewer_than_one_thread(threads, bad):
+    with pytest.raises(ValueError, match=f"set_num_threads: threads must be at least 1, got {bad}"):
+        tinyconv.set_num_threads(bad)
+
+
+def test_set_num_threads_takes_numpy_integers(threads):
+    tinyconv.set_num_threads(np.int64(3))
+    assert tinyconv.get_num_threads() == 3 and type(tinyconv.get_num_threads()) is int
 
 
 def test_the_environment_variable_sets_the_default(monkeypatch):
     monkeypatch.setitem(_parallel._state, "threads", None)
     monkeypatch.setenv("TINYCONV_NUM_THREADS", "3")
     assert tinyconv.get_num_threads() == 3
-    monkeypatch.setenv("TINYCONV_NUM_THREADS", "many")
-    with pytest.raises(ValueError, match="TINYCONV_NUM_THREADS must be a positive integer"):
+
+
+@pytest.mark.parametrize("bad", ["many", "0", "-2", "1.5"])
+def test_a_bad_environment_variable_is_a_value_error_naming_it(monkeypatch, bad):
+    monkeypatch.setitem(_parallel._state, "threads", None)
+    monkeypatch.setenv("TINYCONV_NUM_THREADS", bad)
+    with pytest.raises(ValueError, match=f"TINYCONV_NUM_THREADS must be a positive integer, got '{bad}'"):
         tinyconv.get_num_threads()
+
+
+def test_num_threads_holds_inside_its_block_and_restores_afterwards(threads):
+    tinyconv.set_num_threads(2)
+    with tinyconv.num_threads(5):
+        assert tinyconv.get_num_threads() == 5
+    assert tinyconv.get_num_threads() == 2
+
+
+def test_num_threads_blocks_nest(threads):
+    tinyconv.set_num_threads(2)
+    with tinyconv.num_threads(3):
+        with tinyconv.num_threads(1):
+            assert tinyconv.get_num_threads() == 1
+        assert tinyconv.get_num_threads() == 3
+    assert tinyconv.get_num_threads() == 2
+
+
+def test_num_threads_holds_in_its_own_thread_only(threads):
+    tinyconv.set_num_threads(2)
+    seen = []
+    with tinyconv.num_threads(4):
+        other = threading.Thread(target=lambda: seen.append(tinyconv.get_num_threads()))
+        other.start()
+        other.join()
+        assert tinyconv.get_num_threads() == 4
+    assert seen == [2]
+
+
+def test_num_threads_outlasts_set_num_threads_inside_its_block(threads):
+    tinyconv.set_num_threads(2)
+    with tinyconv.num_threads(4):
+        assert tinyconv.set_num_threads(3) == 2  # the process-wide setting, which the block overrides
+        assert tinyconv.get_num_threads() == 4
+    assert tinyconv.get_num_threads() == 3
+
+
+def test_num_threads_runs_the_layers_on_its_workers(threads, executor_sizes):
+    tinyconv.set_num_threads(1)
+    layer = _conv("im2col", np.float64)
+    with tinyconv.num_threads(2):
+        layer()
+    assert executor_sizes and set(executor_sizes) == {2}
+    executor_sizes.clear()
+    layer()
+    assert executor_sizes == []
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (1.5, TypeError), ("2", TypeError)])
+def test_num_threads_checks_its_argument(bad, error):
+    with pytest.raises(error, match="num_threads: threads must be"):
+        with tinyconv.num_threads(bad):
+            pass
 
 
 def _run(layer, threads_setting):
@@ -129,7 +198,8 @@ def test_without_threadpoolctl_the_chunks_run_on_the_calling_thread(threads, exe
 
 
 def _blas_threads():
-    return [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    """Threads of each BLAS library the fast layers hold down (those loaded when they first looked)."""
+    return [lib["num_threads"] for lib in _parallel._blas_controller().info() if lib["user_api"] == "blas"]
 
 
 def test_overlapping_calls_from_two_threads_leave_blas_threads_as_they_were(threads):
@@ -156,6 +226,64 @@ def test_overlapping_calls_from_two_threads_leave_blas_threads_as_they_were(thre
     assert _blas_threads() == before
 
 
+def _hold_blas_down(entered, leave, after=None):
+    """A thread that holds BLAS down as a fast layer running workers does, until ``leave`` is set; it
+    sets ``entered`` once inside, then, if given, waits for ``after`` before it ends."""
+
+    def hold():
+        with _parallel._blas_threads_per_worker(1):
+            entered.set()
+            leave.wait()
+        if after is not None:
+            after.wait()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    return thread
+
+
+@pytest.fixture
+def blas_threads():
+    """BLAS's threads before the test, which must be more than one for a limit to show."""
+    before = _blas_threads()
+    if all(threads == 1 for threads in before):
+        pytest.skip("BLAS runs one thread here: there is no limit to see")
+    return before
+
+
+def test_a_thread_holds_blas_down_after_another_thread_did(blas_threads):
+    with _parallel._blas_threads_per_worker(1):  # this thread changes BLAS's threads first
+        pass
+    entered, leave = threading.Event(), threading.Event()
+    holder = _hold_blas_down(entered, leave)
+    entered.wait()
+    held = _blas_threads()
+    leave.set()
+    holder.join()
+    assert held == [1] * len(blas_threads)
+    assert _blas_threads() == blas_threads
+
+
+def test_blas_threads_come_back_when_the_call_that_did_not_limit_them_ends_last(blas_threads):
+    entered_first, leave_first, first_may_end = threading.Event(), threading.Event(), threading.Event()
+    entered_last, leave_last = threading.Event(), threading.Event()
+    first = _hold_blas_down(entered_first, leave_first, after=first_may_end)  # sets the limit, lives on
+    entered_first.wait()
+    last = _hold_blas_down(entered_last, leave_last)
+    entered_last.wait()
+    held = _blas_threads()
+    leave_first.set()
+    while _parallel._state["limit_users"] != 1:  # the first has left; the last lifts the limit
+        time.sleep(0.001)
+    leave_last.set()
+    last.join()
+    after = _blas_threads()
+    first_may_end.set()
+    first.join()
+    assert held == [1] * len(blas_threads)
+    assert after == blas_threads
+
+
 @pytest.mark.parametrize("num_samples, workers, limit, per_sample", [
     (10, 4, 2**40, 1), (10, 8, 2**40, 1), (9, 8, 2**40, 1), (100, 2, 8 * 2**20, 188 * 1024),
     (64, 2, 16 * 2**20, 1_500_000), (3, 1, 100, 100), (1, 2, 10, 10), (0, 2, 10, 10),
@@ -178,3 +306,83 @@ def test_limit_workspace_holds_in_its_own_thread_only():
         other.join()
         assert workspace_limit() == 12345
     assert seen == [16 * 2**20]
+
+
+@pytest.mark.parametrize("x_shape, w_shape, stride, expected", [
+    ((8, 32, 16, 16), (32, 32, 3, 3), 1, "winograd2"),
+    ((8, 16, 16, 16), (32, 16, 3, 3), 1, "im2col"),  # too few channels for Winograd
+    ((8, 128, 8, 8), (128, 128, 3, 3), 1, "im2col"),  # too many filters
+    ((8, 32, 17, 17), (32, 32, 3, 3), 2, "im2col"),  # a stride Winograd cannot do
+])
+def test_auto_picks_the_same_algorithm_whatever_the_threads(threads, monkeypatch, x_shape, w_shape, stride,
+                                                            expected):
+    x, w, b = np.ones(x_shape), np.ones(w_shape), np.ones(w_shape[0])
+
+    def algorithm():
+        return conv_forward_fast(x, w, b, {"stride": stride, "pad": 1})[1][4]
+
+    tinyconv.set_num_threads(1)
+    assert algorithm() == expected
+    tinyconv.set_num_threads(3)
+    assert algorithm() == expected
+    with tinyconv.num_threads(2):
+        assert algorithm() == expected
+    monkeypatch.setitem(_parallel._state, "blas", None)  # as if threadpoolctl were not installed
+    assert algorithm() == expected
+
+
+def test_chunks_run_on_no_more_workers_than_asked_whatever_the_pool(threads):
+    # As when another thread asks for 4 workers while this one asks for 2 (a num_threads block).
+    tinyconv.set_num_threads(4)
+    _parallel._blas_controller()  # run_chunks holds BLAS down through it, as after workers_for
+    _parallel.run_chunks(lambda chunk: chunk, list(range(8)), 4)  # the pool has 4 threads or more now
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def work(chunk):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.01)  # long enough for the chunks to overlap if they can
+        with lock:
+            running[0] -= 1
+        return chunk * 10
+
+    assert _parallel.run_chunks(work, list(range(8)), 2) == [chunk * 10 for chunk in range(8)]
+    assert most[0] <= 2
+
+
+def test_changing_the_setting_while_threads_compute_disturbs_none_of_them(threads):
+    # Each layer gets over 1 MiB of work, so that its chunks go to the workers whenever the setting is above 1.
+    conv, pool = _conv("auto", np.float64), _pool({"pool_height": 3, "pool_width": 3, "stride": 2}, np.float64)
+    tinyconv.set_num_threads(1)
+    expected = {"conv": conv(), "pool": pool()}
+    stop, errors, mismatches = threading.Event(), [], []
+
+    def compute():
+        try:
+            while not stop.is_set():
+                for name, layer in (("conv", conv), ("pool", pool)):
+                    for got, want in zip(layer(), expected[name]):
+                        # Pooling is exact; conv's dw may add its chunks' partial sums in another grouping.
+                        same = np.array_equal(got, want) if name == "pool" else np.allclose(got, want, 1e-12, 1e-12)
+                        if not same:
+                            mismatches.append(name)
+        except Exception as error:  # surfaced below: an assertion in a thread would be lost
+            errors.append(error)
+
+    def change_the_setting():
+        setting = 0
+        while not stop.is_set():
+            tinyconv.set_num_threads(setting % 4 + 1)
+            setting += 1
+            stop.wait(0.001)
+
+    callers = [threading.Thread(target=compute) for _ in range(3)] + [threading.Thread(target=change_the_setting)]
+    for caller in callers:
+        caller.start()
+    stop.wait(3)
+    stop.set()
+    for caller in callers:
+        caller.join()
+    assert errors == []
+    assert mismatches == []

@@ -2,6 +2,6 @@
 
 __version__ = "0.1.0"
 
-from ._parallel import get_num_threads, set_num_threads  # noqa: E402
+from ._parallel import get_num_threads, num_threads, set_num_threads  # noqa: E402
 
-__all__ = ["get_num_threads", "set_num_threads", "__version__"]
+__all__ = ["get_num_threads", "num_threads", "set_num_threads", "__version__"]

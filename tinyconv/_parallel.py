@@ -8,16 +8,27 @@ since workers that each start all of BLAS's threads oversubscribe the cores and
 crawl. That limit is process-wide, like BLAS's own setting, and is lifted when
 the last fast layer running in the process returns. Without threadpoolctl, or
 on CuPy arrays, chunks run one after another on the calling thread.
+
+A call reads its worker count once, when it starts, and queues all its chunks
+at once. The shared pool only grows, to the most workers a call has asked for,
+and a pool replaced by a larger one still runs the work queued on it: changing
+the setting, from any thread, never disturbs a running call. A child made by
+``os.fork()`` starts with no pool, lock or BLAS limit of its parent's, whose
+worker threads do not exist in it.
 """
 
 import contextlib
+import contextvars
+import numbers
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
 _ENV = "TINYCONV_NUM_THREADS"
+# What num_threads() set in this thread or task; None: the process-wide setting.
+_SCOPED = contextvars.ContextVar("tinyconv_num_threads", default=None)
 _lock = threading.Lock()
 # threads: set_num_threads's value (None: default); blas: threadpoolctl's controller, once looked up;
 # executor: the worker pool and its size; limit_users/limiter: the fast layers currently holding BLAS down.
@@ -31,28 +42,65 @@ def _available_cpus():
         return os.cpu_count() or 1
 
 
-def get_num_threads():
-    """Worker threads the fast layers use: set_num_threads(), else $TINYCONV_NUM_THREADS, else the CPU count."""
+def _checked(where, threads):
+    """``threads`` as an int, if it is a positive integer (TypeError or ValueError otherwise)."""
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise TypeError(f"{where}: threads must be an int, got {threads!r} of type {type(threads).__name__}; "
+                        f"pass a whole number of threads such as 2")
+    if threads < 1:
+        raise ValueError(f"{where}: threads must be at least 1, got {threads}; "
+                         f"1 runs every chunk on the calling thread")
+    return int(threads)
+
+
+def _process_setting():
+    """set_num_threads()'s value, else $TINYCONV_NUM_THREADS, else the CPU count."""
     if _state["threads"] is not None:
         return _state["threads"]
     value = os.environ.get(_ENV, "")
     if value:
-        if not value.isdigit() or int(value) < 1:
-            raise ValueError(f"${_ENV} must be a positive integer, got {value!r}")
-        return int(value)
+        try:
+            threads = int(value)
+        except ValueError:
+            threads = 0
+        if threads < 1:
+            raise ValueError(f"get_num_threads: the environment variable {_ENV} must be a positive integer, "
+                             f"got {value!r}; set it to a number of threads such as 2, or unset it")
+        return threads
     return _available_cpus()
 
 
-def set_num_threads(threads):
-    """Set the worker threads of the fast layers (1 runs everything on the calling thread).
+def get_num_threads():
+    """Worker threads the fast layers use in this thread: what an enclosing ``num_threads`` block set,
+    else ``set_num_threads()``, else $TINYCONV_NUM_THREADS, else the CPU count."""
+    scoped = _SCOPED.get()
+    return _process_setting() if scoped is None else scoped
 
-    Returns the previous setting, so ``set_num_threads(previous)`` restores it.
+
+def set_num_threads(threads):
+    """Set the worker threads of the fast layers for the whole process (1 runs everything on the
+    calling thread); a ``num_threads`` block overrides it inside the block.
+
+    Returns the previous process-wide setting, so ``set_num_threads(previous)`` restores it.
     """
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"set_num_threads: threads must be a positive integer, got {threads!r}")
-    previous = get_num_threads()
+    threads = _checked("set_num_threads", threads)
+    previous = _process_setting()
     _state["threads"] = threads
     return previous
+
+
+@contextlib.contextmanager
+def num_threads(threads):
+    """Use ``threads`` worker threads in the fast layers inside a ``with`` block, in this thread only.
+
+    Example: ``with tinyconv.num_threads(1): out, cache = conv_forward_fast(x, w, b, conv_param)``.
+    Blocks nest; other threads, and the process-wide ``set_num_threads``, are left as they are.
+    """
+    token = _SCOPED.set(_checked("num_threads", threads))
+    try:
+        yield
+    finally:
+        _SCOPED.reset(token)
 
 
 def _blas_controller():
@@ -68,15 +116,24 @@ def _blas_controller():
     return _state["blas"]
 
 
-def _executor(threads):
-    """The worker pool, of ``threads`` threads (replaced when the thread setting changes)."""
-    with _lock:
-        executor = _state["executor"]
-        if executor is None or executor[0] != threads:
-            if executor is not None:
-                executor[1].shutdown(wait=False)
-            _state["executor"] = (threads, ThreadPoolExecutor(threads, thread_name_prefix="tinyconv"))
-        return _state["executor"][1]
+def _change_blas_threads(change, **kwargs):
+    """Call ``change(**kwargs)``, which sets or restores BLAS's threads, with this thread in control of them.
+
+    Recent threadpoolctl releases let only the thread that last changed a process-wide OpenBLAS pool change
+    it again while that thread lives, silently ignoring the others, while the fast layer that starts first
+    or ends last may run in any thread. The changes here are made one at a time, under the lock: this
+    thread takes control for its change and hands it back after, not to keep other code's threads out.
+    """
+    from threadpoolctl import OpenBLASController  # installed, since there is a limit to change
+
+    release = getattr(OpenBLASController, "clear_controlling_thread", None)  # absent in older releases
+    if release is None:
+        return change(**kwargs)
+    release(force=True)
+    try:
+        return change(**kwargs)
+    finally:
+        release(force=True)
 
 
 @contextlib.contextmanager
@@ -85,7 +142,7 @@ def _blas_threads_per_worker(threads_each):
     the limit, the last to finish lifts it, so overlapping calls from several threads restore it once."""
     with _lock:
         if _state["limit_users"] == 0:
-            _state["limiter"] = _state["blas"].limit(limits=threads_each, user_api="blas")
+            _state["limiter"] = _change_blas_threads(_state["blas"].limit, limits=threads_each, user_api="blas")
         _state["limit_users"] += 1
     try:
         yield
@@ -93,8 +150,21 @@ def _blas_threads_per_worker(threads_each):
         with _lock:
             _state["limit_users"] -= 1
             if _state["limit_users"] == 0:
-                _state["limiter"].restore_original_limits()
+                _change_blas_threads(_state["limiter"].restore_original_limits)
                 _state["limiter"] = None
+
+
+def _submit(size, fn, items):
+    """Futures of ``fn(item)`` for each item on the worker pool, grown to ``size`` threads if smaller."""
+    # Under the lock, a call gets the pool and queues all its work at once, so a pool replaced by a larger
+    # one has no call left to submit to it; shutting it down lets the work queued on it finish.
+    with _lock:
+        executor = _state["executor"]
+        if executor is None or executor[0] < size:
+            if executor is not None:
+                executor[1].shutdown(wait=False)
+            executor = _state["executor"] = (size, ThreadPoolExecutor(size, thread_name_prefix="tinyconv"))
+        return [executor[1].submit(fn, item) for item in items]
 
 
 def workers_for(xp):
@@ -106,11 +176,32 @@ def workers_for(xp):
 
 
 def run_chunks(work, chunks, workers):
-    """``[work(chunk) for chunk in chunks]``, on up to ``workers`` threads (``workers_for`` gives the most)."""
-    workers = min(workers, len(chunks))
-    if workers <= 1:
+    """``[work(chunk) for chunk in chunks]``, on up to ``workers`` threads (``workers_for`` gives the most).
+
+    The chunks are dealt out to at most ``workers`` tasks, so that no more than that many run at once
+    whatever the size of the shared pool; the results come back in the order of ``chunks``.
+    """
+    running = min(workers, len(chunks))
+    if running <= 1:
         return [work(chunk) for chunk in chunks]
-    threads = get_num_threads()
-    # The pool has a thread per CPU; with fewer chunks than threads, only that many of them run.
-    with _blas_threads_per_worker(max(1, threads // workers)):
-        return list(_executor(threads).map(work, chunks))
+    with _blas_threads_per_worker(max(1, workers // running)):
+        futures = _submit(running, lambda share: [work(chunk) for chunk in share],
+                          [chunks[i::running] for i in range(running)])
+        wait(futures)  # all of them, even when one fails, before BLAS's limit may be lifted
+        results = [future.result() for future in futures]
+    return [results[i % running][i // running] for i in range(len(chunks))]
+
+
+def _after_fork_in_child():
+    """Start afresh in a child made by ``os.fork()``: the parent's worker threads do not exist here, and
+    the lock or a BLAS limit held by another of the parent's threads would never be released."""
+    global _lock
+    _lock = threading.Lock()
+    limiter = _state["limiter"]
+    _state.update(executor=None, limit_users=0, limiter=None)
+    if limiter is not None:
+        _change_blas_threads(limiter.restore_original_limits)
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_after_fork_in_child)

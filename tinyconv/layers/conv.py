@@ -4,10 +4,12 @@ Shapes: x (N, C, H, W), w (F, C, HH, WW), b (F,), out (N, F, H_out, W_out) with
 ``H_out = 1 + (H + 2*pad - HH) / stride`` and likewise for W_out.
 
 The naive pair loops over every output element and reads like the definition.
-The fast pair picks an algorithm from the shapes (``conv_param['algorithm']``
-overrides it): Winograd F(2x2, 3x3) (``_winograd.py``) for 3x3 filters at
-stride 1 on enough channels and pixels when the layer runs on one thread on
-NumPy, im2col and one matrix product per chunk (``_im2col.py``) otherwise.
+The fast pair picks an algorithm from the shapes and the array module alone
+(``conv_param['algorithm']`` overrides it), so that the thread setting never
+changes which arithmetic runs: Winograd F(2x2, 3x3) (``_winograd.py``) for 3x3
+filters at stride 1 on NumPy with enough channels and pixels and filter banks
+that are not too large, im2col and one matrix product per chunk
+(``_im2col.py``) otherwise.
 Both process the batch in chunks so that their scratch memory stays under
 ``workspace_limit()`` bytes whatever the batch size.
 """
@@ -18,15 +20,17 @@ import numpy as np
 
 from .. import _checks
 from .._backend import array_module
-from .._parallel import workers_for
 from . import _im2col, _winograd
 
 ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
-# Winograd needs enough channels for its transforms to pay off and enough output pixels per sample to keep
-# its many small array operations large. Its transforms hold the GIL longer than im2col's copies, so with
-# several worker threads im2col scales better and wins (measured with benchmarks/bench.py).
-_WINOGRAD_MIN_CHANNELS = 16
+# Where Winograd beat im2col both on one thread and on two workers (benchmarks/algorithms.py, float32
+# and float64): it needs enough input channels for its transforms to pay off and enough output pixels per
+# sample to keep its many small array operations large. With F * C above 96 * 96 (F filters) it still won
+# on one thread but lost on workers: its filter transforms are then large enough for BLAS to run them on
+# its own threads, which compete with the workers.
+_WINOGRAD_MIN_CHANNELS = 32
 _WINOGRAD_MIN_OUTPUTS = 8 * 8
+_WINOGRAD_MAX_FILTERS = 96 * 96
 
 
 class ConvNaiveCache(NamedTuple):
@@ -127,7 +131,11 @@ _WINOGRAD = {"winograd2": _winograd.F2, "winograd4": _winograd.F4}
 
 
 def _algorithm(where, x, w, conv_param, stride, H_out, W_out):
-    """The fast algorithm for these shapes: a key of ``_WINOGRAD`` or 'im2col'."""
+    """The fast algorithm for these shapes: a key of ``_WINOGRAD`` or 'im2col'.
+
+    'auto' decides from x (N, C, H, W), w (F, C, HH, WW), the stride, the output size and the array module
+    only: never from the thread setting, whose changes would otherwise change the results.
+    """
     requested = conv_param.get("algorithm", "auto")
     if requested not in ALGORITHMS:
         raise ValueError(f"{where}: conv_param['algorithm'] must be one of {ALGORITHMS}, got {requested!r}")
@@ -136,9 +144,9 @@ def _algorithm(where, x, w, conv_param, stride, H_out, W_out):
         raise ValueError(f"{where}: the {requested!r} algorithm needs 3x3 filters and stride 1, got filters "
                          f"{tuple(w.shape[2:])} and stride {stride}")
     if requested == "auto":
-        xp = array_module(x)
-        worth_it = (x.shape[1] >= _WINOGRAD_MIN_CHANNELS and H_out * W_out >= _WINOGRAD_MIN_OUTPUTS
-                    and xp is np and workers_for(xp) == 1)
+        F, C = w.shape[:2]
+        worth_it = (C >= _WINOGRAD_MIN_CHANNELS and F * C <= _WINOGRAD_MAX_FILTERS
+                    and H_out * W_out >= _WINOGRAD_MIN_OUTPUTS and array_module(x) is np)
         return "winograd2" if winograd_fits and worth_it else "im2col"
     return requested
 
