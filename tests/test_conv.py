@@ -44,7 +44,7 @@ GEOMETRIES = [
 
 
 # 3x3 filters at stride 1, where the fast conv can run Winograd when asked ('auto' keeps to im2col on
-# shapes this small: it wants 16+ channels, 8x8+ outputs and a single thread).
+# shapes this small: it wants 32+ channels and 8x8+ outputs).
 WINOGRAD_GEOMETRIES = [
     pytest.param((2, 8, 4, 3, 3, 1, 1, 4, 4), id="even-output"),
     pytest.param((1, 8, 3, 3, 3, 1, 0, 3, 5), id="odd-output-no-pad"),
@@ -335,9 +335,9 @@ def test_limit_workspace_rejects_non_positive_sizes():
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_non_contiguous_inputs_give_the_same_results_with_every_algorithm(rng, algorithm):
-    # 3x3 filters at stride 1 on 16 channels, so that every algorithm, 'auto' included, can run.
-    x = rng.standard_normal((2, 16, 8, 8))
-    w = rng.standard_normal((3, 16, 3, 3))
+    # 3x3 filters at stride 1 on 32 channels and 8x8 outputs, where 'auto' picks Winograd too.
+    x = rng.standard_normal((2, 32, 8, 8))
+    w = rng.standard_normal((3, 32, 3, 3))
     b = rng.standard_normal(3)
     dout = rng.standard_normal((2, 3, 8, 8))
     conv_param = {"stride": 1, "pad": 1, "algorithm": algorithm}
