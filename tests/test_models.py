@@ -471,3 +471,14 @@ def test_the_dropout_notebook_cell_prints_the_notebooks_initial_losses():
     losses = [FullyConnectedNet([20, 30], input_dim=15, num_classes=10, weight_scale=5e-2, dtype=np.float64,
                                 dropout_keep_ratio=keep, seed=123).loss(X, y)[0] for keep in [1, 0.75, 0.5]]
     np.testing.assert_allclose(losses, [2.300479089768492, 2.302371489704412, 2.30427592207859], rtol=1e-14)
+
+
+def test_the_pytorch_initialization_draws_uniform_weights_of_its_bound():
+    model = ConvNet.from_spec("c64-f32", input_dim=(16, 4, 4), init="pytorch", seed=3)
+    for name, fan_in in (("W1", 16 * 9), ("W2", 64 * 16), ("W3", 32)):
+        weights = model.params[name]
+        bound = 1 / np.sqrt(fan_in)
+        assert np.abs(weights).max() <= bound
+        assert abs(weights.std() / (bound / np.sqrt(3)) - 1) < 0.1, name
+    again = ConvNet.from_spec("c64-f32", input_dim=(16, 4, 4), init="pytorch", seed=3)
+    np.testing.assert_array_equal(again.params["W1"], model.params["W1"])

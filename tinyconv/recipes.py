@@ -36,6 +36,7 @@ class Recipe:
 
     model: str
     normalization: str = "none"
+    init: str = "he"
     epochs: int = 10
     batch_size: int = 50
     update_rule: str = "adam"
@@ -74,7 +75,7 @@ DATASETS = {
     "fashion-mnist": DatasetInfo(
         ImageFormat(1, 28, 28, (0, 255), "dark", "pad"),
         fashion_mnist.CLASS_NAMES,
-        Recipe(model="c32-c32p-c64-c64p-f256-d0.5", normalization="batchnorm", epochs=12, batch_size=128,
+        Recipe(model="c32-c32p-c64-c64p-f256-d0.5", normalization="batchnorm", init="pytorch", epochs=12, batch_size=128,
                update_rule="adam", lr=2e-3, lr_decay=1.0, lr_schedule="cosine", warmup_epochs=0.5,
                weight_decay=5e-4, augment="crop2"),
         defaults={"num_train": 59000, "num_val": 1000, "num_test": 10000},
@@ -84,7 +85,7 @@ DATASETS = {
     "cifar10": DatasetInfo(
         ImageFormat(3, 32, 32, (0, 255), None, "crop"),
         cifar10.CLASS_NAMES,
-        Recipe(model="c32-r32-r64p-r128p-g", normalization="batchnorm", epochs=30, batch_size=128,
+        Recipe(model="c32-r32-r64p-r128p-g", normalization="batchnorm", init="pytorch", epochs=30, batch_size=128,
                update_rule="adam", lr=2e-3, lr_decay=1.0, lr_schedule="cosine", warmup_epochs=1.0,
                weight_decay=5e-4, augment="crop4-flip"),
         defaults={"num_train": 49000, "num_val": 1000, "num_test": 1000},

@@ -120,8 +120,9 @@ FC_WEIGHT_SCALE = 1e-2
 NORMALIZATIONS = ("none", "batchnorm", "layernorm", "groupnorm")
 
 
-def build_model(spec, normalization, input_dim, num_classes, reg, dtype, seed):
-    """The model named by ``--model``: 'three-layer', 'fc' or a ConvNet spec such as 'c16p-c32p-f128'."""
+def build_model(spec, normalization, input_dim, num_classes, reg, dtype, seed, init="he"):
+    """The model named by ``--model``: 'three-layer', 'fc' or a ConvNet spec such as 'c16p-c32p-f128' (whose
+    weights ``init`` draws; the cs231n networks draw theirs as cs231n does)."""
     from ..models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
 
     normalization = None if normalization == "none" else normalization
@@ -140,7 +141,8 @@ def build_model(spec, normalization, input_dim, num_classes, reg, dtype, seed):
         return FullyConnectedNet(FC_HIDDEN_DIMS, input_dim=int(np.prod(input_dim)), normalization=normalization,
                                  weight_scale=FC_WEIGHT_SCALE, seed=seed, **common)
     try:
-        return ConvNet.from_spec(spec, input_dim=input_dim, normalization=normalization, seed=seed, **common)
+        return ConvNet.from_spec(spec, input_dim=input_dim, normalization=normalization, init=init, seed=seed,
+                                 **common)
     except (TypeError, ValueError) as error:
         raise click.BadParameter(f"{error} (or use three-layer or fc)", param_hint="--model") from error
 

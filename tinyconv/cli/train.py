@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import __version__
 from .._files import atomic_write, remove_stale_temporaries
+from ..models.convnet import INITS
 from ..recipes import DATASETS, Recipe
 from ._app import (
     EXIT_STATUS_HELP,
@@ -215,6 +216,9 @@ def recipe_options(command):
         click.option("--normalization", type=click.Choice(NORMALIZATIONS),
                      help="fc: batchnorm or layernorm; ConvNet specs: batchnorm or groupnorm (residual blocks need "
                           "batchnorm). [the recipe's with the recipe's model, else none]"),
+        click.option("--init", type=click.Choice(INITS), help="How a ConvNet spec draws its initial weights: he "
+                     "N(0, 2/fan_in), gaussian N(0, 0.01^2) or pytorch U(+-1/sqrt(fan_in)) (the cs231n networks "
+                     f"draw theirs as cs231n does). [recipe: {_recipe_help('init')}]"),
         click.option("--epochs", type=integer(1), help="Epochs in all (with --resume, including those the checkpoint "
                      f"has done). [recipe: {_recipe_help('epochs')}]"),
         click.option("--batch-size", type=integer(1), help=f"[recipe: {_recipe_help('batch_size')}]"),
@@ -340,7 +344,7 @@ def new_model(dataset, settings, dtype, seed):
     """The model that run ``settings`` (as :func:`resolve_settings` returns them) name, for ``dataset``'s images."""
     info = DATASETS[dataset]
     return build_model(settings["model"], settings["normalization"], info.input_dim, len(info.class_names),
-                       settings["reg"], dtype, seed)
+                       settings["reg"], dtype, seed, settings["init"])
 
 
 def run_training(model, data, settings, data_options, seed, out, *, resume=None, device="cpu", verbose=True,

@@ -48,6 +48,7 @@ from tinyconv.models._base import POOL_PARAM, Model, pooled_size
 
 DEFAULT_GAUSSIAN_SCALE = 1e-2
 NORMALIZATIONS = (None, "batchnorm", "groupnorm")
+INITS = ("he", "gaussian", "pytorch")
 
 _FEATURE_TOKEN = re.compile(r"([cr])([1-9][0-9]*)([pa]?)")
 _HIDDEN_TOKEN = re.compile(r"f([1-9][0-9]*)")
@@ -148,8 +149,11 @@ class ConvNet(Model):
         batch norm, so they need 'batchnorm'.
     num_groups : int
         Groups of the group norm; must divide every conv block's filter count.
-    init : 'he' or 'gaussian'
-        'he' draws weights from N(0, 2 / fan_in); 'gaussian' from N(0, weight_scale**2).
+    init : 'he', 'gaussian' or 'pytorch'
+        'he' draws weights from N(0, 2 / fan_in); 'gaussian' from N(0, weight_scale**2); 'pytorch' from
+        U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default for Conv2d and Linear weights (std
+        1/sqrt(3 fan_in), He's divided by sqrt(6)). The smaller weights suit Adam with batch norm: its steps
+        are a fixed size, so small weights move faster, and the classifier starts with small scores.
     weight_scale : float or None
         Standard deviation for ``init='gaussian'`` (None means 1e-2); must be None for ``init='he'``.
     reg : float
@@ -228,7 +232,7 @@ class ConvNet(Model):
                              f"got {filter_size}; use 3, 5 or 7")
         normalization = _checks.one_of(where, "normalization", config["normalization"], NORMALIZATIONS)
         num_groups = _checks.positive_int(where, "num_groups", config["num_groups"])
-        init = _checks.one_of(where, "init", config["init"], ("he", "gaussian"))
+        init = _checks.one_of(where, "init", config["init"], INITS)
         weight_scale = config["weight_scale"]
         if weight_scale is not None:
             if init == "he":
@@ -316,19 +320,22 @@ class ConvNet(Model):
         self._param_shapes[f"b{number}"] = (outputs,)
 
     def _initialize(self):
-        """Weights (He or Gaussian) drawn from a generator seeded with ``seed``, in the order of ``params``;
-        zero biases and betas, unit gammas, zero running statistics."""
+        """Weights (He, Gaussian or PyTorch's uniform) drawn from a generator seeded with ``seed``, in the order
+        of ``params``; zero biases and betas, unit gammas, zero running statistics."""
         rng = np.random.default_rng(self._config["seed"])
+        init = self._config["init"]
         for name, shape in self._param_shapes.items():
             if name.startswith("W"):
-                if self._config["init"] == "he":
-                    std = np.sqrt(2.0 / np.prod(shape[1:] if len(shape) == 4 else shape[:1]))
-                elif self._config["weight_scale"] is None:
-                    std = DEFAULT_GAUSSIAN_SCALE
-                else:
-                    std = self._config["weight_scale"]
+                fan_in = int(np.prod(shape[1:] if len(shape) == 4 else shape[:1]))
                 # Drawn in float64 and then cast, so one seed gives the same network in every dtype.
-                self.params[name] = (std * rng.standard_normal(shape)).astype(self.dtype)
+                if init == "pytorch":
+                    bound = 1 / np.sqrt(fan_in)
+                    weights = rng.uniform(-bound, bound, shape)
+                else:
+                    std = np.sqrt(2.0 / fan_in) if init == "he" else (
+                        DEFAULT_GAUSSIAN_SCALE if self._config["weight_scale"] is None else self._config["weight_scale"])
+                    weights = std * rng.standard_normal(shape)
+                self.params[name] = weights.astype(self.dtype)
             else:
                 self.params[name] = (np.ones if name.startswith("gamma") else np.zeros)(shape, dtype=self.dtype)
         self._zero_running_stats()
