@@ -293,7 +293,7 @@ def test_batch_chunks_are_near_equal_cover_the_batch_and_fit_the_limit(num_sampl
     sizes = [chunk.stop - chunk.start for chunk in chunks]
     assert [i for chunk in chunks for i in range(chunk.start, chunk.stop)] == list(range(num_samples))
     assert not sizes or max(sizes) - min(sizes) <= 1
-    assert all(size == 1 or size * per_sample <= limit // workers for size in sizes)
+    assert all(size == 1 or size * per_sample <= limit for size in sizes)
     if num_samples >= workers:
         assert len(chunks) % workers == 0
 

@@ -117,9 +117,9 @@ def _channels_first(a, out):
     transposed_copy(a.reshape(H * W, n * C), out.reshape(n * C, H * W))
 
 
-def _tap(a, k, count, m):
-    """Elements k, k + m, ..., k + m * (count - 1) of axis 0: tap k of ``count`` tiles placed m apart."""
-    return a[k:k + m * count:m]
+def _tap(a, k, count, m, axis=0):
+    """Elements k, k + m, ..., k + m * (count - 1) of ``axis``: tap k of ``count`` tiles placed m apart."""
+    return a[(slice(None),) * axis + (slice(k, k + m * count, m),)]
 
 
 def transform_filters(w, tf):
@@ -145,11 +145,10 @@ def transform_input(x, pad, tiles_h, tiles_w, tf):
     rows = xp.empty((t, tiles_h, m * tiles_w + 2, n, C), dtype=x.dtype)
     for i, terms in enumerate(tf.BT_rows):
         _combine(terms, lambda k: _tap(x_pad, k, tiles_h, m), rows[i])
+    # One operation per column of the tile does all t rows at once: few, large array operations.
     V = xp.empty((t, t, tiles_h, tiles_w, n, C), dtype=x.dtype)
-    for i in range(t):
-        columns = rows[i].swapaxes(0, 1)  # tile columns on axis 0
-        for j, terms in enumerate(tf.BT_rows):
-            _combine(terms, lambda l: _tap(columns, l, tiles_w, m), V[i, j].swapaxes(0, 1))
+    for j, terms in enumerate(tf.BT_rows):
+        _combine(terms, lambda l: _tap(rows, l, tiles_w, m, axis=2), V[:, j])
     return V.reshape(t * t, tiles_h * tiles_w * n, C)
 
 
@@ -160,10 +159,8 @@ def input_gradient(dV, dx, pad, tiles_h, tiles_w, tf):
     m, t = tf.m, tf.t
     dV = dV.reshape(t, t, tiles_h, tiles_w, n, C)
     drows = xp.zeros((t, tiles_h, m * tiles_w + 2, n, C), dtype=dV.dtype)
-    for i in range(t):
-        columns = drows[i].swapaxes(0, 1)
-        for l, terms in enumerate(tf.B_rows):
-            _accumulate(terms, lambda j: dV[i, j].swapaxes(0, 1), _tap(columns, l, tiles_w, m))
+    for l, terms in enumerate(tf.B_rows):
+        _accumulate(terms, lambda j: dV[:, j], _tap(drows, l, tiles_w, m, axis=2))
     dx_pad = xp.zeros((m * tiles_h + 2, m * tiles_w + 2, n, C), dtype=dV.dtype)
     for k, terms in enumerate(tf.B_rows):
         _accumulate(terms, lambda i: drows[i], _tap(dx_pad, k, tiles_h, m))
@@ -179,9 +176,8 @@ def transform_output(M, n, tiles_h, tiles_w, tf):
     for a, terms in enumerate(tf.AT_rows):
         _combine(terms, lambda i: M[i], rows[a])
     Y = xp.empty((tiles_h, m, tiles_w, m) + M.shape[4:], dtype=M.dtype)
-    for a in range(m):
-        for b, terms in enumerate(tf.AT_rows):
-            _combine(terms, lambda j: rows[a, j], Y[:, a, :, b])
+    for b, terms in enumerate(tf.AT_rows):
+        _combine(terms, lambda j: rows[:, j], Y[:, :, :, b].swapaxes(0, 1))
     return Y.reshape(m * tiles_h, m * tiles_w, n, Y.shape[-1])
 
 
@@ -195,9 +191,8 @@ def output_gradient(dY, tf):
     for i, terms in enumerate(tf.A_rows):
         _combine(terms, lambda a: dY[:, a], rows[i])
     dM = xp.empty((t, t, tiles_h, tiles_w) + dY.shape[4:], dtype=dY.dtype)
-    for i in range(t):
-        for j, terms in enumerate(tf.A_rows):
-            _combine(terms, lambda b: rows[i, :, :, b], dM[i, j])
+    for j, terms in enumerate(tf.A_rows):
+        _combine(terms, lambda b: rows[:, :, :, b], dM[:, j])
     return dM.reshape(t * t, tiles_h * tiles_w * dY.shape[4], dY.shape[-1])
 
 
