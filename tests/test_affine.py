@@ -162,3 +162,15 @@ def test_relu_rejects_bad_inputs(rng):
     with pytest.raises(TypeError, match=r"\bx\b"):
         relu_forward(np.arange(6))
     check_rejects_bad_dout(relu_forward, relu_backward, [x])
+
+
+def test_relu_backward_in_place_writes_relu_backward_s_result_into_its_gradient(rng):
+    from tinyconv.layers.affine import _relu_backward_in_place
+
+    x = rng.standard_normal((4, 5))
+    _, cache = relu_forward(x)
+    grad = rng.standard_normal((4, 5))
+    expected = relu_backward(grad, cache)
+    result = _relu_backward_in_place(grad, cache)
+    assert result is grad
+    np.testing.assert_array_equal(grad, expected)

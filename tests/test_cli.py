@@ -182,7 +182,7 @@ def test_gradcheck_passes_and_lists_every_case():
 
 
 def test_gradcheck_fails_on_a_wrong_backward(monkeypatch):
-    broken = layer_gradcheck.GradCase("doubled relu", relu_forward, lambda dout, cache: 2 * dout * (cache.x > 0),
+    broken = layer_gradcheck.GradCase("doubled relu", relu_forward, lambda dout, cache: 2 * dout * (cache.out > 0),
                                       (("x", (3, 4)),))
     monkeypatch.setattr(layer_gradcheck, "CASES", (broken,))
     result = invoke("gradcheck")

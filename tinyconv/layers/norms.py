@@ -56,10 +56,13 @@ def _feature_dot(a, b):
 
 
 class BatchnormCache(NamedTuple):
-    """What the batch norms keep for their backward; mean and var (shape (D,)) are None in test mode."""
+    """What the batch norms keep for their backward; mean and var (shape (D,)) are None in test mode.
+
+    x itself is not kept (the backward needs x_hat only, and x = x_hat / inv_std + mean), so the input can
+    go once nothing else needs it.
+    """
 
     mode: str
-    x: object
     x_hat: object
     gamma: object
     mean: object
@@ -141,7 +144,7 @@ def _batchnorm(where, x, gamma, beta, bn_param):
         bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
     out = x_hat * gamma.reshape(broadcast)
     out += beta.reshape(broadcast)
-    return out, BatchnormCache(mode, x, x_hat, gamma, mean, var, inv_std, eps)
+    return out, BatchnormCache(mode, x_hat, gamma, mean, var, inv_std, eps)
 
 
 def _batchnorm_backward(where, dout, cache, staged=False):
@@ -172,10 +175,10 @@ def _batchnorm_backward(where, dout, cache, staged=False):
 def _staged(dx_hat, cache):
     """The chain rule through the graph x -> mean -> centered -> var -> std -> x_hat, one node at a time."""
     xp = array_module(dx_hat)
-    x, mean, var, eps = cache.x, cache.mean, cache.var, cache.eps
-    N = x.shape[0]
-    centered = x - mean
+    x_hat, var, eps = cache.x_hat, cache.var, cache.eps
+    N = x_hat.shape[0]
     std = xp.sqrt(var + eps)
+    centered = x_hat * std  # x - mean, from what the forward kept
     # x_hat = centered / std
     dcentered = dx_hat / std
     dstd = -(dx_hat * centered).sum(axis=0, keepdims=True) / (std * std)

@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 from .. import _checks
 from .._backend import array_module
-from .affine import affine_backward, affine_forward, relu_backward, relu_forward
+from .affine import _relu_backward_in_place, affine_backward, affine_forward, relu_backward, relu_forward
 from .conv import conv_backward_fast, conv_forward_fast
 from .norms import (
     spatial_batchnorm_backward,
@@ -90,8 +90,9 @@ def conv_relu_pool_backward(dout, cache, need_dx=True):
     """Backward of ``conv_relu_pool_forward``. dout (N, F, H_pool, W_pool) -> dx (None without need_dx), dw,
     db."""
     conv_cache, relu_cache, pool_cache = _checks.cache("conv_relu_pool_backward", cache, ConvReluPoolCache)
-    ds = max_pool_backward_fast(dout, pool_cache)
-    return conv_backward_fast(relu_backward(ds, relu_cache), conv_cache, need_dx)
+    # The pool's gradient is this function's own array: ReLU's mask goes into it rather than into a new one.
+    da = _relu_backward_in_place(max_pool_backward_fast(dout, pool_cache), relu_cache)
+    return conv_backward_fast(da, conv_cache, need_dx)
 
 
 def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
