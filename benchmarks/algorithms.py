@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import FULL, QUICK, Contender, LayerCase, make_inputs, race, tinyconv_step  # noqa: E402
+from tinyconv.benchmark import FULL, QUICK, Contender, LayerCase, make_inputs, race, tinyconv_step  # noqa: E402
 from tinyconv.layers import conv_forward_fast  # noqa: E402
 
 # (N, C, H=W, F): the channel counts and sizes around the rule's bounds.

@@ -13,7 +13,8 @@ Sections (``--only``, repeatable; all by default):
 - ``conv``, ``pool``: forward + backward of each layer case, tinyconv against torch, runs interleaved.
 - ``naive``: the loop-based layers against the fast ones on the cs231n speed-test shapes.
 - ``memory``: peak extra memory of one forward + backward, each measured in a fresh process (Linux only).
-- ``e2e``: images per second of a ThreeLayerConvNet training step against the same network in torch.
+- ``e2e``: a whole training step of ThreeLayerConvNet and of a four-block ConvNet with batch norm, against the
+  same networks in torch, with each step's peak memory.
 
 Times are medians over repeats in which the contenders take turns, so that a change in machine load
 reaches them all alike. torch is imported only where it is used, so that tinyconv's memory is measured
@@ -23,7 +24,6 @@ in a process that never loaded it.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import ctypes
 import dataclasses
 import gc
@@ -31,301 +31,55 @@ import json
 import math
 import os
 import platform
-import statistics
 import subprocess
 import sys
-import time
 import tracemalloc
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info
 
 # Benchmark the tinyconv of this checkout, not whichever one happens to be installed.
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-import tinyconv  # noqa: E402
-from tinyconv import layers  # noqa: E402
+from tinyconv.benchmark import (  # noqa: E402
+    CASES,
+    CASES_BY_KEY,
+    FULL,
+    LIBRARIES,
+    MEMORY_CASES,
+    NAIVE_CASES,
+    NETWORKS,
+    QUICK,
+    BATCH_SWEEP_CASE,
+    Contender,
+    Effort,
+    LayerCase,
+    build_network,
+    check_agreement,
+    geometric_mean,
+    load_average,
+    make_inputs,
+    medians,
+    milliseconds,
+    print_table,
+    race,
+    ratio,
+    thread_label,
+    tinyconv_layer,
+    tinyconv_step,
+    tinyconv_training_step,
+    torch_step,
+    training_batch,
+    training_steps,
+)
 
 MIB = 2**20
 SECTIONS = ("gemm", "conv", "pool", "naive", "memory", "e2e")
-LIBRARIES = ("tinyconv", "torch")
-
-
-# ----------------------------------------------------------------------------------------------- cases
-
-
-@dataclass(frozen=True)
-class LayerCase:
-    """One layer to race: a convolution (``w_shape`` given) or a max pool (``w_shape`` None).
-
-    x_shape is (N, C, H, W); w_shape is (F, C, HH, WW); a pool is ``pool x pool`` with the given stride.
-    ``algorithm``, for a conv, is passed to tinyconv as ``conv_param['algorithm']`` (None: its default).
-    """
-
-    key: str
-    x_shape: tuple[int, int, int, int]
-    w_shape: tuple[int, int, int, int] | None
-    stride: int
-    pad: int = 0
-    pool: int = 2
-    algorithm: str | None = None
-
-    @property
-    def kind(self) -> str:
-        return "pool" if self.w_shape is None else "conv"
-
-    @property
-    def label(self) -> str:
-        n, c, h, w = self.x_shape
-        if self.kind == "pool":
-            return f"pool {self.pool}x{self.pool}/{self.stride} on {n}x{c}x{h}x{w}"
-        f, _, hh, ww = self.w_shape
-        algorithm = f" [{self.algorithm}]" if self.algorithm else ""
-        return f"conv {c}->{f} {hh}x{ww}/{self.stride} pad {self.pad} on {n}x{c}x{h}x{w}{algorithm}"
-
-    @property
-    def out_shape(self) -> tuple[int, int, int, int]:
-        n, c, h, w = self.x_shape
-        if self.kind == "pool":
-            return (n, c, 1 + (h - self.pool) // self.stride, 1 + (w - self.pool) // self.stride)
-        f, _, hh, ww = self.w_shape
-        return (n, f, 1 + (h + 2 * self.pad - hh) // self.stride, 1 + (w + 2 * self.pad - ww) // self.stride)
-
-    def with_batch(self, n: int) -> "LayerCase":
-        return dataclasses.replace(self, x_shape=(n, *self.x_shape[1:]))
-
-
-CASES = (
-    LayerCase("conv3x3s2", (100, 3, 31, 31), (25, 3, 3, 3), stride=2, pad=1),
-    LayerCase("conv7x7", (50, 3, 32, 32), (32, 3, 7, 7), stride=1, pad=3),
-    LayerCase("conv64", (64, 64, 16, 16), (64, 64, 3, 3), stride=1, pad=1),
-    LayerCase("conv128", (32, 128, 8, 8), (128, 128, 3, 3), stride=1, pad=1),
-    LayerCase("pool3", (100, 3, 32, 32), None, stride=2),
-    LayerCase("pool32", (50, 32, 32, 32), None, stride=2),
-)
-CASES_BY_KEY = {case.key: case for case in CASES}
-# The cs231n notebook's speed test: its conv and its pool.
-NAIVE_CASES = ("conv3x3s2", "pool3")
-MEMORY_CASES = ("conv7x7", "conv64")
-BATCH_SWEEP_CASE = "conv7x7"
-
-
-@dataclass(frozen=True)
-class Effort:
-    """How hard to time: warm-up calls, interleaved repeats, and the least seconds one sample lasts."""
-
-    warmup: int
-    repeats: int
-    min_sample_s: float
-    naive_repeats: int
-    settle_s: float
-
-
-# OpenBLAS worker threads spin for about 0.1 s after a product before they sleep; on a small machine they
-# slow whichever library runs next. Settling before each sample keeps one contender's idle threads out of
-# the other's time.
-FULL = Effort(warmup=2, repeats=9, min_sample_s=0.05, naive_repeats=2, settle_s=0.25)
-QUICK = Effort(warmup=1, repeats=3, min_sample_s=0.0, naive_repeats=1, settle_s=0.0)
-
-
-# ----------------------------------------------------------------------------------------------- timing
-
-
-@contextlib.contextmanager
-def thread_setting(threads: int | None):
-    """Run the body with BLAS, OpenMP, torch and tinyconv's workers limited to ``threads`` (None: defaults)."""
-    if threads is None:
-        yield
-        return
-    import torch
-
-    torch_default = torch.get_num_threads()
-    with threadpool_limits(limits=threads):
-        torch.set_num_threads(threads)
-        tinyconv_default = tinyconv.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(torch_default)
-            tinyconv.set_num_threads(tinyconv_default)
-
-
-@dataclass(frozen=True)
-class Contender:
-    """A callable to time, under a thread setting (None: default threads)."""
-
-    name: tuple
-    fn: Callable[[], object]
-    threads: int | None = None
-
-
-def _seconds(fn: Callable[[], object], calls: int) -> float:
-    start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
-
-
-def race(contenders: list[Contender], effort: Effort) -> dict[tuple, list[float]]:
-    """Seconds per call of each contender, one sample per round, keyed by contender name.
-
-    After ``effort.warmup`` calls each, the contenders take turns for ``effort.repeats`` rounds; in each
-    round a contender waits ``effort.settle_s``, then makes as many calls as fill ``effort.min_sample_s``
-    (at least one), so that fast calls are not lost in timer noise.
-    """
-    calls = dict.fromkeys((contender.name for contender in contenders), 1)
-    for contender in contenders:
-        with thread_setting(contender.threads):
-            for _ in range(effort.warmup):
-                contender.fn()
-            if effort.min_sample_s > 0:
-                one_call = max(_seconds(contender.fn, 1), 1e-9)
-                calls[contender.name] = max(1, math.ceil(effort.min_sample_s / one_call))
-    samples = {contender.name: [] for contender in contenders}
-    gc.collect()
-    for _ in range(effort.repeats):
-        for contender in contenders:
-            time.sleep(effort.settle_s)
-            with thread_setting(contender.threads):
-                samples[contender.name].append(_seconds(contender.fn, calls[contender.name]))
-    return samples
-
-
-def medians(samples: dict[tuple, list[float]]) -> dict[tuple, float]:
-    return {name: statistics.median(times) for name, times in samples.items()}
-
-
-# ----------------------------------------------------------------------------------------------- layers
-
-
-def make_inputs(case: LayerCase, dtype: np.dtype, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random x, dout and, for a conv, w and b, all of ``dtype``."""
-    rng = np.random.default_rng(seed)
-    arrays = {"x": rng.standard_normal(case.x_shape), "dout": rng.standard_normal(case.out_shape)}
-    if case.kind == "conv":
-        arrays["w"] = rng.standard_normal(case.w_shape)
-        arrays["b"] = rng.standard_normal(case.w_shape[0])
-    return {name: array.astype(dtype) for name, array in arrays.items()}
-
-
-def tinyconv_layer(case: LayerCase, arrays: dict[str, np.ndarray], impl: str = "fast"):
-    """(forward, backward) of tinyconv's ``impl`` layer on fixed inputs.
-
-    forward() returns (out, cache); backward(cache) returns the gradients (dx, dw, db for a conv, dx for a pool).
-    """
-    x, dout = arrays["x"], arrays["dout"]
-    if case.kind == "conv":
-        forward_fn, backward_fn = getattr(layers, f"conv_forward_{impl}"), getattr(layers, f"conv_backward_{impl}")
-        conv_param = {"stride": case.stride, "pad": case.pad}
-        if case.algorithm:
-            conv_param["algorithm"] = case.algorithm
-        w, b = arrays["w"], arrays["b"]
-
-        def forward():
-            return forward_fn(x, w, b, conv_param)
-    else:
-        forward_fn, backward_fn = getattr(layers, f"max_pool_forward_{impl}"), getattr(layers, f"max_pool_backward_{impl}")
-        pool_param = {"pool_height": case.pool, "pool_width": case.pool, "stride": case.stride}
-
-        def forward():
-            return forward_fn(x, pool_param)
-
-    def backward(cache):
-        return backward_fn(dout, cache)
-
-    return forward, backward
-
-
-def tinyconv_step(case: LayerCase, arrays: dict[str, np.ndarray]) -> Callable[[], tuple]:
-    """One fast forward + backward; returns the gradients as a tuple."""
-    forward, backward = tinyconv_layer(case, arrays)
-
-    def step():
-        out, cache = forward()  # out stays alive through the backward, as torch's does and as in a network
-        grads = backward(cache)
-        return grads if isinstance(grads, tuple) else (grads,)
-
-    return step
-
-
-def torch_step(case: LayerCase, arrays: dict[str, np.ndarray]) -> Callable[[], tuple]:
-    """One torch forward + backward with the same dout, giving the same gradients as tinyconv's step."""
-    import torch
-    import torch.nn.functional as F
-
-    tensors = {name: torch.from_numpy(array) for name, array in arrays.items()}
-    dout = tensors.pop("dout")
-    inputs = tuple(tensors[name].requires_grad_() for name in ("x", "w", "b") if name in tensors)
-    if case.kind == "conv":
-
-        def forward():
-            return F.conv2d(*inputs, stride=case.stride, padding=case.pad)
-    else:
-
-        def forward():
-            return F.max_pool2d(inputs[0], case.pool, stride=case.stride)
-
-    def step():
-        return torch.autograd.grad(forward(), inputs, dout)
-
-    return step
-
-
-def check_agreement(case: LayerCase, dtype: np.dtype, ours: tuple, theirs: tuple) -> None:
-    """Refuse to time layers that disagree: a fast wrong answer is no result."""
-    tolerance = 1e-4 if dtype == np.float32 else 1e-10
-    for name, mine, reference in zip(("dx", "dw", "db"), ours, theirs):
-        reference = reference.numpy()
-        scale = max(float(np.abs(reference).max()), 1.0)
-        error = float(np.abs(mine - reference).max()) / scale
-        if mine.dtype != dtype or mine.shape != reference.shape or error > tolerance:
-            raise RuntimeError(
-                f"{case.label} {dtype}: tinyconv {name} {mine.dtype}{mine.shape} differs from torch "
-                f"{reference.dtype}{tuple(reference.shape)} (scaled max error {error:.2e})"
-            )
 
 
 # ----------------------------------------------------------------------------------------------- output
-
-
-def print_table(title: str, headers: list[str], rows: list[list[str]], markdown: bool, numeric: bool = True) -> None:
-    """Print rows under headers; columns after the first are right-aligned when ``numeric``."""
-    if markdown:
-        print(f"\n#### {title}\n")
-        print("| " + " | ".join(headers) + " |")
-        print("|" + "|".join("---:" if i and numeric else "---" for i in range(len(headers))) + "|")
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-        return
-    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
-    print(f"\n{title}")
-    for row in [headers, ["-" * width for width in widths], *rows]:
-        cells = [cell.rjust(width) if i and numeric else cell.ljust(width) for i, (cell, width) in enumerate(zip(row, widths))]
-        print("  ".join(cells).rstrip())
-
-
-def milliseconds(seconds: float) -> str:
-    return f"{seconds * 1e3:.2f}"
-
-
-def ratio(value: float) -> str:
-    return f"{value:.2f}"
-
-
-def geometric_mean(values: list[float]) -> float:
-    return math.exp(statistics.fmean(math.log(v) for v in values))
-
-
-def thread_label(threads: int | None) -> str:
-    return "1 thread" if threads == 1 else "default threads"
-
-
-def load_average() -> str:
-    return "{:.2f}, {:.2f}, {:.2f} (1, 5, 15 min)".format(*os.getloadavg())
 
 
 def print_environment(markdown: bool) -> None:
@@ -485,19 +239,24 @@ def memory_probe(library: str, case_fields: dict, dtype_name: str, method: str) 
     return peak
 
 
-def measure_in_subprocess(library: str, case: LayerCase, dtype, method: str) -> float:
-    """MiB measured by memory_probe in a fresh interpreter."""
-    probe = json.dumps([library, dataclasses.asdict(case), np.dtype(dtype).name, method])
-    result = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--memory-probe", probe], capture_output=True, text=True)
+def measure_in_subprocess(probe_args: list[str]) -> float:
+    """MiB a probe (``--memory-probe`` or ``--training-memory-probe`` with its JSON) measures in a fresh
+    interpreter."""
+    result = subprocess.run([sys.executable, str(Path(__file__).resolve()), *probe_args], capture_output=True, text=True)
     if result.returncode != 0:
-        raise RuntimeError(f"memory probe {probe} failed:\n{result.stderr[-2000:]}")
+        raise RuntimeError(f"memory probe {probe_args} failed:\n{result.stderr[-2000:]}")
     return int(result.stdout.split()[-1]) / MIB
 
 
+def layer_memory(library: str, case: LayerCase, dtype, method: str) -> float:
+    return measure_in_subprocess(["--memory-probe", json.dumps([library, dataclasses.asdict(case), np.dtype(dtype).name,
+                                                                 method])])
+
+
 def memory_row(case: LayerCase, dtype) -> list[str]:
-    tinyconv_rss = measure_in_subprocess("tinyconv", case, dtype, "rss")
-    tinyconv_traced = measure_in_subprocess("tinyconv", case, dtype, "tracemalloc")
-    torch_rss = measure_in_subprocess("torch", case, dtype, "rss")
+    tinyconv_rss = layer_memory("tinyconv", case, dtype, "rss")
+    tinyconv_traced = layer_memory("tinyconv", case, dtype, "tracemalloc")
+    torch_rss = layer_memory("torch", case, dtype, "rss")
     x_mib = math.prod(case.x_shape) * np.dtype(dtype).itemsize / MIB
     return [
         case.label,
@@ -529,93 +288,49 @@ def memory_section(cases, sweep_case, dtypes, batch_sizes, markdown: bool) -> No
 # ----------------------------------------------------------------------------------------------- end to end
 
 
-def tinyconv_training_step(images: np.ndarray, labels: np.ndarray, learning_rate: float):
-    """A ThreeLayerConvNet SGD step (loss, grads, update) and the model, whose initial params it shares."""
-    from tinyconv.models import ThreeLayerConvNet
-    from tinyconv.optim import sgd
+def training_memory_probe(library: str, network: str, dtype_name: str) -> int:
+    """Peak resident bytes above baseline of one training step of ``network``, in this (fresh) process."""
+    model = build_network(network, np.dtype(dtype_name).type)
+    images, labels = training_batch(network, np.dtype(dtype_name).type)
+    if library == "tinyconv":
+        step = tinyconv_training_step(model, images, labels)
+    else:
+        from tinyconv.benchmark import torch_training_step
 
-    model = ThreeLayerConvNet(input_dim=images.shape[1:], dtype=images.dtype)
-    config = {"learning_rate": learning_rate}
-
-    def step():
-        loss, grads = model.loss(images, labels)
-        for name, grad in grads.items():
-            model.params[name], _ = sgd(model.params[name], grad, config)
-        return loss
-
-    return step, model
-
-
-def torch_training_step(images: np.ndarray, labels: np.ndarray, learning_rate: float, params: dict[str, np.ndarray]):
-    """The same network and SGD step in torch, starting from tinyconv's initial params."""
-    import torch
-    from torch import nn
-
-    num_filters, channels, size, _ = params["W1"].shape
-    model = nn.Sequential(
-        nn.Conv2d(channels, num_filters, size, padding=(size - 1) // 2),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(*params["W2"].shape),
-        nn.ReLU(),
-        nn.Linear(*params["W3"].shape),
-    ).to(torch.from_numpy(params["W1"]).dtype)
-    with torch.no_grad():
-        for layer, (w, b) in zip((model[0], model[4], model[6]), (("W1", "b1"), ("W2", "b2"), ("W3", "b3"))):
-            # tinyconv's affine weights are (D, M); torch's Linear keeps (M, D).
-            layer.weight.copy_(torch.from_numpy(params[w] if layer is model[0] else params[w].T))
-            layer.bias.copy_(torch.from_numpy(params[b]))
-    optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate)
-    x, y = torch.from_numpy(images), torch.from_numpy(labels)
-
-    def step():
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        optimizer.step()
-        return loss.item()
-
-    return step
+        step = torch_training_step(model, images, labels)
+        del model  # torch trains its own copy of the weights
+    step()
+    step()
+    _release_freed_memory()
+    baseline = _proc_status_bytes("VmRSS")
+    step()
+    return _proc_status_bytes("VmHWM") - baseline
 
 
-def e2e_section(dtypes, thread_settings, effort: Effort, markdown: bool, batch: int = 50) -> None:
-    """Training images per second of ThreeLayerConvNet against the same network in torch."""
-    try:
-        import tinyconv.models  # noqa: F401
-        import tinyconv.optim  # noqa: F401
-    except ImportError as error:
-        print(f"\ne2e: skipped, {error}")
-        return
-    rng = np.random.default_rng(0)
-    rows = []
-    for dtype in dtypes:
-        images = rng.standard_normal((batch, 3, 32, 32)).astype(dtype)
-        labels = rng.integers(0, 10, batch)
-        ours, model = tinyconv_training_step(images, labels, 1e-3)
-        theirs = torch_training_step(images, labels, 1e-3, {name: p.copy() for name, p in model.params.items()})
-        first_losses = (float(ours()), theirs())
-        if not math.isclose(*first_losses, rel_tol=1e-4):
-            raise RuntimeError(f"e2e {dtype}: first losses differ, tinyconv {first_losses[0]} vs torch {first_losses[1]}")
-        contenders = [Contender((lib, threads), fn, threads) for threads in thread_settings for lib, fn in zip(LIBRARIES, (ours, theirs))]
-        times = medians(race(contenders, effort))
-        for threads in thread_settings:
-            per_second = {lib: batch / times[lib, threads] for lib in LIBRARIES}
-            rows.append(
-                [
-                    np.dtype(dtype).name,
-                    thread_label(threads),
-                    f"{per_second['tinyconv']:.0f}",
-                    f"{per_second['torch']:.0f}",
-                    ratio(per_second["tinyconv"] / per_second["torch"]),
-                ]
-            )
-    print_table(
-        f"End to end: ThreeLayerConvNet SGD training step, batch {batch} of 3x32x32 (images/s)",
-        ["dtype", "threads", "tinyconv img/s", "torch img/s", "tinyconv/torch"],
-        rows,
-        markdown,
-    )
+def e2e_section(dtypes, thread_settings, effort: Effort, markdown: bool) -> None:
+    """A whole SGD training step of each network (forward, softmax loss, backward, update), tinyconv against
+    the same network, weights and batch in torch (through tinyconv.interop.to_torch), and its peak memory."""
+    rows, ratios = [], {}
+    for network, (label, batch) in NETWORKS.items():
+        for dtype in dtypes:
+            steps = dict(zip(LIBRARIES, training_steps(network, dtype)))
+            contenders = [Contender((lib, threads), steps[lib], threads) for threads in thread_settings for lib in LIBRARIES]
+            times = medians(race(contenders, effort))
+            memory = {lib: measure_in_subprocess(["--training-memory-probe", json.dumps([lib, network, np.dtype(dtype).name])])
+                      for lib in LIBRARIES} if sys.platform.startswith("linux") else {}
+            for threads in thread_settings:
+                value = times["tinyconv", threads] / times["torch", threads]
+                ratios.setdefault((np.dtype(dtype).name, threads), []).append(value)
+                rows.append([f"{label}, batch {batch}", np.dtype(dtype).name, thread_label(threads),
+                             milliseconds(times["tinyconv", threads]), milliseconds(times["torch", threads]), ratio(value),
+                             *(f"{memory[lib]:.1f}" for lib in LIBRARIES if memory)])
+    for (dtype, threads), values in ratios.items():
+        rows.append([f"geometric mean over {len(values)}", dtype, thread_label(threads), "", "", ratio(geometric_mean(values)),
+                     *([""] * (2 if sys.platform.startswith("linux") else 0))])
+    memory_headers = ["tinyconv peak MiB", "torch peak MiB"] if sys.platform.startswith("linux") else []
+    print_table("Training step: forward, softmax loss, backward, SGD update (median ms; ratio < 1 means tinyconv is "
+                "faster; peak extra RSS at default threads, each in a fresh process)",
+                ["network", "dtype", "threads", "tinyconv ms", "torch ms", "tinyconv/torch", *memory_headers], rows, markdown)
 
 
 # ----------------------------------------------------------------------------------------------- main
@@ -634,6 +349,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--batch-sizes", default="32,128,512", help="batch sizes of the memory sweep on the 7x7 conv")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
+    parser.add_argument("--training-memory-probe", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     unknown = set(args.cases.split(",")) - set(CASES_BY_KEY)
     if unknown:
@@ -645,6 +361,9 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     if args.memory_probe:
         print(memory_probe(*json.loads(args.memory_probe)))
+        return
+    if args.training_memory_probe:
+        print(training_memory_probe(*json.loads(args.training_memory_probe)))
         return
     effort = QUICK if args.quick else FULL
     dtypes = [np.float32, np.float64] if args.dtype == "both" else [np.dtype(args.dtype).type]

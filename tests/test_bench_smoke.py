@@ -26,7 +26,11 @@ def test_quick_run_prints_every_requested_table():
     assert len(layer_rows) == 2
     assert any(row.startswith("| geometric mean over 2 | float32") for row in rows)
     assert any(row.startswith("| conv 3->32 7x7/1 pad 3 on 2x3x32x32 | float32") for row in rows)
-    assert any(row.startswith("| float32 | 1 thread |") for row in rows)
+    assert any(row.startswith("| ThreeLayerConvNet (32 7x7 filters, hidden 100), batch 50 | float32 | 1 thread |")
+               for row in rows)
+    assert any(row.startswith("| ConvNet c32-c32p-c64-c64p-f256, batchnorm, batch 64 | float32 | 1 thread |")
+               for row in rows)
+    assert any(row.startswith("| geometric mean over 2 | float32 | 1 thread |") for row in rows)
     assert "| blas: " in result.stdout
 
 

@@ -498,6 +498,6 @@ def test_a_bad_config_is_refused_naming_the_file_and_the_option(tmp_path, conten
     config.write_text(content)
     result = invoke("train", "--config", config, "--out", tmp_path / "run")
     assert result.exit_code == 2, result.output
-    assert f"Invalid value for --config: " in result.output and str(config) in result.output
+    assert "Invalid value for --config: " in result.output and str(config) in result.output
     assert message in result.output
     assert not (tmp_path / "run").exists()

@@ -69,7 +69,7 @@ def _check_same(out, stored, space, fixed):
             f"--{key.replace('_', '-')} {_shown(before.get(key))} (now {_shown(now.get(key))})" for key in changed))
     if differences:
         raise StudyMismatch(f"{out / 'study.db'} holds a sweep that this command would not continue: "
-                            + "; ".join(differences) + f"\nRun the sweep as it was to resume it, or give a new --out "
+                            + "; ".join(differences) + "\nRun the sweep as it was to resume it, or give a new --out "
                             "for the new one.")
 
 

@@ -1,0 +1,373 @@
+"""Racing tinyconv: its fast layers against its naive ones and against PyTorch, and whole training steps.
+
+The pieces behind ``tinyconv bench`` and ``benchmarks/bench.py``: the layer cases, a race in which the
+contenders take turns (so that a change in the machine's load reaches them all alike), the forward +
+backward steps of each library, and a training step of each benchmark network in both libraries. PyTorch
+is imported only where it is raced, and threadpoolctl (the ``fast`` extra) only where threads are set.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gc
+import math
+import os
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+import tinyconv
+from tinyconv import layers
+
+LIBRARIES = ("tinyconv", "torch")
+
+
+@dataclass(frozen=True)
+class LayerCase:
+    """One layer to race: a convolution (``w_shape`` given) or a max pool (``w_shape`` None).
+
+    x_shape is (N, C, H, W); w_shape is (F, C, HH, WW); a pool is ``pool x pool`` with the given stride.
+    ``algorithm``, for a conv, is passed to tinyconv as ``conv_param['algorithm']`` (None: its default).
+    """
+
+    key: str
+    x_shape: tuple[int, int, int, int]
+    w_shape: tuple[int, int, int, int] | None
+    stride: int
+    pad: int = 0
+    pool: int = 2
+    algorithm: str | None = None
+
+    @property
+    def kind(self) -> str:
+        return "pool" if self.w_shape is None else "conv"
+
+    @property
+    def label(self) -> str:
+        n, c, h, w = self.x_shape
+        if self.kind == "pool":
+            return f"pool {self.pool}x{self.pool}/{self.stride} on {n}x{c}x{h}x{w}"
+        f, _, hh, ww = self.w_shape
+        algorithm = f" [{self.algorithm}]" if self.algorithm else ""
+        return f"conv {c}->{f} {hh}x{ww}/{self.stride} pad {self.pad} on {n}x{c}x{h}x{w}{algorithm}"
+
+    @property
+    def out_shape(self) -> tuple[int, int, int, int]:
+        n, c, h, w = self.x_shape
+        if self.kind == "pool":
+            return (n, c, 1 + (h - self.pool) // self.stride, 1 + (w - self.pool) // self.stride)
+        f, _, hh, ww = self.w_shape
+        return (n, f, 1 + (h + 2 * self.pad - hh) // self.stride, 1 + (w + 2 * self.pad - ww) // self.stride)
+
+    def with_batch(self, n: int) -> "LayerCase":
+        return dataclasses.replace(self, x_shape=(n, *self.x_shape[1:]))
+
+
+CASES = (
+    LayerCase("conv3x3s2", (100, 3, 31, 31), (25, 3, 3, 3), stride=2, pad=1),
+    LayerCase("conv7x7", (50, 3, 32, 32), (32, 3, 7, 7), stride=1, pad=3),
+    LayerCase("conv64", (64, 64, 16, 16), (64, 64, 3, 3), stride=1, pad=1),
+    LayerCase("conv128", (32, 128, 8, 8), (128, 128, 3, 3), stride=1, pad=1),
+    LayerCase("pool3", (100, 3, 32, 32), None, stride=2),
+    LayerCase("pool32", (50, 32, 32, 32), None, stride=2),
+)
+CASES_BY_KEY = {case.key: case for case in CASES}
+# The cs231n notebook's speed test: its conv and its pool.
+NAIVE_CASES = ("conv3x3s2", "pool3")
+MEMORY_CASES = ("conv7x7", "conv64")
+BATCH_SWEEP_CASE = "conv7x7"
+
+
+@dataclass(frozen=True)
+class Effort:
+    """How hard to time: warm-up calls, interleaved repeats, and the least seconds one sample lasts."""
+
+    warmup: int
+    repeats: int
+    min_sample_s: float
+    naive_repeats: int
+    settle_s: float
+
+
+# OpenBLAS worker threads spin for about 0.1 s after a product before they sleep; on a small machine they
+# slow whichever library runs next. Settling before each sample keeps one contender's idle threads out of
+# the other's time.
+FULL = Effort(warmup=2, repeats=9, min_sample_s=0.05, naive_repeats=2, settle_s=0.25)
+QUICK = Effort(warmup=1, repeats=3, min_sample_s=0.0, naive_repeats=1, settle_s=0.0)
+
+
+# ----------------------------------------------------------------------------------------------- timing
+
+
+@contextlib.contextmanager
+def thread_setting(threads: int | None):
+    """Run the body with BLAS, OpenMP, torch and tinyconv's workers limited to ``threads`` (None: defaults)."""
+    if threads is None:
+        yield
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    torch_default = torch.get_num_threads()
+    with threadpool_limits(limits=threads):
+        torch.set_num_threads(threads)
+        tinyconv_default = tinyconv.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(torch_default)
+            tinyconv.set_num_threads(tinyconv_default)
+
+
+@dataclass(frozen=True)
+class Contender:
+    """A callable to time, under a thread setting (None: default threads)."""
+
+    name: tuple
+    fn: Callable[[], object]
+    threads: int | None = None
+
+
+def _seconds(fn: Callable[[], object], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def race(contenders: list[Contender], effort: Effort) -> dict[tuple, list[float]]:
+    """Seconds per call of each contender, one sample per round, keyed by contender name.
+
+    After ``effort.warmup`` calls each, the contenders take turns for ``effort.repeats`` rounds; in each
+    round a contender waits ``effort.settle_s``, then makes as many calls as fill ``effort.min_sample_s``
+    (at least one), so that fast calls are not lost in timer noise.
+    """
+    calls = dict.fromkeys((contender.name for contender in contenders), 1)
+    for contender in contenders:
+        with thread_setting(contender.threads):
+            for _ in range(effort.warmup):
+                contender.fn()
+            if effort.min_sample_s > 0:
+                one_call = max(_seconds(contender.fn, 1), 1e-9)
+                calls[contender.name] = max(1, math.ceil(effort.min_sample_s / one_call))
+    samples = {contender.name: [] for contender in contenders}
+    gc.collect()
+    for _ in range(effort.repeats):
+        for contender in contenders:
+            time.sleep(effort.settle_s)
+            with thread_setting(contender.threads):
+                samples[contender.name].append(_seconds(contender.fn, calls[contender.name]))
+    return samples
+
+
+def medians(samples: dict[tuple, list[float]]) -> dict[tuple, float]:
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+# ----------------------------------------------------------------------------------------------- layers
+
+
+def make_inputs(case: LayerCase, dtype: np.dtype, seed: int = 0) -> dict[str, np.ndarray]:
+    """Random x, dout and, for a conv, w and b, all of ``dtype``."""
+    rng = np.random.default_rng(seed)
+    arrays = {"x": rng.standard_normal(case.x_shape), "dout": rng.standard_normal(case.out_shape)}
+    if case.kind == "conv":
+        arrays["w"] = rng.standard_normal(case.w_shape)
+        arrays["b"] = rng.standard_normal(case.w_shape[0])
+    return {name: array.astype(dtype) for name, array in arrays.items()}
+
+
+def tinyconv_layer(case: LayerCase, arrays: dict[str, np.ndarray], impl: str = "fast"):
+    """(forward, backward) of tinyconv's ``impl`` layer on fixed inputs.
+
+    forward() returns (out, cache); backward(cache) returns the gradients (dx, dw, db for a conv, dx for a pool).
+    """
+    x, dout = arrays["x"], arrays["dout"]
+    if case.kind == "conv":
+        forward_fn, backward_fn = getattr(layers, f"conv_forward_{impl}"), getattr(layers, f"conv_backward_{impl}")
+        conv_param = {"stride": case.stride, "pad": case.pad}
+        if case.algorithm:
+            conv_param["algorithm"] = case.algorithm
+        w, b = arrays["w"], arrays["b"]
+
+        def forward():
+            return forward_fn(x, w, b, conv_param)
+    else:
+        forward_fn, backward_fn = getattr(layers, f"max_pool_forward_{impl}"), getattr(layers, f"max_pool_backward_{impl}")
+        pool_param = {"pool_height": case.pool, "pool_width": case.pool, "stride": case.stride}
+
+        def forward():
+            return forward_fn(x, pool_param)
+
+    def backward(cache):
+        return backward_fn(dout, cache)
+
+    return forward, backward
+
+
+def tinyconv_step(case: LayerCase, arrays: dict[str, np.ndarray]) -> Callable[[], tuple]:
+    """One fast forward + backward; returns the gradients as a tuple."""
+    forward, backward = tinyconv_layer(case, arrays)
+
+    def step():
+        out, cache = forward()  # out stays alive through the backward, as torch's does and as in a network
+        grads = backward(cache)
+        return grads if isinstance(grads, tuple) else (grads,)
+
+    return step
+
+
+def torch_step(case: LayerCase, arrays: dict[str, np.ndarray]) -> Callable[[], tuple]:
+    """One torch forward + backward with the same dout, giving the same gradients as tinyconv's step."""
+    import torch
+    import torch.nn.functional as F
+
+    tensors = {name: torch.from_numpy(array) for name, array in arrays.items()}
+    dout = tensors.pop("dout")
+    inputs = tuple(tensors[name].requires_grad_() for name in ("x", "w", "b") if name in tensors)
+    if case.kind == "conv":
+
+        def forward():
+            return F.conv2d(*inputs, stride=case.stride, padding=case.pad)
+    else:
+
+        def forward():
+            return F.max_pool2d(inputs[0], case.pool, stride=case.stride)
+
+    def step():
+        return torch.autograd.grad(forward(), inputs, dout)
+
+    return step
+
+
+def check_agreement(case: LayerCase, dtype: np.dtype, ours: tuple, theirs: tuple) -> None:
+    """Refuse to time layers that disagree: a fast wrong answer is no result."""
+    tolerance = 1e-4 if dtype == np.float32 else 1e-10
+    for name, mine, reference in zip(("dx", "dw", "db"), ours, theirs):
+        reference = reference.numpy()
+        scale = max(float(np.abs(reference).max()), 1.0)
+        error = float(np.abs(mine - reference).max()) / scale
+        if mine.dtype != dtype or mine.shape != reference.shape or error > tolerance:
+            raise RuntimeError(
+                f"{case.label} {dtype}: tinyconv {name} {mine.dtype}{mine.shape} differs from torch "
+                f"{reference.dtype}{tuple(reference.shape)} (scaled max error {error:.2e})"
+            )
+
+
+# ----------------------------------------------------------------------------------------------- output
+
+
+def print_table(title: str, headers: list[str], rows: list[list[str]], markdown: bool, numeric: bool = True) -> None:
+    """Print rows under headers; columns after the first are right-aligned when ``numeric``."""
+    if markdown:
+        print(f"\n#### {title}\n")
+        print("| " + " | ".join(headers) + " |")
+        print("|" + "|".join("---:" if i and numeric else "---" for i in range(len(headers))) + "|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
+    print(f"\n{title}")
+    for row in [headers, ["-" * width for width in widths], *rows]:
+        cells = [cell.rjust(width) if i and numeric else cell.ljust(width) for i, (cell, width) in enumerate(zip(row, widths))]
+        print("  ".join(cells).rstrip())
+
+
+def milliseconds(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f}"
+
+
+def ratio(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def geometric_mean(values: list[float]) -> float:
+    return math.exp(statistics.fmean(math.log(v) for v in values))
+
+
+def thread_label(threads: int | None) -> str:
+    return "1 thread" if threads == 1 else "default threads"
+
+
+def load_average() -> str:
+    return "{:.2f}, {:.2f}, {:.2f} (1, 5, 15 min)".format(*os.getloadavg())
+
+
+# ----------------------------------------------------------------------------------------------- training steps
+
+# The networks of a training step, each with its batch of 3x32x32 images: cs231n's ThreeLayerConvNet (32 7x7
+# filters, hidden layer of 100) and a ConvNet of four 3x3 conv blocks with batch norm.
+NETWORKS = {
+    "three-layer": ("ThreeLayerConvNet (32 7x7 filters, hidden 100)", 50),
+    "convnet": ("ConvNet c32-c32p-c64-c64p-f256, batchnorm", 64),
+}
+
+
+def build_network(name, dtype):
+    """A fresh model of network ``name`` in ``dtype``, its weights drawn from seed 0."""
+    from tinyconv.models import ConvNet, ThreeLayerConvNet
+
+    np.random.seed(0)
+    if name == "three-layer":
+        return ThreeLayerConvNet(dtype=dtype)
+    return ConvNet.from_spec("c32-c32p-c64-c64p-f256", input_dim=(3, 32, 32), normalization="batchnorm", seed=0,
+                             dtype=dtype)
+
+
+def training_batch(name, dtype, seed=0):
+    """Random images (N, 3, 32, 32) of ``dtype`` and labels (N,) for network ``name``."""
+    rng = np.random.default_rng(seed)
+    batch = NETWORKS[name][1]
+    return rng.standard_normal((batch, 3, 32, 32)).astype(dtype), rng.integers(0, 10, batch)
+
+
+def tinyconv_training_step(model, images, labels, learning_rate=1e-3):
+    """One SGD step of ``model`` (loss, gradients, update); returns the loss."""
+    from tinyconv.optim import sgd
+
+    config = {"learning_rate": learning_rate}
+
+    def step():
+        loss, grads = model.loss(images, labels)
+        for name, grad in grads.items():
+            model.params[name], _ = sgd(model.params[name], grad, config)
+        return float(loss)
+
+    return step
+
+
+def torch_training_step(model, images, labels, learning_rate=1e-3):
+    """The same SGD step on ``tinyconv.interop.to_torch(model)``: the same network, weights and batch."""
+    import torch
+
+    from tinyconv.interop import to_torch
+
+    network = to_torch(model).train()
+    optimizer = torch.optim.SGD(network.parameters(), lr=learning_rate)
+    x, y = torch.from_numpy(images), torch.from_numpy(labels)
+
+    def step():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(network(x), y)
+        loss.backward()
+        optimizer.step()
+        return loss.item()
+
+    return step
+
+
+def training_steps(name, dtype):
+    """(tinyconv step, torch step) of network ``name`` from the same weights; refuses to time them when their
+    first losses differ, since a fast wrong step is no result."""
+    model = build_network(name, dtype)
+    images, labels = training_batch(name, dtype)
+    theirs = torch_training_step(model, images, labels)
+    ours = tinyconv_training_step(model, images, labels)
+    first = (ours(), theirs())
+    if not math.isclose(*first, rel_tol=1e-4):
+        raise RuntimeError(f"{name} {np.dtype(dtype).name}: first losses differ, tinyconv {first[0]} vs torch {first[1]}")
+    return ours, theirs
