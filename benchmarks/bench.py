@@ -49,7 +49,6 @@ from tinyconv.benchmark import (  # noqa: E402
     FULL,
     LIBRARIES,
     MEMORY_CASES,
-    NAIVE_CASES,
     NETWORKS,
     QUICK,
     BATCH_SWEEP_CASE,
@@ -57,17 +56,17 @@ from tinyconv.benchmark import (  # noqa: E402
     Effort,
     LayerCase,
     build_network,
-    check_agreement,
     geometric_mean,
     load_average,
     make_inputs,
     medians,
+    layer_times,
     milliseconds,
+    naive_vs_fast_rows,
     print_table,
     race,
     ratio,
     thread_label,
-    tinyconv_layer,
     tinyconv_step,
     tinyconv_training_step,
     torch_step,
@@ -137,15 +136,7 @@ def gemm_section(dtypes, effort: Effort, markdown: bool) -> None:
 
 def layer_section(cases, dtypes, thread_settings, effort: Effort, markdown: bool) -> None:
     """Race tinyconv against torch on forward + backward of each case, under each thread setting."""
-    times = {}
-    for case in cases:
-        for dtype in dtypes:
-            arrays = make_inputs(case, dtype)
-            steps = {"tinyconv": tinyconv_step(case, arrays), "torch": torch_step(case, arrays)}
-            check_agreement(case, dtype, steps["tinyconv"](), steps["torch"]())
-            contenders = [Contender((lib, threads), steps[lib], threads) for threads in thread_settings for lib in LIBRARIES]
-            times[case, dtype] = medians(race(contenders, effort))
-
+    times = layer_times(cases, dtypes, thread_settings, effort)
     both = len(thread_settings) == 2
 
     def ratios_of(t):
@@ -177,21 +168,8 @@ def layer_section(cases, dtypes, thread_settings, effort: Effort, markdown: bool
 
 def naive_section(effort: Effort, markdown: bool) -> None:
     """Naive against fast on the cs231n speed-test shapes; the naive loops are timed once or twice only."""
-    naive_effort = dataclasses.replace(effort, warmup=0, repeats=effort.naive_repeats, min_sample_s=0.0, settle_s=0.0)
-    rows = []
-    for key in NAIVE_CASES:
-        case = CASES_BY_KEY[key]
-        arrays = make_inputs(case, np.float64)
-        times = {}
-        for impl, impl_effort in (("naive", naive_effort), ("fast", effort)):
-            forward, backward = tinyconv_layer(case, arrays, impl)
-            cache = forward()[1]
-            contenders = [Contender((impl, "forward"), forward), Contender((impl, "backward"), lambda: backward(cache))]
-            times |= medians(race(contenders, impl_effort))
-        for direction in ("forward", "backward"):
-            naive, fast = times["naive", direction], times["fast", direction]
-            rows.append([f"{case.kind} {direction}: {case.label}", milliseconds(naive), milliseconds(fast), f"{naive / fast:.1f}x"])
-    print_table("Naive vs fast, float64, default threads (ms)", ["layer", "naive ms", "fast ms", "speedup"], rows, markdown)
+    print_table("Naive vs fast, float64, default threads (ms)", ["layer", "naive ms", "fast ms", "speedup"],
+                naive_vs_fast_rows(effort), markdown)
 
 
 # ----------------------------------------------------------------------------------------------- memory

@@ -501,3 +501,18 @@ def test_a_bad_config_is_refused_naming_the_file_and_the_option(tmp_path, conten
     assert "Invalid value for --config: " in result.output and str(config) in result.output
     assert message in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_bench_races_naive_fast_and_torch(monkeypatch):
+    from tinyconv import benchmark
+
+    small = (benchmark.LayerCase("conv3x3s2", (4, 3, 9, 9), (5, 3, 3, 3), stride=2, pad=1),
+             benchmark.LayerCase("pool3", (4, 3, 8, 8), None, stride=2))
+    monkeypatch.setattr(benchmark, "CASES", small)
+    monkeypatch.setattr(benchmark, "CASES_BY_KEY", {case.key: case for case in small})
+    result = invoke("bench", "--dtype", "float32")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"conv forward: conv 3->5 3x3/2 pad 1 on 4x3x9x9 +[0-9.]+ +[0-9.]+ +\d+x", result.output)
+    assert re.search(r"pool 2x2/2 on 4x3x8x8 +float32 +[0-9.]+ +[0-9.]+ +[0-9.]+", result.output)
+    assert re.search(r"training step: ConvNet c32-c32p-c64-c64p-f256, batchnorm, batch 64 +float32", result.output)
+    assert re.search(r"geometric mean over the 2 layers +float32 +[0-9.]+", result.output)

@@ -261,6 +261,41 @@ def check_agreement(case: LayerCase, dtype: np.dtype, ours: tuple, theirs: tuple
 # ----------------------------------------------------------------------------------------------- output
 
 
+def layer_times(cases, dtypes, thread_settings, effort):
+    """Median seconds of a forward + backward of each case in each dtype, ``{(case, dtype): {(library,
+    threads): seconds}}``, tinyconv and torch raced under each thread setting (None: the defaults)."""
+    times = {}
+    for case in cases:
+        for dtype in dtypes:
+            arrays = make_inputs(case, dtype)
+            steps = {"tinyconv": tinyconv_step(case, arrays), "torch": torch_step(case, arrays)}
+            check_agreement(case, dtype, steps["tinyconv"](), steps["torch"]())
+            contenders = [Contender((lib, threads), steps[lib], threads) for threads in thread_settings for lib in LIBRARIES]
+            times[case, dtype] = medians(race(contenders, effort))
+    return times
+
+
+def naive_vs_fast_rows(effort):
+    """Rows ``[layer, naive ms, fast ms, speedup]`` of the naive and fast forms on the cs231n speed-test
+    shapes, float64; the naive loops run ``effort.naive_repeats`` times only."""
+    naive_effort = dataclasses.replace(effort, warmup=0, repeats=effort.naive_repeats, min_sample_s=0.0, settle_s=0.0)
+    rows = []
+    for key in NAIVE_CASES:
+        case = CASES_BY_KEY[key]
+        arrays = make_inputs(case, np.float64)
+        times = {}
+        for impl, impl_effort in (("naive", naive_effort), ("fast", effort)):
+            forward, backward = tinyconv_layer(case, arrays, impl)
+            cache = forward()[1]
+            contenders = [Contender((impl, "forward"), forward), Contender((impl, "backward"), lambda: backward(cache))]
+            times |= medians(race(contenders, impl_effort))
+        for direction in ("forward", "backward"):
+            naive, fast = times["naive", direction], times["fast", direction]
+            rows.append([f"{case.kind} {direction}: {case.label}", milliseconds(naive), milliseconds(fast),
+                         f"{naive / fast:.0f}x"])
+    return rows
+
+
 def print_table(title: str, headers: list[str], rows: list[list[str]], markdown: bool, numeric: bool = True) -> None:
     """Print rows under headers; columns after the first are right-aligned when ``numeric``."""
     if markdown:

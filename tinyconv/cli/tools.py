@@ -1,8 +1,9 @@
-"""``tinyconv gradcheck`` and ``tinyconv demo``: checks and pictures beside training."""
+"""``tinyconv gradcheck``, ``tinyconv bench`` and ``tinyconv demo``: checks, races and pictures beside training."""
 
 from pathlib import Path
 
 import click
+import numpy as np
 
 from ._app import SEED, main
 
@@ -51,3 +52,45 @@ def convolve(out):
     except OSError as error:
         raise click.ClickException(f"cannot write {out}: {error}") from error
     click.echo(f"Wrote {out}")
+
+
+@main.command()
+@click.option("--dtype", type=click.Choice(["float32", "float64", "both"]), default="both", show_default=True)
+def bench(dtype):
+    """A quick race, under a minute: the fast layers against the naive loops, and against PyTorch on the CPU
+    (forward + backward of each layer, and a whole training step of two networks) when it is installed.
+
+    Ratios below 1 mean tinyconv is faster. The figures are one quick run on a possibly busy machine:
+    benchmarks/bench.py in a source checkout measures longer and more.
+    """
+    from .. import benchmark
+
+    dtypes = [np.float32, np.float64] if dtype == "both" else [np.dtype(dtype).type]
+    effort = benchmark.QUICK
+    benchmark.print_table("Naive vs fast, float64 (ms)", ["layer", "naive ms", "fast ms", "speedup"],
+                          benchmark.naive_vs_fast_rows(effort), markdown=False)
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        click.echo("\nPyTorch is not installed: no race against it (pip install 'tinyconv[bench]').")
+        return
+    times = benchmark.layer_times(benchmark.CASES, dtypes, [None], effort)
+    rows, ratios = [], {}
+    for (case, layer_dtype), t in times.items():
+        value = t["tinyconv", None] / t["torch", None]
+        ratios.setdefault(np.dtype(layer_dtype).name, []).append(value)
+        rows.append([case.label, np.dtype(layer_dtype).name, benchmark.milliseconds(t["tinyconv", None]),
+                     benchmark.milliseconds(t["torch", None]), benchmark.ratio(value)])
+    for network, (label, batch) in benchmark.NETWORKS.items():
+        for step_dtype in dtypes:
+            ours, theirs = benchmark.training_steps(network, step_dtype)
+            t = benchmark.medians(benchmark.race([benchmark.Contender("tinyconv", ours),
+                                                  benchmark.Contender("torch", theirs)], effort))
+            rows.append([f"training step: {label}, batch {batch}", np.dtype(step_dtype).name,
+                         benchmark.milliseconds(t["tinyconv"]), benchmark.milliseconds(t["torch"]),
+                         benchmark.ratio(t["tinyconv"] / t["torch"])])
+    for name, values in ratios.items():
+        rows.append([f"geometric mean over the {len(values)} layers", name, "", "",
+                     benchmark.ratio(benchmark.geometric_mean(values))])
+    benchmark.print_table("tinyconv vs PyTorch on the CPU, default threads (ms)",
+                          ["what", "dtype", "tinyconv ms", "torch ms", "tinyconv/torch"], rows, markdown=False)
