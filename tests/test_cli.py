@@ -516,3 +516,15 @@ def test_bench_races_naive_fast_and_torch(monkeypatch):
     assert re.search(r"pool 2x2/2 on 4x3x8x8 +float32 +[0-9.]+ +[0-9.]+ +[0-9.]+", result.output)
     assert re.search(r"training step: ConvNet c32-c32p-c64-c64p-f256, batchnorm, batch 64 +float32", result.output)
     assert re.search(r"geometric mean over the 2 layers +float32 +[0-9.]+", result.output)
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict"])
+def test_device_gpu_without_cupy_says_what_is_missing(tmp_path, small_run, monkeypatch, command):
+    monkeypatch.setitem(sys.modules, "cupy", None)  # makes `import cupy` fail, as on a machine without it
+    args = {"train": ["train", *SMALL_RUN, "--out", tmp_path / "run"],
+            "evaluate": ["evaluate", small_run / "model.npz"],
+            "predict": ["predict", small_run / "model.npz", *_digit_pngs(tmp_path, 1)[0]]}[command]
+    result = invoke(*args, "--device", "gpu")
+    assert result.exit_code == 2
+    assert "CuPy is not installed" in result.output and "--device cpu" in result.output
+    assert not (tmp_path / "run").exists()

@@ -1,5 +1,5 @@
 """What the fast layers need to run the same code on NumPy and CuPy arrays: the array module of the inputs,
-an array test, and a transposing copy that is fast on both."""
+an array test, a copy to host memory, and a transposing copy that is fast on both."""
 
 import numpy as np
 
@@ -16,6 +16,11 @@ def array_module(*arrays):
 
             return cupy
     return np
+
+
+def to_numpy(a):
+    """``a`` as a NumPy array: itself if it is one, a copy in host memory if it is a CuPy array."""
+    return a.get() if array_module(a) is not np else a
 
 
 def is_array(a):

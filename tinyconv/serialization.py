@@ -36,6 +36,7 @@ import zipfile
 
 import numpy as np
 
+from tinyconv._backend import is_array, to_numpy
 from tinyconv._files import atomic_write
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
 from tinyconv.models._base import buffers
@@ -82,8 +83,10 @@ def _join(key, name):
 
 
 def _encode(value, key, arrays):
-    """JSON-ready copy of ``value``; its ndarrays move to ``arrays`` under '/'-joined keys."""
-    if isinstance(value, np.ndarray):
+    """JSON-ready copy of ``value``; its ndarrays (CuPy's copied to host memory) move to ``arrays`` under
+    '/'-joined keys."""
+    if is_array(value):
+        value = to_numpy(value)
         if value.dtype.hasobject:
             raise TypeError(f"{key}: object arrays cannot be saved without pickle.")
         arrays[key] = value
@@ -210,14 +213,14 @@ def _type_name(model):
 
 
 def _checked_arrays(what, arrays, dtype=None):
-    """``arrays`` (dict name -> array) if each is a float NumPy array (of ``dtype`` when given)."""
+    """``arrays`` (dict name -> array) if each is a float NumPy or CuPy array (of ``dtype`` when given)."""
     wrong = {
         name: str(getattr(value, "dtype", type(value).__name__))
         for name, value in arrays.items()
-        if not isinstance(value, np.ndarray) or value.dtype.kind != "f" or dtype is not None and value.dtype != dtype
+        if not is_array(value) or value.dtype.kind != "f" or dtype is not None and value.dtype != dtype
     }
     if wrong:
-        kind = f"a NumPy array of the model's dtype {np.dtype(dtype).name}" if dtype else "a float NumPy array"
+        kind = f"an array of the model's dtype {np.dtype(dtype).name}" if dtype else "a float array"
         raise TypeError(f"every {what} must be {kind}; got {wrong}")
     return dict(arrays)
 

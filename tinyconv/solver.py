@@ -24,6 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from tinyconv import _checks, optim
+from tinyconv._backend import array_module
 from tinyconv.models._base import buffers, set_buffers
 from tinyconv.serialization import MODEL_CLASSES, read_checkpoint, save_checkpoint
 
@@ -468,7 +469,7 @@ class Solver:
         if mismatched:
             raise ValueError(f"{path}: the stored parameters {mismatched} do not match the model's in name, "
                              "shape or dtype; resume with the model the checkpoint was written for.")
-        self.model.params = {name: np.array(value, copy=True) for name, value in params.items()}
+        self.model.params = {name: value.copy() for name, value in params.items()}
 
     def _restore(self, path, record, state):
         if set(state["optim_configs"]) != set(record["params"]):
@@ -503,7 +504,8 @@ class Solver:
         """One minibatch update; returns the minibatch loss (the params are left
         untouched when it is not finite)."""
         started = time.perf_counter()
-        batch = self._rng.integers(len(self.X_train), size=self.batch_size)
+        # Indices in the data's own array module: CuPy arrays are indexed with CuPy indices.
+        batch = array_module(self.X_train).asarray(self._rng.integers(len(self.X_train), size=self.batch_size))
         X_batch = self.X_train[batch]
         if self.augment is not None:
             X_batch = self.augment(X_batch, self._rng)
@@ -546,7 +548,7 @@ class Solver:
                 f"X and y must hold the same positive number of samples, got {N} and {len(y)}."
             )
         if num_samples is not None and N > num_samples:
-            chosen = self._rng.integers(N, size=num_samples)
+            chosen = array_module(X).asarray(self._rng.integers(N, size=num_samples))
             X, y, N = X[chosen], y[chosen], num_samples
         predictions = [
             np.argmax(self.model.loss(X[start : start + batch_size]), axis=1)

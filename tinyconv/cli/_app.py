@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import __version__, _checks
 from .. import data as datasets
+from .._backend import to_numpy
 from .._parallel import get_num_threads
 from ..recipes import DATASETS
 
@@ -152,9 +153,11 @@ def model_name(model):
     return {"ThreeLayerConvNet": "three-layer", "FullyConnectedNet": "fc"}.get(type(model).__name__) or model.spec
 
 
-def scores(model, X, batch_size=200):
-    """Class scores ``(N, num_classes)`` for images ``X (N, C, H, W)``, computed ``batch_size`` at a time."""
-    return np.concatenate([model.loss(X[start:start + batch_size]) for start in range(0, len(X), batch_size)])
+def scores(model, X, batch_size=200, xp=np):
+    """Class scores ``(N, num_classes)`` (a NumPy array) for images ``X (N, C, H, W)``, computed ``batch_size``
+    at a time in array module ``xp``, where the model's arrays are."""
+    return np.concatenate([to_numpy(model.loss(xp.asarray(X[start:start + batch_size])))
+                           for start in range(0, len(X), batch_size)])
 
 
 def accuracy(model, X, y):

@@ -38,12 +38,16 @@ def move(tree, xp):
     return tree
 
 
+def move_model(model, xp):
+    """Move a model's parameters and batch-norm buffers to module ``xp``."""
+    model.params = move(model.params, xp)
+    model.bn_params[:] = move(list(model.bn_params), xp)
+
+
 def move_run(solver, xp):
     """Move everything a Solver trains with (model parameters and buffers, optimizer state, best parameters
     and buffers, data) to module ``xp``."""
-    model = solver.model
-    model.params = move(model.params, xp)
-    model.bn_params[:] = move(list(model.bn_params), xp)
+    move_model(solver.model, xp)
     solver.optim_configs = move(solver.optim_configs, xp)
     solver.best_params = move(solver.best_params, xp)
     solver.best_state = move(solver.best_state, xp)

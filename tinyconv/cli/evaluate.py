@@ -8,6 +8,7 @@ import numpy as np
 
 from ..recipes import DATASETS
 from ._app import EXIT_STATUS_HELP, dataset_options, integer, load_dataset, load_model_file, main, model_name, scores
+from ._device import array_module_for, device_option, move_model
 
 MODEL_ARGUMENT = click.argument("model_path", metavar="MODEL",
                                 type=click.Path(dir_okay=False, exists=True, readable=True, path_type=Path))
@@ -51,12 +52,14 @@ def _trained_dataset(model_path, metadata, dataset):
 @MODEL_ARGUMENT
 @dataset_options
 @click.option("--split", type=click.Choice(["val", "test", "train"]), default="val", show_default=True)
-def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, split):
+@device_option
+def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, split, device):
     """Accuracy and confusion matrix of a saved MODEL (model.npz or a checkpoint) on a dataset split.
 
     The dataset, its split and the mean image come from the model file (written by tinyconv train); give
     --num-train, --num-val or --num-test to split it otherwise.
     """
+    xp = array_module_for(device)
     model, metadata = load_model_file(model_path)
     dataset = _trained_dataset(model_path, metadata, dataset)
     recorded = metadata.get("data", {})
@@ -69,8 +72,9 @@ def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, split)
         X = X - np.asarray(mean_image, dtype=X.dtype)  # the training run's mean, whatever the split
     if len(X) == 0:
         raise click.UsageError(f"the {split} split of {dataset} is empty.")
+    move_model(model, xp)
     try:
-        predictions = np.argmax(scores(model, X), axis=1)
+        predictions = np.argmax(scores(model, X, xp=xp), axis=1)
     except ValueError as error:
         raise click.BadParameter(f"{model_path} does not fit {dataset}: {error}", param_hint="MODEL") from error
     class_names = metadata.get("class_names") or DATASETS[dataset].class_names
@@ -92,7 +96,8 @@ def softmax(scores):
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON array: one object per image with file, label, probability and top (a list of "
                    "{label, probability}).")
-def predict(model_path, images, top, as_json):
+@device_option
+def predict(model_path, images, top, as_json, device):
     """Classify PNG or JPEG files with a saved MODEL.
 
     Each image is prepared as the model's training images were (grayscale or colour, size, value range, mean
@@ -101,6 +106,7 @@ def predict(model_path, images, top, as_json):
     """
     from ..images import ImageError, prepare_image
 
+    xp = array_module_for(device)
     model, metadata = load_model_file(model_path)
     if "input" not in metadata:
         raise click.BadParameter(f"{model_path} does not record how its images were prepared (it was not written "
@@ -111,7 +117,8 @@ def predict(model_path, images, top, as_json):
                             for path in images])
     except ImageError as error:
         raise click.BadParameter(str(error), param_hint="IMAGE") from None
-    probabilities = softmax(scores(model, X).astype(np.float64))
+    move_model(model, xp)
+    probabilities = softmax(scores(model, X, xp=xp).astype(np.float64))
     class_names = metadata["class_names"]
     top = min(top, len(class_names))
     results = []

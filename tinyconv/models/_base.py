@@ -25,7 +25,7 @@ def buffers(model):
         if isinstance(bn_param, dict):
             for key in _RUNNING_STATS:
                 if bn_param.get(key) is not None:
-                    found[f"{key}{number}"] = np.array(bn_param[key], copy=True)
+                    found[f"{key}{number}"] = bn_param[key].copy()
     return found
 
 
@@ -49,7 +49,7 @@ def set_buffers(model, state, where="load_state"):
         if current is not None and tuple(np.shape(current)) != tuple(value.shape):
             raise ValueError(f"{where}: state[{key!r}] must have shape {tuple(np.shape(current))}, "
                              f"got {tuple(value.shape)}")
-        bn_param[name] = np.array(value, dtype=getattr(current, "dtype", value.dtype), copy=True)
+        bn_param[name] = value.astype(getattr(current, "dtype", value.dtype), copy=True)
 
 
 class Model:
