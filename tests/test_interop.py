@@ -65,8 +65,9 @@ def randomized(model, rng):
         else:
             drawn = 0.1 * rng.standard_normal(value.shape)
         model.params[name] = drawn.astype(model.dtype)
-    state = {key: rng.uniform(0.5, 2.0, value.shape) if key.startswith("running_var")
-             else 0.1 * rng.standard_normal(value.shape) for key, value in model.state().items()}
+    state = {key: (rng.uniform(0.5, 2.0, value.shape) if key.startswith("running_var")
+                   else 0.1 * rng.standard_normal(value.shape)).astype(model.dtype)
+             for key, value in model.state().items()}
     if state:
         model.load_state(state)
     return model

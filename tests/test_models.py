@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinyconv.gradcheck import eval_numerical_gradient
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
@@ -338,6 +340,8 @@ def test_groupnorm_parameters_have_the_spatial_groupnorm_shape():
         (lambda: ThreeLayerConvNet(input_dim=(3, 32)), ValueError, r"input_dim must have 3"),
         (lambda: ThreeLayerConvNet(input_dim=(3, 7, 8)), ValueError, "height 7"),
         (lambda: ThreeLayerConvNet(dtype=np.int32), ValueError, "dtype must be one of"),
+        (lambda: ThreeLayerConvNet(dtype=None), TypeError, "dtype must be one of .* got None"),
+        (lambda: ThreeLayerConvNet(dtype=3.5), TypeError, "dtype must be one of"),
         (lambda: ThreeLayerConvNet(reg=-1.0), ValueError, "reg must be a finite number >= 0"),
         (lambda: ThreeLayerConvNet(weight_scale="big"), TypeError, "weight_scale must be a number"),
         (lambda: FullyConnectedNet(100), TypeError, r"hidden_dims must be a list.*\[100\]"),
@@ -359,6 +363,7 @@ def test_groupnorm_parameters_have_the_spatial_groupnorm_shape():
         (lambda: ConvNet(spec="c8", hidden_dims=[4]), ValueError, "spec or as num_filters/pool/hidden_dims, not both"),
         (lambda: ConvNet.from_spec("c8a", input_dim=(1, 5, 5)), ValueError, r"layer 1 \(c8a\) pools .* height 5"),
         (lambda: ConvNet(weight_scale=0.1), ValueError, "weight_scale applies only to init='gaussian'"),
+        (lambda: ConvNet(init="pytorch", weight_scale=5.0), ValueError, "not init='pytorch'"),
         (lambda: ConvNet(init="xavier"), ValueError, "init must be one of"),
     ],
 )
@@ -482,3 +487,17 @@ def test_the_pytorch_initialization_draws_uniform_weights_of_its_bound():
         assert abs(weights.std() / (bound / np.sqrt(3)) - 1) < 0.1, name
     again = ConvNet.from_spec("c64-f32", input_dim=(16, 4, 4), init="pytorch", seed=3)
     np.testing.assert_array_equal(again.params["W1"], model.params["W1"])
+
+
+@given(st.floats(min_value=1e-12, max_value=1.0, exclude_min=False))
+def test_a_dropout_keep_probability_survives_the_spec_and_the_config(keep):
+    model = ConvNet.from_spec(f"c2-f3-d{np.format_float_positional(keep, trim='-')}", input_dim=(1, 2, 2))
+    assert model.layers[-1].keep == keep
+    assert ConvNet.from_config(model.get_config(), model.params).spec == model.spec
+
+
+def test_load_state_refuses_buffers_of_another_dtype():
+    model = ConvNet.from_spec("c4", input_dim=(1, 4, 4), normalization="batchnorm")
+    state = {key: value.astype(np.float64) for key, value in model.state().items()}
+    with pytest.raises(TypeError, match=r"ConvNet.load_state: state\['running_mean1'\] must have the model's dtype"):
+        model.load_state(state)

@@ -19,11 +19,9 @@ from tinyconv.layers import (
 
 
 @pytest.fixture
-def threads():
-    """Restores the worker setting after the test."""
-    previous = tinyconv.get_num_threads()
-    yield
-    tinyconv.set_num_threads(previous)
+def threads(monkeypatch):
+    """Restores the process-wide worker setting, unset in most sessions, after the test."""
+    monkeypatch.setitem(_parallel._state, "threads", _parallel._state["threads"])
 
 
 @pytest.fixture
@@ -40,21 +38,26 @@ def executor_sizes(monkeypatch):
     return sizes
 
 
-def test_set_num_threads_returns_the_previous_setting(threads):
-    tinyconv.set_num_threads(3)
+def test_set_num_threads_returns_the_previous_setting(threads, monkeypatch):
+    monkeypatch.setenv("TINYCONV_NUM_THREADS", "many")  # read only where no setting is made
+    monkeypatch.setitem(_parallel._state, "threads", None)
+    assert tinyconv.set_num_threads(3) is None
     assert tinyconv.set_num_threads(1) == 3
     assert tinyconv.get_num_threads() == 1
+    assert tinyconv.set_num_threads(None) == 1  # back to the default
+    monkeypatch.setenv("TINYCONV_NUM_THREADS", "2")
+    assert tinyconv.get_num_threads() == 2
 
 
-@pytest.mark.parametrize("bad", [1.5, True, "2", None])
+@pytest.mark.parametrize("bad", [1.5, True, "2"])
 def test_set_num_threads_refuses_other_types_than_int(threads, bad):
-    with pytest.raises(TypeError, match=r"set_num_threads: threads must be an int, got .*; pass a whole number"):
+    with pytest.raises(TypeError, match=r"set_num_threads: threads must be None or a positive integer, got "):
         tinyconv.set_num_threads(bad)
 
 
 @pytest.mark.parametrize("bad", [0, -1])
 def test_set_num_threads_refuses_fewer_than_one_thread(threads, bad):
-    with pytest.raises(ValueError, match=f"set_num_threads: threads must be at least 1, got {bad}"):
+    with pytest.raises(ValueError, match=f"set_num_threads: threads must be None or a positive integer, got {bad}"):
         tinyconv.set_num_threads(bad)
 
 

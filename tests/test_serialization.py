@@ -157,9 +157,9 @@ def test_unsavable_values_are_refused(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def _savez(path, **arrays):
+def _savez(path, save=np.savez, **arrays):
     with open(path, "wb") as handle:  # a handle, so that no suffix is appended
-        np.savez(handle, **arrays)
+        save(handle, **arrays)
 
 
 def _write_record(path, record, extra_arrays=None):
@@ -181,7 +181,8 @@ def _hostile_files(tmp_path):
     content = good.read_bytes()
     with np.load(good) as archive:
         good_arrays = {name: archive[name] for name in archive.files}
-    good_record = json.loads(good_arrays.pop("__tinyconv__").tobytes())
+    good_arrays_record = good_arrays.pop("__tinyconv__")
+    good_record = json.loads(good_arrays_record.tobytes())
 
     def edited(**changes):
         return lambda path: _write_record(path, {**good_record, **changes}, good_arrays)
@@ -197,6 +198,8 @@ def _hostile_files(tmp_path):
         "pickle": lambda path: path.write_bytes(pickle.dumps({"W1": np.ones(3)})),
         "npy": lambda path: path.write_bytes(_npy_bytes(np.ones(3))),
         "foreign_npz": lambda path: _savez(path, W1=np.ones(3)),
+        "compressed": lambda path: _savez(path, np.savez_compressed, **good_arrays,
+                                          __tinyconv__=good_arrays_record),
         "object_member": lambda path: _write_record(
             path, good_record, {**good_arrays, "extra": np.array([{"a": 1}], dtype=object)}
         ),
@@ -224,7 +227,7 @@ def _hostile_files(tmp_path):
 
 
 HOSTILE = [
-    "empty", "truncated", "random_bytes", "text", "pickle", "npy", "foreign_npz",
+    "empty", "truncated", "random_bytes", "text", "pickle", "npy", "foreign_npz", "compressed",
     "object_member", "bad_json", "json_not_object", "wrong_kind", "future_version",
     "unknown_class", "bad_config", "unexpected_config_key", "params_not_a_dict", "missing_array",
     "wrong_shape",

@@ -36,6 +36,13 @@ def reason(error):
 # --- scalars ---------------------------------------------------------------------------------------
 
 
+def boolean(where, name, value):
+    """``value`` if it is True or False (a bool, not merely truthy), else TypeError."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{where}: {name} must be True or False, got {describe(value)}")
+    return bool(value)
+
+
 def integer(where, name, value, minimum=None, maximum=None, *, optional=False):
     """An int (not a bool, not a float with an integral value) in ``[minimum, maximum]``; returned as int.
 
@@ -135,13 +142,15 @@ def dictionary(where, name, value):
 
 def float_dtype(where, name, dtype):
     """The NumPy scalar type (np.float32 or np.float64) that ``dtype`` names (a type, dtype or string)."""
+    wanted = "one of float32 or float64 (np.float32, 'float32', ...)"
     try:
-        resolved = np.dtype(dtype)
+        resolved = None if dtype is None else np.dtype(dtype)  # np.dtype(None) would be float64
     except TypeError:
         resolved = None
+    if resolved is None and not isinstance(dtype, str):  # a name that is not a dtype is a wrong value
+        raise TypeError(f"{where}: {name} must be {wanted}, got {describe(dtype)}")
     if resolved is None or resolved not in FLOAT_DTYPES:
-        raise ValueError(f"{where}: {name} must be one of float32 or float64 (np.float32, 'float32', ...), "
-                         f"got {describe(dtype)}")
+        raise ValueError(f"{where}: {name} must be {wanted}, got {describe(dtype)}")
     return resolved.type
 
 

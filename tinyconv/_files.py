@@ -3,18 +3,28 @@
 import contextlib
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
 
-# What atomic_write's temporary files are called: '.' + the destination's name + mkstemp's 8 characters.
-_TEMPORARY = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+# What atomic_write's temporary files are called: '.' + the destination's name + 8 random hex digits.
+_TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
 
 
-def _new_file_mode():
-    """The mode ``open()`` would give a new file: 0o666 less the process umask."""
-    umask = os.umask(0o022)  # reading the umask means setting it; put it straight back
-    os.umask(umask)
-    return 0o666 & ~umask
+def _create_temporary(path):
+    """A new file beside ``path``, opened for writing: (descriptor, its path). The kernel gives it the mode any
+    new file gets (0o666 less the umask), without the process touching its umask."""
+    while True:
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), temporary
+        except FileExistsError:
+            continue
+
+
+def write_bytes(path, content):
+    """Write ``content`` (bytes) to ``path`` atomically."""
+    with atomic_write(path) as file:
+        file.write(content)
 
 
 @contextlib.contextmanager
@@ -35,14 +45,12 @@ def atomic_write(path):
         A binary file object open for writing.
     """
     path = Path(path)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    descriptor, temporary = _create_temporary(path)
     try:
         with os.fdopen(descriptor, "wb") as file:
             yield file
             file.flush()
             os.fsync(file.fileno())
-        # mkstemp makes the file private (0o600); the result should be as readable as any new file.
-        os.chmod(temporary, _new_file_mode())
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -19,12 +19,13 @@ worker threads do not exist in it.
 
 import contextlib
 import contextvars
-import numbers
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
+
+from . import _checks
 
 _ENV = "TINYCONV_NUM_THREADS"
 # What num_threads() set in this thread or task; None: the process-wide setting.
@@ -40,17 +41,6 @@ def _available_cpus():
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
         return os.cpu_count() or 1
-
-
-def _checked(where, threads):
-    """``threads`` as an int, if it is a positive integer (TypeError or ValueError otherwise)."""
-    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
-        raise TypeError(f"{where}: threads must be an int, got {threads!r} of type {type(threads).__name__}; "
-                        f"pass a whole number of threads such as 2")
-    if threads < 1:
-        raise ValueError(f"{where}: threads must be at least 1, got {threads}; "
-                         f"1 runs every chunk on the calling thread")
-    return int(threads)
 
 
 def _process_setting():
@@ -79,13 +69,14 @@ def get_num_threads():
 
 def set_num_threads(threads):
     """Set the worker threads of the fast layers for the whole process (1 runs everything on the
-    calling thread); a ``num_threads`` block overrides it inside the block.
+    calling thread); a ``num_threads`` block overrides it inside the block. None goes back to the default
+    ($TINYCONV_NUM_THREADS, else the CPU count).
 
-    Returns the previous process-wide setting, so ``set_num_threads(previous)`` restores it.
+    Returns the previous process-wide setting (None where there was none), so ``set_num_threads(previous)``
+    restores it.
     """
-    threads = _checked("set_num_threads", threads)
-    previous = _process_setting()
-    _state["threads"] = threads
+    previous = _state["threads"]
+    _state["threads"] = _checks.integer("set_num_threads", "threads", threads, minimum=1, optional=True)
     return previous
 
 
@@ -96,7 +87,7 @@ def num_threads(threads):
     Example: ``with tinyconv.num_threads(1): out, cache = conv_forward_fast(x, w, b, conv_param)``.
     Blocks nest; other threads, and the process-wide ``set_num_threads``, are left as they are.
     """
-    token = _SCOPED.set(_checked("num_threads", threads))
+    token = _SCOPED.set(_checks.integer("num_threads", "threads", threads, minimum=1))
     try:
         yield
     finally:

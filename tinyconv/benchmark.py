@@ -112,15 +112,13 @@ def thread_setting(threads: int | None):
     import torch
     from threadpoolctl import threadpool_limits
 
-    torch_default = torch.get_num_threads()
-    with threadpool_limits(limits=threads):
+    torch_default = torch.get_num_threads()  # torch has no scoped setting
+    with threadpool_limits(limits=threads), tinyconv.num_threads(threads):
         torch.set_num_threads(threads)
-        tinyconv_default = tinyconv.set_num_threads(threads)
         try:
             yield
         finally:
             torch.set_num_threads(torch_default)
-            tinyconv.set_num_threads(tinyconv_default)
 
 
 @dataclass(frozen=True)

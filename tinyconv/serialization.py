@@ -25,7 +25,7 @@ Every older version is read by upgrading its document one version at a time
 
 Public functions
 ----------------
-save_model(path, model, metadata) / load_model(path) / load_metadata(path)
+save_model(path, model, metadata) / load_model(path) / load_metadata(path) / read_model_file(path)
 save_checkpoint(path, model, solver_state) / load_checkpoint(path) / read_checkpoint(path)
 check_savable(model), atomic_savez(path, arrays)
 """
@@ -33,6 +33,7 @@ check_savable(model), atomic_savez(path, arrays)
 import json
 import os
 import zipfile
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,6 +47,7 @@ __all__ = [
     "save_model",
     "load_model",
     "load_metadata",
+    "read_model_file",
     "save_checkpoint",
     "load_checkpoint",
     "read_checkpoint",
@@ -129,6 +131,22 @@ def _write(path, kind, body):
     atomic_savez(path, arrays)
 
 
+def _refuse_compressed_members(path, handle):
+    """tinyconv writes its archives uncompressed, so a member can be no larger
+    than the file; a compressed one could inflate without bound (a zip bomb)."""
+    if not zipfile.is_zipfile(handle):
+        handle.seek(0)
+        return  # np.load says what it is instead
+    with zipfile.ZipFile(handle) as archive:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(
+                    f"{path} is not a tinyconv file: its member {info.filename!r} is compressed, "
+                    "and tinyconv writes its archives uncompressed."
+                )
+    handle.seek(0)
+
+
 def _read(path, kinds):
     """Read a tinyconv file of one of ``kinds``; return its decoded document.
 
@@ -138,8 +156,10 @@ def _read(path, kinds):
     path = os.fspath(path)
     try:
         # Our own handle: np.load leaks the one it opens when the zip is damaged.
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
+        with open(path, "rb") as handle:
+            _refuse_compressed_members(path, handle)
+            with np.load(handle, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise
     except (AttributeError, TypeError):
@@ -202,7 +222,7 @@ def check_savable(model):
     """Raise TypeError unless ``model`` is an instance of a class in :data:`MODEL_CLASSES`."""
     if MODEL_CLASSES.get(type(model).__name__) is not type(model):
         raise TypeError(
-            f"only tinyconv models can be saved as model files ({sorted(MODEL_CLASSES)}); "
+            f"save_model: only tinyconv models can be saved as model files ({sorted(MODEL_CLASSES)}); "
             f"got {type(model).__name__}. Checkpoints (save_checkpoint, the Solver's checkpoint_name) take "
             "any model with a params dict."
         )
@@ -285,10 +305,35 @@ def save_model(path, model, metadata=None):
 
 def load_metadata(path):
     """The ``metadata`` dict saved with a model file (empty when there is none), without building the model."""
-    metadata = _read(path, {_MODEL_KIND}).get("metadata", {})
+    return _metadata(_read(path, {_MODEL_KIND}), path)
+
+
+def _metadata(document, path):
+    metadata = document.get("metadata", {})
     if not isinstance(metadata, dict):
         raise ValueError(f"{os.fspath(path)} has a damaged metadata record.")
     return metadata
+
+
+class ModelFile(NamedTuple):
+    """A model file or checkpoint read once: the model, the model file's metadata (empty for a checkpoint)
+    and a checkpoint's solver state (None for a model file)."""
+
+    model: object
+    metadata: dict
+    solver_state: object
+
+
+def read_model_file(path):
+    """Read a model file or a checkpoint: a :class:`ModelFile`. Raises as :func:`load_model` does."""
+    document = _read(path, {_MODEL_KIND, _CHECKPOINT_KIND})
+    model = _model_from_record(document.get("model", {}), os.fspath(path))
+    if document["format"] == _MODEL_KIND:
+        return ModelFile(model, _metadata(document, path), None)
+    solver_state = document.get("solver")
+    if not isinstance(solver_state, dict):
+        raise ValueError(f"{os.fspath(path)} is a checkpoint without solver state.")
+    return ModelFile(model, {}, solver_state)
 
 
 def load_model(path):
@@ -306,8 +351,7 @@ def load_model(path):
     ValueError
         ``path`` is not a tinyconv model or checkpoint file (the message names it).
     """
-    document = _read(path, {_MODEL_KIND, _CHECKPOINT_KIND})
-    return _model_from_record(document.get("model", {}), os.fspath(path))
+    return read_model_file(path).model
 
 
 def save_checkpoint(path, model, solver_state):

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tinyconv._backend import to_numpy
+
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
 
 # The eps that tinyconv's norms use when their parameter dict gives none.
@@ -124,7 +126,8 @@ def check_model(where, model):
 
 def operations(where, model, dtype):
     """The operations ``model.loss(X)`` performs on ``X`` to reach its scores, arrays copied in ``dtype``."""
-    return _WALKS[type(check_model(where, model))](model, lambda array: np.asarray(array).astype(dtype, copy=True))
+    # Host copies: a model trained on a GPU has CuPy arrays.
+    return _WALKS[type(check_model(where, model))](model, lambda array: to_numpy(array).astype(dtype, copy=True))
 
 
 def _norm(model, suffix, norm_param, cast, spatial=True):
@@ -173,10 +176,8 @@ def _two_layer(model, cast):
 def _convnet(model, cast):
     pad = (model.get_config()["filter_size"] - 1) // 2
     norms = iter(model.bn_params)  # one dict per normalization, in forward order, as ConvNet.loss reads them
-    ops, number, flattened = [], 0, False
-    for layer in model.layers:
-        if layer.kind in ("conv", "residual", "affine"):
-            number += 1
+    ops, flattened = [], False
+    for layer, number in zip(model.layers, model.layer_numbers):
         if layer.kind in ("affine", "dropout") and not flattened:
             ops.append(Flatten())
             flattened = True
@@ -203,7 +204,8 @@ def _convnet(model, cast):
             ops.append(Dropout(layer.keep))
     if not flattened:
         ops.append(Flatten())
-    return ops + [_affine(model, number + 1, cast)]
+    output_number = sum(number is not None for number in model.layer_numbers) + 1
+    return ops + [_affine(model, output_number, cast)]
 
 
 _WALKS = {ThreeLayerConvNet: _three_layer, FullyConnectedNet: _fully_connected, TwoLayerNet: _two_layer,

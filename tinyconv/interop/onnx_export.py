@@ -20,8 +20,9 @@ Metadata (``metadata_props``; every value is JSON text, ``null`` where nothing w
 ------------------------------------------------------------------------------------------
 - ``class_names``: the name of each score's class, in order;
 - ``dataset``: the dataset the model was trained on;
-- ``input``: the model file's description of an image: ``channels``, ``height``, ``width``,
-  ``value_range`` (e.g. ``[0, 255]``) and ``background`` (``"dark"`` or ``"light"``);
+- ``input``: the model file's description of an image (``tinyconv.recipes.ImageFormat``): ``channels``,
+  ``height``, ``width``, ``value_range`` (e.g. ``[0, 255]``), ``background`` (``"dark"`` where the objects
+  are light on a dark ground, ``null`` for photos) and ``fit`` (``"content"``, ``"pad"`` or ``"crop"``);
 - ``mean_image_in_graph``: whether the graph subtracts the mean training image itself;
 - ``preprocessing``: one sentence saying what to feed the graph;
 - ``tinyconv_model``: ``{"class": ..., "config": ...}``, the model's class and constructor config;

@@ -98,7 +98,8 @@ def _filled(module, **values):
     holding ``values``: one array for every entry of its state dict."""
     module = module.to_empty(device="cpu")
     state = module.state_dict()
-    assert set(values) == set(state), f"{type(module).__name__}: values for {sorted(values)}, state {sorted(state)}"
+    if set(values) != set(state):  # a module built otherwise than its walk describes: a bug here, not the caller's
+        raise RuntimeError(f"{type(module).__name__}: values for {sorted(values)}, state {sorted(state)}")
     with torch.no_grad():
         for name, value in values.items():
             state[name].copy_(torch.as_tensor(np.asarray(value)))

@@ -107,6 +107,16 @@ class Model:
         """Draw the initial parameters (and zero the running statistics)."""
         raise NotImplementedError
 
+    def _initialize_as_cs231n(self):
+        """cs231n's draws: weights from N(0, weight_scale**2) on NumPy's global RNG in the order of
+        ``params`` (W1, W2, ...); zero biases and betas, unit gammas, zero running statistics."""
+        for name, shape in self._param_shapes.items():
+            if name.startswith("W"):
+                self.params[name] = np.random.normal(0.0, self._config["weight_scale"], shape).astype(self.dtype)
+            else:
+                self.params[name] = (np.ones if name.startswith("gamma") else np.zeros)(shape, dtype=self.dtype)
+        self._zero_running_stats()
+
     @classmethod
     def from_config(cls, config, params, state=None):
         """A model built from ``config`` (as :meth:`get_config` returns it) with the given parameters.
@@ -170,7 +180,7 @@ class Model:
         return buffers(self)
 
     def load_state(self, state):
-        """Set the buffers from a dict shaped like :meth:`state`'s result (arrays are copied)."""
+        """Set the buffers from a dict shaped like :meth:`state`'s result: arrays of the model's dtype (copied)."""
         where = f"{type(self).__name__}.load_state"
         _checks.dictionary(where, "state", state)
         expected = {f"{key}{number}": (size,) for number, size in self._batchnorm_sizes.items()
@@ -178,9 +188,13 @@ class Model:
         if set(state) != set(expected):
             raise ValueError(f"{where}: state must have exactly the keys {sorted(expected)}, got {sorted(state)}")
         for key, value in state.items():
-            if np.shape(value) != expected[key]:
-                raise ValueError(f"{where}: state[{key!r}] must have shape {expected[key]}, got {np.shape(value)}")
-        set_buffers(self, {key: np.asarray(value, dtype=self.dtype) for key, value in state.items()}, where)
+            _checks.array(where, f"state[{key!r}]", value)
+            if value.dtype != self.dtype:  # converting would hide a change of precision
+                raise TypeError(f"{where}: state[{key!r}] must have the model's dtype {np.dtype(self.dtype).name}, "
+                                f"got {value.dtype}")
+            if value.shape != expected[key]:
+                raise ValueError(f"{where}: state[{key!r}] must have shape {expected[key]}, got {value.shape}")
+        set_buffers(self, state, where)
 
     # --- shared pieces of loss() -----------------------------------------------------
 

@@ -80,8 +80,8 @@ class Layer(NamedTuple):
         if self.kind == "global_pool":
             return "g"
         if self.kind == "dropout":
-            # repr: the shortest text that reads back as the same float ("d1", not "d1.0")
-            return "d" + repr(self.keep).removesuffix(".0")
+            # The shortest text that reads back as the same float, without an exponent ("d1", "d0.00001").
+            return "d" + np.format_float_positional(self.keep, trim="-")
         return {"conv": "c", "residual": "r", "affine": "f"}[self.kind] + f"{self.units}{self.pool}"
 
 
@@ -155,7 +155,7 @@ class ConvNet(Model):
         1/sqrt(3 fan_in), He's divided by sqrt(6)). The smaller weights suit Adam with batch norm: its steps
         are a fixed size, so small weights move faster, and the classifier starts with small scores.
     weight_scale : float or None
-        Standard deviation for ``init='gaussian'`` (None means 1e-2); must be None for ``init='he'``.
+        Standard deviation for ``init='gaussian'`` (None means 1e-2); must be None for the other inits.
     reg : float
         L2 regularization strength.
     seed : int or None
@@ -214,6 +214,12 @@ class ConvNet(Model):
         """The architecture as a spec string, e.g. ``'c16p-c32p-f128'``."""
         return self._config["spec"]
 
+    @property
+    def layer_numbers(self):
+        """For each of ``layers``, the number of its parameters (``W{n}``, ``W{n}a``, ...), None for dropout
+        and global pooling. The output affine layer that follows them takes the next number."""
+        return tuple(self._numbers)
+
     def _configure(self, config):
         where = "ConvNet"
         config = self._arguments(config)
@@ -235,9 +241,9 @@ class ConvNet(Model):
         init = _checks.one_of(where, "init", config["init"], INITS)
         weight_scale = config["weight_scale"]
         if weight_scale is not None:
-            if init == "he":
-                raise ValueError(f"{where}: weight_scale applies only to init='gaussian'; drop weight_scale or pass "
-                                 "init='gaussian'")
+            if init != "gaussian":
+                raise ValueError(f"{where}: weight_scale applies only to init='gaussian', not init={init!r}; drop "
+                                 "weight_scale or pass init='gaussian'")
             weight_scale = _checks.nonnegative_float(where, "weight_scale", weight_scale)
         self._configure_base(
             {

@@ -65,8 +65,10 @@ class FullyConnectedNet(Model):
     Attributes
     ----------
     bn_params : list of dict
-        One per hidden layer when normalized: for batchnorm its ``mode`` and
-        running statistics, for layernorm an empty dict.
+        One per hidden layer when normalized, with the ``mode`` that ``loss``
+        sets ('train' or 'test'); for batchnorm also the running statistics
+        (``running_mean``, ``running_var``), which layernorm does not keep.
+        Empty when not normalized.
     dropout_param : dict
         ``mode``, ``p`` and optional ``seed``; used when dropout is on.
     """
@@ -154,15 +156,9 @@ class FullyConnectedNet(Model):
         if normalization == "batchnorm":
             self._batchnorm_sizes = dict(enumerate(hidden_dims, start=1))
 
-    def _initialize(self):
-        """Weights from N(0, weight_scale**2) drawn from NumPy's global RNG in the order W1, W2, ...;
-        zero biases and betas, unit gammas, zero running statistics."""
-        for name, shape in self._param_shapes.items():
-            if name.startswith("W"):
-                self.params[name] = np.random.normal(0.0, self._config["weight_scale"], shape).astype(self.dtype)
-            else:
-                self.params[name] = (np.ones if name.startswith("gamma") else np.zeros)(shape, dtype=self.dtype)
-        self._zero_running_stats()
+    # Weights from N(0, weight_scale**2) drawn from NumPy's global RNG in the order W1, W2, ...; zero biases
+    # and betas, unit gammas, zero running statistics.
+    _initialize = Model._initialize_as_cs231n
 
     def _hidden_forward(self, x, number):
         """One hidden layer; returns (out, cache) with out (N, hidden_dims[number - 1])."""

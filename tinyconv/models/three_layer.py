@@ -99,14 +99,8 @@ class ThreeLayerConvNet(Model):
             # weight, the last of an affine one.
             self._param_shapes[f"b{number}"] = (shape[0] if number == 1 else shape[-1],)
 
-    def _initialize(self):
-        """Weights from N(0, weight_scale**2) drawn from NumPy's global RNG in the order W1, W2, W3; zero biases."""
-        scale = self._config["weight_scale"]
-        for name, shape in self._param_shapes.items():
-            if name.startswith("W"):
-                self.params[name] = np.random.normal(0.0, scale, shape).astype(self.dtype)
-            else:
-                self.params[name] = np.zeros(shape, dtype=self.dtype)
+    # Weights from N(0, weight_scale**2) drawn from NumPy's global RNG in the order W1, W2, W3; zero biases.
+    _initialize = Model._initialize_as_cs231n
 
     def loss(self, X, y=None):
         """Scores for ``X``, or the loss and gradients when labels ``y`` are given.

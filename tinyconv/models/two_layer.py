@@ -5,7 +5,6 @@ import numpy as np
 from tinyconv.layers import affine_backward, affine_forward, affine_relu_backward, affine_relu_forward, softmax_loss
 from tinyconv import _checks
 from tinyconv.models._base import Model
-from tinyconv.models.fc_net import FullyConnectedNet
 
 
 class TwoLayerNet(Model):
@@ -56,8 +55,8 @@ class TwoLayerNet(Model):
             self._param_shapes[f"W{number}"] = shape
             self._param_shapes[f"b{number}"] = (shape[1],)
 
-    # The draws of FullyConnectedNet: W1, W2 from N(0, weight_scale**2) on NumPy's global RNG, zero biases.
-    _initialize = FullyConnectedNet._initialize
+    # As FullyConnectedNet: W1, W2 from N(0, weight_scale**2) on NumPy's global RNG, zero biases.
+    _initialize = Model._initialize_as_cs231n
 
     def loss(self, X, y=None):
         """Scores for ``X``, or the loss and gradients when labels ``y`` are given.
