@@ -55,3 +55,19 @@ def test_bad_settings_and_inputs_are_refused():
         RandomCropFlip(flip=1)
     with pytest.raises(ValueError, match="RandomCropFlip: X must be 4-D"):
         RandomCropFlip(pad=1)(np.ones((2, 3, 3)), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("none", None), ("crop2", RandomCropFlip(pad=2)), ("flip", RandomCropFlip(flip=True)),
+    ("crop12-flip", RandomCropFlip(pad=12, flip=True)), ("crop3flip", RandomCropFlip(pad=3, flip=True)),
+])
+def test_from_text_reads_the_train_option(text, expected):
+    assert RandomCropFlip.from_text(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "-flip", "crop0", "crop-2", "rotate", "crop2-"])
+def test_from_text_refuses_what_it_cannot_read(text):
+    with pytest.raises(ValueError, match="RandomCropFlip: .* is not none, cropN, flip or cropN-flip"):
+        RandomCropFlip.from_text(text)
+    with pytest.raises(TypeError, match="RandomCropFlip: the text must be a str"):
+        RandomCropFlip.from_text(2)

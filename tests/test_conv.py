@@ -413,3 +413,11 @@ def test_without_dx_the_backward_gives_the_same_dw_and_db(rng, algorithm, keep_c
     assert skipped is None and dx.shape == x.shape
     np.testing.assert_array_equal(dw_alone, dw)
     np.testing.assert_array_equal(db_alone, db)
+
+
+@pytest.mark.parametrize("need_dx", [0, "no", None])
+def test_need_dx_must_be_a_bool(rng, need_dx):
+    x, w, b = (rng.standard_normal(shape) for shape in ((1, 2, 4, 4), (2, 2, 3, 3), (2,)))
+    out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
+    with pytest.raises(TypeError, match="conv_backward_fast: need_dx must be True or False, got"):
+        conv_backward_fast(np.ones_like(out), cache, need_dx=need_dx)

@@ -182,6 +182,6 @@ def test_eval_numerical_gradient_net_runs_the_nets_forward(rng):
 
 
 def test_eval_numerical_gradient_blobs_refuses_integer_vals():
-    with pytest.raises(TypeError, match=r"eval_numerical_gradient_blobs: inputs\[0\]\.vals must be a floating-point"):
+    with pytest.raises(TypeError, match=r"eval_numerical_gradient_blobs: inputs\[0\]\.vals must be a float32 or float64"):
         eval_numerical_gradient_blobs(_matmul_into, (_Blob(np.ones((2, 2), int)), _Blob(np.ones((2, 2)))),
                                       _Blob(np.zeros((2, 2))))

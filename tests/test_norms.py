@@ -450,3 +450,12 @@ def test_groupnorm_on_an_empty_batch_gives_empty_results():
     assert out.shape == dx.shape == (0, 4, 3, 3)
     np.testing.assert_array_equal(dgamma, np.zeros((1, 4, 1, 1)))
     np.testing.assert_array_equal(dbeta, np.zeros((1, 4, 1, 1)))
+
+
+def test_the_graph_walking_backward_takes_a_spatial_cache_too(rng):
+    x = rng.standard_normal((2, 3, 4, 3))
+    gamma, beta = rng.standard_normal(3), rng.standard_normal(3)
+    _, cache = spatial_batchnorm_forward(x, gamma, beta, {"mode": "train"})
+    dout = rng.standard_normal(x.shape)
+    for mine, expected in zip(batchnorm_backward(dout, cache), spatial_batchnorm_backward(dout, cache)):
+        np.testing.assert_allclose(mine, expected, rtol=1e-10, atol=1e-12)

@@ -133,13 +133,16 @@ def test_vis_grid_and_vis_nn_of_constant_images_are_zero_without_warnings():
     assert vis_nn([[np.ones((2, 2, 1), np.uint8)]]).dtype == np.float64
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: vis_grid(np.ones((2, 2, 3))), r"vis_grid: Xs must be .* got \(2, 2, 3\)"),
-    (lambda: vis_grid(np.ones((0, 2, 2, 3))), "N >= 1"),
-    (lambda: vis_nn([]), "vis_nn: rows must be a non-empty list"),
-    (lambda: vis_nn([[np.ones((2, 2, 1))], []]), r"row lengths \[1, 0\]"),
-    (lambda: vis_nn([[np.ones((2, 2, 1)), np.ones((2, 3, 1))]]), r"first image's shape \(2, 2, 1\)"),
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: vis_grid(np.ones((2, 2, 3))), ValueError, r"vis_grid: Xs must .*\(N, H, W, C\).* \(2, 2, 3\)"),
+    (lambda: vis_grid(np.ones((0, 2, 2, 3))), ValueError, "vis_grid: Xs must hold at least one image"),
+    (lambda: vis_grid([[[[1.0]]]]), TypeError, "vis_grid: Xs must be"),
+    (lambda: vis_nn([]), ValueError, "vis_nn: rows must be a non-empty list"),
+    (lambda: vis_nn("images"), TypeError, "vis_nn: rows must be a list of lists"),
+    (lambda: vis_nn([[np.ones((2, 2, 1))], []]), ValueError, r"row lengths \[1, 0\]"),
+    (lambda: vis_nn([[np.ones((2, 2, 1)), [[1.0]]]]), TypeError, "vis_nn: every image must be"),
+    (lambda: vis_nn([[np.ones((2, 2, 1)), np.ones((2, 3, 1))]]), ValueError, r"first image's shape \(2, 2, 1\)"),
 ])
-def test_vis_grid_and_vis_nn_name_bad_input(call, match):
-    with pytest.raises(ValueError, match=match):
+def test_vis_grid_and_vis_nn_name_bad_input(call, error, match):
+    with pytest.raises(error, match=match):
         call()

@@ -8,14 +8,7 @@ the differences are dominated by rounding.
 
 import numpy as np
 
-
-def _check_float(function, x, name="x"):
-    """Perturbing an integer array would round x + h back to x: refuse it rather than return garbage."""
-    if not isinstance(x, np.ndarray) or x.dtype.kind != "f":
-        raise TypeError(
-            f"{function}: {name} must be a floating-point NumPy array (float64 recommended), got "
-            f"{getattr(x, 'dtype', type(x).__name__)}"
-        )
+from . import _checks
 
 
 def _perturbed(f, x, index, h):
@@ -33,7 +26,7 @@ def _perturbed(f, x, index, h):
 
 def _centered_differences(where, f, x, h, reduce, verbose=False, name="x"):
     """``reduce(f(x + h e_i) - f(x - h e_i)) / 2h`` for every element i of x (called ``name`` in errors)."""
-    _check_float(where, x, name)
+    _checks.float_array(where, name, x)  # x + h would round back to an integer x
     grad = np.zeros_like(x)
     for index in np.ndindex(*x.shape):
         plus, minus = _perturbed(f, x, index, h)
@@ -120,7 +113,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
     Prints one line per element (numerical, analytic, relative error) and returns
     the list of relative errors. ``seed`` makes the sampled elements reproducible.
     """
-    _check_float("grad_check_sparse", x)
+    _checks.float_array("grad_check_sparse", "x", x)
     rng = np.random.default_rng(seed)
     errors = []
     for _ in range(num_checks):

@@ -27,9 +27,7 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
         Xs's if it is a float dtype, else float64.
     """
     where = "visualize_grid"
-    _checks.dimensions(where, "Xs", _checks.array(where, "Xs", Xs), 4, "(N, H, W, C)")
-    if Xs.shape[0] == 0:
-        raise ValueError(f"{where}: Xs must hold at least one image, got shape {Xs.shape}")
+    _image_batch(where, Xs)
     ubound = _checks.positive_float(where, "ubound", ubound)
     padding = _checks.integer(where, "padding", padding, minimum=0)
     dtype = Xs.dtype if np.issubdtype(Xs.dtype, np.floating) else np.dtype(np.float64)
@@ -45,6 +43,13 @@ def visualize_grid(Xs, ubound=255.0, padding=1):
     for tile, (top, left) in zip(tiles, _tile_corners(N, H, W, padding)):
         grid[top:top + H, left:left + W] = tile
     return grid
+
+
+def _image_batch(where, Xs):
+    """Refuse ``Xs`` unless it is an ndarray (N, H, W, C) with N >= 1."""
+    _checks.dimensions(where, "Xs", _checks.array(where, "Xs", Xs), 4, "(N, H, W, C)")
+    if Xs.shape[0] == 0:
+        raise ValueError(f"{where}: Xs must hold at least one image, got shape {Xs.shape}")
 
 
 def vis_grid(Xs):
@@ -65,9 +70,7 @@ def vis_grid(Xs):
         cells hold the smallest value of Xs, hence 0 after scaling. A constant grid is all
         zeros. The dtype is Xs's if it is a float dtype, else float64.
     """
-    if not isinstance(Xs, np.ndarray) or Xs.ndim != 4 or Xs.shape[0] == 0:
-        raise ValueError(f"vis_grid: Xs must be an ndarray of shape (N, H, W, C) with N >= 1, "
-                         f"got {getattr(Xs, 'shape', type(Xs).__name__)}")
+    _image_batch("vis_grid", Xs)
     N, H, W, _ = Xs.shape
     side = math.ceil(math.sqrt(N))
     return _place_and_scale(Xs, _tile_corners(N, H, W, padding=1), (side * (H + 1), side * (W + 1)), Xs.min())
@@ -87,17 +90,20 @@ def vis_nn(rows):
         before the whole grid is min-max scaled (as in the cs231n ``vis_nn``). A constant grid is
         all zeros. The dtype is the images' if it is a float dtype, else float64.
     """
-    if (isinstance(rows, (str, bytes)) or not hasattr(rows, "__len__") or len(rows) == 0
+    if (isinstance(rows, (str, bytes)) or not hasattr(rows, "__len__")
             or any(isinstance(row, (str, bytes)) or not hasattr(row, "__len__") for row in rows)):
+        raise TypeError(f"vis_nn: rows must be a list of lists of images (H, W, C), got {type(rows).__name__}")
+    if len(rows) == 0:
         raise ValueError("vis_nn: rows must be a non-empty list of lists of images (H, W, C)")
     D = len(rows[0])
     images = [image for row in rows for image in row]
     if D == 0 or any(len(row) != D for row in rows):
         raise ValueError(f"vis_nn: every row must hold the same positive number of images, got row lengths "
                          f"{[len(row) for row in rows]}")
+    for image in images:
+        _checks.array("vis_nn", "every image", image)
     first = images[0]
-    if any(not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape != first.shape
-           or image.dtype != first.dtype for image in images):
+    if any(image.ndim != 3 or image.shape != first.shape or image.dtype != first.dtype for image in images):
         raise ValueError("vis_nn: every image must be an ndarray (H, W, C) of the first image's shape "
                          f"{getattr(first, 'shape', type(first).__name__)} and dtype")
     H, W, _ = first.shape

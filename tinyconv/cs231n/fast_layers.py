@@ -22,6 +22,7 @@ from builtins import range
 
 import numpy as np
 
+from tinyconv import _checks
 from tinyconv.cs231n._optional import nn, torch
 from tinyconv.cs231n.im2col import col2im_indices, get_im2col_indices, im2col_indices
 from tinyconv.cs231n.im2col_cython import col2im_6d_cython, col2im_cython, im2col_cython
@@ -35,8 +36,7 @@ def conv_forward_im2col(x, w, b, conv_param):
     conv_param with ``stride`` and ``pad``; out (N, F, H_out, W_out) and a cache for
     ``conv_backward_im2col``. The caller's conv_param is not changed.
     """
-    if not isinstance(conv_param, dict):
-        raise TypeError(f"conv_forward_im2col: conv_param must be a dict, got {type(conv_param).__name__}")
+    conv_param = _checks.dictionary("conv_forward_im2col", "conv_param", conv_param)
     return conv_forward_fast(x, w, b, {**conv_param, "algorithm": "im2col"})
 
 

@@ -34,7 +34,7 @@ def prepare_splits(where, splits, subtract_mean=True, dtype=np.float32):
     """
     dtype = _checks.float_dtype(where, "dtype", dtype)
     if "train" not in splits:
-        raise ValueError(f"splits must include 'train', got {sorted(splits)}")
+        raise ValueError(f"{where}: splits must include 'train', got {sorted(splits)}")
     train_images = splits["train"][0]
     mean_image = None
     if subtract_mean and len(train_images) > 0:

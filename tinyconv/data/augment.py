@@ -5,6 +5,7 @@ An augmentation is a callable ``augment(X, rng) -> X`` for a minibatch ``X (N, C
 run augments the same way each time and a resumed run goes on exactly.
 """
 
+import re
 from dataclasses import dataclass
 
 from .. import _checks
@@ -31,10 +32,24 @@ class RandomCropFlip:
     pad: int = 0
     flip: bool = False
 
+    _TEXT = re.compile(r"none|(?:crop([1-9][0-9]*))?(-?flip)?")
+
+    @classmethod
+    def from_text(cls, text):
+        """The augmentation that ``text`` names, as ``tinyconv train --augment`` takes it: 'none' (None),
+        'cropN' (shifts of up to N pixels), 'flip' or 'cropN-flip'."""
+        if not isinstance(text, str):
+            raise TypeError(f"RandomCropFlip: the text must be a str such as 'crop2-flip', got {_checks.describe(text)}")
+        match = cls._TEXT.fullmatch(text)
+        if not match or text in ("", "-flip"):
+            raise ValueError(f"RandomCropFlip: {text!r} is not none, cropN, flip or cropN-flip (N: the largest "
+                             "shift in pixels), e.g. crop2 or crop4-flip")
+        pad, flip = match.group(1), bool(match.group(2))
+        return None if text == "none" else cls(pad=int(pad or 0), flip=flip)
+
     def __post_init__(self):
         _checks.integer("RandomCropFlip", "pad", self.pad, minimum=0)
-        if not isinstance(self.flip, bool):
-            raise TypeError(f"RandomCropFlip: flip must be True or False, got {_checks.describe(self.flip)}")
+        _checks.boolean("RandomCropFlip", "flip", self.flip)
 
     def __call__(self, X, rng):
         """A new minibatch ``(N, C, H, W)`` of X's dtype; X is not modified. Draws the rows' and columns'

@@ -21,6 +21,7 @@ import numpy as np
 from .. import _checks
 from .._backend import array_module
 from . import _im2col, _winograd
+from ._windows import pad_spatial
 
 ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
 # Where Winograd beat im2col both on one thread and on two workers (benchmarks/algorithms.py, float32
@@ -56,11 +57,6 @@ class ConvFastCache(NamedTuple):
     forward = "conv_forward_fast"
 
 
-def _pad(x, pad):
-    xp = array_module(x)
-    return xp.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-
-
 def conv_forward_naive(x, w, b, conv_param):
     """Convolution by explicit loops over samples, filters and output positions.
 
@@ -80,7 +76,7 @@ def conv_forward_naive(x, w, b, conv_param):
     xp = array_module(x)
     N, F = x.shape[0], w.shape[0]
     HH, WW = w.shape[2:]
-    x_pad = _pad(x, pad)
+    x_pad = pad_spatial(x, pad)
     out = xp.zeros((N, F, H_out, W_out), dtype=x.dtype)
     for n in range(N):
         for f in range(F):
@@ -112,7 +108,7 @@ def conv_backward_naive(dout, cache):
     xp = array_module(x)
     H, W = x.shape[2:]
     HH, WW = w.shape[2:]
-    x_pad = _pad(x, pad)
+    x_pad = pad_spatial(x, pad)
     dx_pad = xp.zeros_like(x_pad)
     dw = xp.zeros_like(w)
     for n in range(N):
@@ -196,6 +192,7 @@ def conv_backward_fast(dout, cache, need_dx=True):
     db : array (F,)
     """
     where = "conv_backward_fast"
+    need_dx = _checks.boolean(where, "need_dx", need_dx)
     x, w, b, conv_param, algorithm, saved = _checks.cache(where, cache, ConvFastCache)
     _, _, stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     _checks.gradient(where, dout, (x.shape[0], w.shape[0], H_out, W_out), x.dtype)

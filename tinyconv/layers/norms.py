@@ -21,13 +21,13 @@ _LN_KEYS = ("mode", "eps")
 
 
 def _normalize(x, axes, eps):
-    """Return ``(x_hat, mean, var, inv_std)`` with statistics over ``axes`` (kept as size-1 axes)."""
+    """Return ``(x_hat, inv_std)`` with statistics over ``axes`` (kept as size-1 axes)."""
     xp = array_module(x)
     mean = x.mean(axis=axes, keepdims=True)
     centered = x - mean
     var = (centered * centered).mean(axis=axes, keepdims=True)
     inv_std = 1 / xp.sqrt(var + eps)
-    return centered * inv_std, mean, var, inv_std
+    return centered * inv_std, inv_std
 
 
 def _normalize_backward(dx_hat, x_hat, inv_std, axes):
@@ -164,7 +164,7 @@ def _batchnorm_backward(where, dout, cache, staged=False):
     if cache.mode == "test":  # running statistics are constants
         return dout * scale.reshape(broadcast), dgamma, dbeta
     if staged:
-        return _staged(dout * gamma, cache), dgamma, dbeta
+        return _staged(dout * gamma.reshape(broadcast), cache), dgamma, dbeta
     count = x_hat.size // gamma.shape[0]
     dx = dout * scale.reshape(broadcast)
     dx -= x_hat * (scale * dgamma / count).reshape(broadcast)
@@ -173,24 +173,29 @@ def _batchnorm_backward(where, dout, cache, staged=False):
 
 
 def _staged(dx_hat, cache):
-    """The chain rule through the graph x -> mean -> centered -> var -> std -> x_hat, one node at a time."""
+    """The chain rule through the graph x -> mean -> centered -> var -> std -> x_hat, one node at a time.
+
+    Sums run over every axis but the feature axis 1, so a spatial batch norm's cache works too.
+    """
     xp = array_module(dx_hat)
     x_hat, var, eps = cache.x_hat, cache.var, cache.eps
-    N = x_hat.shape[0]
-    std = xp.sqrt(var + eps)
+    D = x_hat.shape[1]
+    count = x_hat.size // D
+    per_feature = [1] * x_hat.ndim
+    per_feature[1] = D
+    std = xp.sqrt(var + eps).reshape(per_feature)
     centered = x_hat * std  # x - mean, from what the forward kept
     # x_hat = centered / std
     dcentered = dx_hat / std
-    dstd = -(dx_hat * centered).sum(axis=0, keepdims=True) / (std * std)
+    dstd = -_feature_dot(dx_hat, centered).reshape(per_feature) / (std * std)
     # std = sqrt(var + eps)
     dvar = dstd / (2 * std)
     # var = mean(centered ** 2)
-    dcentered += 2 * centered * dvar / N
+    dcentered += 2 * centered * dvar / count
     # centered = x - mean
-    dx = dcentered
-    dmean = -dcentered.sum(axis=0, keepdims=True)
-    # mean = sum(x) / N
-    return dx + dmean / N
+    dmean = -_feature_sum(dcentered).reshape(per_feature)
+    # mean = sum(x) / count
+    return dcentered + dmean / count
 
 
 def batchnorm_forward(x, gamma, beta, bn_param):
@@ -301,7 +306,7 @@ def layernorm_forward(x, gamma, beta, ln_param):
     gamma, beta = _affine_params(where, x, gamma, beta, (x.shape[1],), "(D,)")
     _checks.param_dict(where, "ln_param", ln_param, _LN_KEYS)
     eps = _checks.positive_float(where, "ln_param['eps']", ln_param.get("eps", 1e-5))
-    x_hat, _, _, inv_std = _normalize(x, (1,), eps)
+    x_hat, inv_std = _normalize(x, (1,), eps)
     return gamma * x_hat + beta, LayernormCache(x_hat, gamma, inv_std)
 
 
@@ -344,7 +349,7 @@ def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):
         raise ValueError(f"{where}: the number of groups G={G} must divide the number of channels C={C}")
     _checks.param_dict(where, "gn_param", gn_param, _LN_KEYS)
     eps = _checks.positive_float(where, "gn_param['eps']", gn_param.get("eps", 1e-5))
-    x_hat, _, _, inv_std = _normalize(x.reshape(N, G, C // G * H * W), (2,), eps)
+    x_hat, inv_std = _normalize(x.reshape(N, G, C // G * H * W), (2,), eps)
     x_hat = x_hat.reshape(x.shape)
     return gamma * x_hat + beta, GroupnormCache(x_hat, gamma, inv_std, G)
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from .. import _checks
 from .._backend import array_module
-from ._windows import offset_view
+from ._windows import offset_view, pad_spatial
 from ._workspace import map_batch_chunks
 
 
@@ -239,7 +239,7 @@ def avg_pool_forward_naive(x, pool_param):
     ph, pw, stride, pad, H_out, W_out = _avg_pool_geometry("avg_pool_forward_naive", x, pool_param)
     xp = array_module(x)
     N, C = x.shape[:2]
-    x_pad = xp.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    x_pad = pad_spatial(x, pad)
     out = xp.zeros((N, C, H_out, W_out), dtype=x.dtype)
     for n in range(N):
         for c in range(C):
@@ -280,7 +280,7 @@ def avg_pool_forward_fast(x, pool_param):
     """
     ph, pw, stride, pad, H_out, W_out = _avg_pool_geometry("avg_pool_forward_fast", x, pool_param)
     xp = array_module(x)
-    x_pad = xp.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad))) if pad else x
+    x_pad = pad_spatial(x, pad) if pad else x
     out = xp.zeros((*x.shape[:2], H_out, W_out), dtype=x.dtype)
     for r, s in _window_offsets(ph, pw):
         out += offset_view(x_pad, r, s, stride, H_out, W_out)

@@ -17,6 +17,7 @@ from .norms import (
     spatial_groupnorm_forward,
 )
 from .pool import max_pool_backward_fast, max_pool_forward_fast
+from ._windows import pad_spatial
 
 
 class AffineReluCache(NamedTuple):
@@ -148,14 +149,13 @@ def _strided_conv_forward(x, w, b, stride, pad):
     Where the stride does not divide the padded input evenly (a stride-2 conv on an even size), the padded
     input is cut to the rows and columns the windows reach, which is what PyTorch's convolution sees.
     """
-    xp = array_module(x)
     H, W = x.shape[2:]
     HH, WW = w.shape[2:]
     H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
     reach_h, reach_w = (H_out - 1) * stride + HH, (W_out - 1) * stride + WW
     if (reach_h, reach_w) == (H + 2 * pad, W + 2 * pad):
         return conv_forward_fast(x, w, b, {"stride": stride, "pad": pad})
-    x_pad = xp.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))[:, :, :reach_h, :reach_w]
+    x_pad = pad_spatial(x, pad)[:, :, :reach_h, :reach_w]
     out, conv_cache = conv_forward_fast(x_pad, w, b, {"stride": stride, "pad": 0})
     return out, _CroppedConvCache(conv_cache, x.shape, pad)
 
