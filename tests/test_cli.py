@@ -230,7 +230,7 @@ def test_overwrite_replaces_the_run_knowingly(tmp_path):
 def test_an_existing_empty_folder_is_fine_and_stale_temporary_files_are_removed(tmp_path):
     out = tmp_path / "empty"
     out.mkdir()
-    stale = out / ".model.npz.k3j9x_2a.tmp"  # what a write killed midway leaves
+    stale = out / ".model.npz.3f9a0c21.tmp"  # what a write killed midway leaves
     stale.write_bytes(b"half a file")
     result = invoke("train", *SMALL_RUN[:2], "--epochs", "1", *SMALL_RUN[4:], "--out", out)
     assert result.exit_code == 0, result.output
@@ -303,18 +303,25 @@ def test_resume_refuses_another_data_split_and_keeps_the_recorded_one(tmp_path):
     assert sorted(path.name for path in first.glob("checkpoint_*")) == ["checkpoint_epoch_2.npz"]
 
 
-def test_an_interrupted_run_keeps_only_its_last_checkpoint(tmp_path, monkeypatch):
+def _interrupt_in_the_third_epoch(monkeypatch):
+    """Make the Solver raise KeyboardInterrupt a few steps into the third epoch of a SMALL_RUN-sized run;
+    return the real step, to put back."""
     from tinyconv.solver import Solver
 
     real_step, steps = Solver._step, []
 
     def step_then_interrupt(self):
         steps.append(1)
-        if len(steps) > 2 * (1647 // 100) + 3:  # in the third epoch
+        if len(steps) > 2 * (1647 // 100) + 3:
             raise KeyboardInterrupt
         return real_step(self)
 
     monkeypatch.setattr(Solver, "_step", step_then_interrupt)
+    return real_step
+
+
+def test_an_interrupted_run_keeps_only_its_last_checkpoint(tmp_path, monkeypatch):
+    _interrupt_in_the_third_epoch(monkeypatch)
     out = tmp_path / "run"
     result = invoke("train", *SMALL_RUN[:2], "--epochs", "4", *SMALL_RUN[4:], "--out", out)
     assert isinstance(result.exception, KeyboardInterrupt) or result.exit_code == 1
@@ -431,6 +438,7 @@ def test_the_fashion_recipe_fills_in_what_is_not_given(tmp_path):
     (["--warmup-epochs", "-1"], "--warmup-epochs"),
     (["--early-stopping", "0"], "--early-stopping"),
     (["--device", "gpu"], "--device"),
+    (["--model", "three-layer", "--init", "he"], "--init is for ConvNet specs"),
 ])
 def test_bad_recipe_options_are_usage_errors(tmp_path, args, message):
     result = invoke("train", *args, "--out", tmp_path / "run")
@@ -445,15 +453,7 @@ def test_an_interrupted_cosine_run_with_augmentation_resumes_exactly(tmp_path, m
     args = [*SMALL_RUN[:2], *SMALL_RUN[4:], "--epochs", "3", "--lr-schedule", "cosine", "--warmup-epochs", "0.5",
             "--augment", "crop1-flip", "--update-rule", "adamw", "--weight-decay", "0.01"]
     assert invoke("train", *args, "--out", tmp_path / "whole").exit_code == 0
-    real_step, steps = Solver._step, []
-
-    def step_then_interrupt(self):
-        steps.append(1)
-        if len(steps) > 2 * (1647 // 100) + 3:  # in the third epoch
-            raise KeyboardInterrupt
-        return real_step(self)
-
-    monkeypatch.setattr(Solver, "_step", step_then_interrupt)
+    real_step = _interrupt_in_the_third_epoch(monkeypatch)
     invoke("train", *args, "--out", tmp_path / "part")
     monkeypatch.setattr(Solver, "_step", real_step)
     result = invoke("train", "--resume", tmp_path / "part" / "checkpoint_epoch_2.npz", "--epochs", "4")
@@ -528,3 +528,53 @@ def test_device_gpu_without_cupy_says_what_is_missing(tmp_path, small_run, monke
     assert result.exit_code == 2
     assert "CuPy is not installed" in result.output and "--device cpu" in result.output
     assert not (tmp_path / "run").exists()
+
+
+def test_evaluate_and_predict_read_what_a_checkpoint_s_run_recorded(tmp_path, small_run):
+    checkpoint = small_run / "checkpoint_epoch_2.npz"
+    result = invoke("evaluate", checkpoint, "--split", "test")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    assert f"on digits test (50 images): accuracy {metrics['test_acc']:.4f}" in result.output
+    paths, _ = _digit_pngs(tmp_path, 2)
+    from_checkpoint = invoke("predict", checkpoint, *paths, "--json")
+    from_model = invoke("predict", small_run / "model.npz", *paths, "--json")
+    assert from_checkpoint.exit_code == 0, from_checkpoint.output
+    assert json.loads(from_checkpoint.output) == json.loads(from_model.output)  # the last epoch is the best here
+
+
+def test_a_model_the_command_line_did_not_build_is_named_by_its_class(tmp_path):
+    from tinyconv.models import TwoLayerNet
+
+    path = tmp_path / "two.npz"
+    save_model(path, TwoLayerNet(input_dim=64, hidden_dim=8, dtype=np.float32))
+    result = invoke("evaluate", path, "--dataset", "digits")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("TwoLayerNet on digits val")
+
+
+def test_adamw_without_weight_decay_trains_without_it(tmp_path):
+    from tinyconv.cli.train import resolve_settings, solver_settings
+
+    settings = solver_settings(resolve_settings("digits", {"update_rule": "adamw"}), seed=0)
+    assert settings["update_rule"] == "adamw" and settings["optim_config"]["weight_decay"] == 0.0
+    settings = solver_settings(resolve_settings("digits", {"weight_decay": 0.01}), seed=0)
+    assert settings["update_rule"] == "adamw" and settings["optim_config"]["weight_decay"] == 0.01
+
+
+def test_a_resume_keeps_early_stopping_and_may_end_where_the_checkpoint_is(tmp_path):
+    first = tmp_path / "first"
+    result = invoke("train", *SMALL_RUN[:2], "--epochs", "2", *SMALL_RUN[4:], "--early-stopping", "5", "--out", first)
+    assert result.exit_code == 0, result.output
+    result = invoke("train", "--resume", first / "checkpoint_epoch_2.npz", "--epochs", "2")
+    assert result.exit_code == 0, result.output  # nothing left to train: the run is written again as it was
+    assert "2 epochs in" in result.output and "images/s" not in result.output
+    assert json.loads((first / "metrics.json").read_text())["options"]["early_stopping"] == 5
+
+
+def test_config_and_resume_together_are_refused(tmp_path, small_run):
+    config = tmp_path / "options.json"
+    config.write_text(json.dumps({"lr": 0.01}))
+    result = invoke("train", "--config", config, "--resume", small_run / "checkpoint_epoch_2.npz", "--epochs", "3",
+                    "--out", tmp_path / "more")
+    assert result.exit_code == 2 and "--config gives a new run its options" in result.output

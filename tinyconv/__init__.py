@@ -1,6 +1,6 @@
 """tinyconv: convolutional neural networks in NumPy, naive and fast, checked against PyTorch."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from ._parallel import get_num_threads, num_threads, set_num_threads  # noqa: E402
 

@@ -123,8 +123,8 @@ def _resolve_update_rule(rule):
     if isinstance(rule, str) and rule in optim.__all__:
         return getattr(optim, rule)
     raise ValueError(
-        f"Invalid update_rule {rule!r}: pass one of {optim.__all__} or a function "
-        "next_w, config = rule(w, dw, config)."
+        f"Solver: update_rule {rule!r} is not an update rule; pass one of {optim.__all__} or a "
+        "function next_w, config = rule(w, dw, config)."
     )
 
 
@@ -157,8 +157,9 @@ class Solver:
     print_every : int, default 10
         Report the loss every this many iterations.
     verbose : bool, default True
-        Report progress: a tqdm bar per epoch when stdout is a terminal and tqdm
-        is installed, otherwise print lines.
+        Report progress: one tqdm bar for the whole run (time left, images per
+        second, the current epoch's own bar beside it) when stdout is a terminal
+        at least 60 columns wide and tqdm is installed, otherwise print lines.
     seed : int, optional
         Seed of the generator that draws the minibatches and the accuracy
         subsamples. None seeds it from NumPy's global RNG, so ``np.random.seed``
@@ -175,8 +176,9 @@ class Solver:
         model must have the checkpoint's class and config (a model of your own:
         its class and parameter shapes; build it as before), and the settings
         that steer training (update_rule, optim_config, lr_decay, batch_size,
-        num_train_samples, num_val_samples) the checkpoint's values;
-        num_epochs may differ.
+        num_train_samples, num_val_samples, lr_schedule, warmup_epochs,
+        augment) the checkpoint's values; num_epochs may differ, except on
+        a cosine schedule, whose length a run fixes when it starts.
     lr_schedule : None or 'cosine', default None
         None is cs231n's step decay: every learning rate is multiplied by ``lr_decay`` after each
         epoch. 'cosine' lowers it from ``optim_config['learning_rate']`` to 0 along half a cosine
@@ -268,11 +270,7 @@ class Solver:
         self.resume_from = settings["resume_from"]
         self.metadata = {} if settings["metadata"] is None else _checks.dictionary(
             "Solver", "metadata", settings["metadata"])
-        self.raise_on_divergence = settings["raise_on_divergence"]
-        if not isinstance(self.raise_on_divergence, bool):
-            raise TypeError(
-                f"Solver: raise_on_divergence must be True or False, got {self.raise_on_divergence!r}"
-            )
+        self.raise_on_divergence = _checks.boolean("Solver", "raise_on_divergence", settings["raise_on_divergence"])
         self.diverged = None
         self._configure_schedule(settings)
         self.early_stopping = _checks.integer("Solver", "early_stopping", settings["early_stopping"], 1,
@@ -539,13 +537,14 @@ class Solver:
         -------
         float in [0, 1]
         """
-        batch_size = _checks.positive_int("Solver", "batch_size", batch_size)
+        batch_size = _checks.positive_int("Solver.check_accuracy", "batch_size", batch_size)
         if num_samples is not None:
-            num_samples = _checks.positive_int("Solver", "num_samples", num_samples)
+            num_samples = _checks.positive_int("Solver.check_accuracy", "num_samples", num_samples)
         N = X.shape[0]
         if N == 0 or len(y) != N:
             raise ValueError(
-                f"X and y must hold the same positive number of samples, got {N} and {len(y)}."
+                f"Solver.check_accuracy: X and y must hold the same positive number of samples, got {N} "
+                f"and {len(y)}."
             )
         if num_samples is not None and N > num_samples:
             chosen = array_module(X).asarray(self._rng.integers(N, size=num_samples))
@@ -568,12 +567,16 @@ class Solver:
             self.best_state = buffers(self.model)
         return train_acc, val_acc
 
+    @property
+    def best_epoch(self):
+        """The epoch whose parameters reached ``best_val_acc`` (0: after the first update)."""
+        return self.val_acc_history.index(self.best_val_acc)
+
     def _patience_ran_out(self):
         """Whether ``early_stopping`` epochs have passed without a better validation accuracy."""
         if self.early_stopping is None:
             return False
-        best_epoch = self.val_acc_history.index(self.best_val_acc)
-        return self.epoch - best_epoch >= self.early_stopping
+        return self.epoch - self.best_epoch >= self.early_stopping
 
     def _callback_stops(self):
         """Whether ``epoch_callback`` asks to stop after this epoch."""
@@ -640,7 +643,9 @@ class Solver:
                 if epoch_end:
                     self._save_checkpoint()
                     progress.epoch_done()
-                    if self._patience_ran_out() or self._callback_stops():
+                    # The callback hears of every epoch, the last too; stopping early means before the last.
+                    stop = self._callback_stops() or self._patience_ran_out()
+                    if stop and self._iteration < num_iterations:
                         self.stopped_early = self.epoch
                         break
         finally:

@@ -149,8 +149,16 @@ def build_model(spec, normalization, input_dim, num_classes, reg, dtype, seed, i
 
 
 def model_name(model):
-    """The ``--model`` value that builds a model like ``model``."""
-    return {"ThreeLayerConvNet": "three-layer", "FullyConnectedNet": "fc"}.get(type(model).__name__) or model.spec
+    """The ``--model`` value that builds a model like ``model`` (a ConvNet's spec), else its class name."""
+    spec = getattr(model, "spec", None)
+    if spec:
+        return spec
+    config = model.get_config() if hasattr(model, "get_config") else {}
+    if type(model).__name__ == "ThreeLayerConvNet" and all(config.get(k) == v for k, v in THREE_LAYER.items()):
+        return "three-layer"
+    if type(model).__name__ == "FullyConnectedNet" and tuple(config.get("hidden_dims", ())) == FC_HIDDEN_DIMS:
+        return "fc"
+    return type(model).__name__
 
 
 def scores(model, X, batch_size=200, xp=np):
@@ -165,15 +173,14 @@ def accuracy(model, X, y):
 
 
 def load_model_file(path, param_hint="MODEL"):
-    """The model and the metadata of a model file (or checkpoint), or a usage error naming the file."""
-    from ..serialization import load_metadata, load_model
+    """The model and the metadata of a model file, or of a checkpoint that ``tinyconv train`` wrote (whose run
+    records the metadata its model file gets), or a usage error naming the file."""
+    from ..serialization import read_model_file
 
     try:
-        model = load_model(path)
-        try:
-            metadata = load_metadata(path)
-        except ValueError:  # a checkpoint: its model, without a model file's metadata
-            metadata = {}
+        model, metadata, solver_state = read_model_file(path)
     except (OSError, ValueError) as error:
         raise click.BadParameter(str(error), param_hint=param_hint) from error
+    if solver_state is not None:
+        metadata = solver_state.get("metadata", {}).get("run", {}).get("model_file", {})
     return model, metadata

@@ -85,14 +85,14 @@ def sweep(trials, parallel, address, space_file, seed, sampler, pruner, prune_af
     if address is not None:
         _reachable(address)
     _check_folder(out)
-    data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
     data_options = {"dataset": dataset, "num_train": num_train, "num_val": num_val, "num_test": num_test}
     fixed = {**{name: value for name, value in data_options.items() if value is not None},
              **({"data_dir": str(data_dir)} if data_dir is not None else {}), "dtype": dtype, **given, "seed": seed}
-    try:
+    try:  # before the data: a study of another sweep is refused without loading anything
         study = studies.open_study(out, space, fixed, sampler, pruner, seed, prune_after)
     except studies.StudyMismatch as error:
         raise click.UsageError(str(error)) from None
+    data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
     count = trials - len(studies.finished_trials(study))
     started = time.perf_counter()
     if count > 0:
@@ -197,7 +197,7 @@ def _finish(out, study, space, fixed, trial, result):
             raise click.ClickException(f"cannot write trial {trial.number} into {out / folder}: {error}") from error
     studies.record(study, trial, result, str(folder))
     studies.write_results(out, study, space, fixed)
-    params = ", ".join(f"{name}={_shown(value)}" for name, value in trial.params.items())
+    params = ", ".join(f"{name}={_formatted(value)}" for name, value in trial.params.items())
     metrics = result["metrics"]
     if result["state"] == "fail":
         outcome = f"failed: {result['reason']}"
@@ -208,7 +208,7 @@ def _finish(out, study, space, fixed, trial, result):
     click.echo(f"trial {trial.number:>3} ({result['seconds']:5.1f} s) {params}: {outcome}")
 
 
-def _shown(value):
+def _formatted(value):
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -231,7 +231,7 @@ def _summary(study, best, out, seconds):
     states = [trial.state.name for trial in study.get_trials(deepcopy=False)]
     counts = ", ".join(f"{states.count(state)} {state.lower()}" for state in ("COMPLETE", "PRUNED", "FAIL")
                        if states.count(state))
-    params = ", ".join(f"{name}={_shown(value)}" for name, value in best.params.items())
+    params = ", ".join(f"{name}={_formatted(value)}" for name, value in best.params.items())
     click.echo(f"The study holds {len(states)} trials ({counts}); this run took {seconds:.0f} s.\n"
                f"Best: trial {best.number}, val_acc {best.value:.4f} with {params}; its model is "
                f"{out / best.user_attrs['folder'] / 'model.npz'}.\n"

@@ -4,7 +4,6 @@ import csv
 import dataclasses
 import io
 import json
-import re
 import tempfile
 import time
 from datetime import datetime
@@ -13,8 +12,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .. import __version__
-from .._files import atomic_write, remove_stale_temporaries
+from .. import __version__, _checks
+from .._files import remove_stale_temporaries, write_bytes
 from ..models.convnet import INITS
 from ..recipes import DATASETS, Recipe
 from ._app import (
@@ -32,7 +31,6 @@ from ._app import (
 )
 from ._device import array_module_for, device_option, move_run
 
-_AUGMENT = re.compile(r"none|(?:crop([1-9][0-9]*))?(-?flip)?")
 UPDATE_RULES = ("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
 
 
@@ -40,16 +38,18 @@ def augmentation(text):
     """The RandomCropFlip an ``--augment`` value names ('none', 'crop2', 'flip', 'crop4-flip'), or None."""
     from ..data.augment import RandomCropFlip
 
-    match = _AUGMENT.fullmatch(text)
-    if not match or text in ("", "-flip"):
-        raise click.BadParameter(f"{text!r} is not none, cropN, flip or cropN-flip (N: the largest shift in "
-                                 "pixels), e.g. crop2 or crop4-flip", param_hint="--augment")
-    pad, flip = match.group(1), bool(match.group(2))
-    return None if text == "none" else RandomCropFlip(pad=int(pad or 0), flip=flip)
+    try:
+        return RandomCropFlip.from_text(text)
+    except ValueError as error:
+        raise click.BadParameter(_checks.reason(error), param_hint="--augment") from None
 
 
 def _recipe_help(field):
-    return ", ".join(f"{name}: {getattr(info.recipe, field)}" for name, info in DATASETS.items())
+    values = {name: "off" if (value := getattr(info.recipe, field)) is None else value
+              for name, info in DATASETS.items()}
+    if len(set(values.values())) == 1:
+        return str(next(iter(values.values())))
+    return ", ".join(f"{name}: {value}" for name, value in values.items())
 
 
 # Options that a recipe fills in when they are not given; a resumed run takes them from its checkpoint.
@@ -80,6 +80,9 @@ def resolve_settings(dataset, given):
     if settings["lr_schedule"] == "cosine" and settings["lr_decay"] != 1:
         raise click.BadParameter("the cosine schedule lowers the learning rate itself; drop --lr-decay or give 1",
                                  param_hint="--lr-decay")
+    if given.get("init") is not None and settings["model"] in ("three-layer", "fc"):
+        raise click.BadParameter(f"--model {settings['model']} draws its weights as cs231n does; --init is for "
+                                 "ConvNet specs", param_hint="--init")
     augmentation(settings["augment"])  # refuse a bad value before any work
     return settings
 
@@ -87,7 +90,8 @@ def resolve_settings(dataset, given):
 def solver_settings(settings, seed):
     """The Solver keywords of run settings (as :func:`resolve_settings` returns them)."""
     rule, config = settings["update_rule"], {"learning_rate": settings["lr"]}
-    if settings["weight_decay"]:
+    # Adam with a weight decay is AdamW; AdamW always gets the run's decay, 0 included (its own default is 1e-2).
+    if settings["weight_decay"] or rule == "adamw":
         rule, config["weight_decay"] = "adamw", settings["weight_decay"]
     return dict(update_rule=rule, optim_config=config, lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
                 seed=seed, lr_schedule=None if settings["lr_schedule"] == "step" else settings["lr_schedule"],
@@ -108,6 +112,9 @@ def _resume(context, checkpoint, epochs):
     asks for nothing that run did not do."""
     from ..serialization import load_checkpoint
 
+    if context.get_parameter_source("config") == click.core.ParameterSource.COMMANDLINE:
+        raise click.UsageError("--config gives a new run its options, --resume continues a run with its own; "
+                               "drop one of them.")
     given = [_option(context, name) for name in _RECIPE_OPTIONS + ("dtype", "seed")
              if name not in ("epochs", "early_stopping") and _given(context, name)]
     if given:
@@ -184,11 +191,6 @@ def model_metadata(data_options, mean_image):
             "mean_image": mean_image, "tinyconv_version": __version__}
 
 
-def write_bytes(path, content):
-    with atomic_write(path) as file:
-        file.write(content)
-
-
 def _metrics_csv(solver):
     """One row per accuracy check: after the first update (epoch 0), then after every epoch."""
     per_epoch = solver.iterations_per_epoch
@@ -222,7 +224,7 @@ def recipe_options(command):
         click.option("--epochs", type=integer(1), help="Epochs in all (with --resume, including those the checkpoint "
                      f"has done). [recipe: {_recipe_help('epochs')}]"),
         click.option("--batch-size", type=integer(1), help=f"[recipe: {_recipe_help('batch_size')}]"),
-        click.option("--update-rule", type=click.Choice(UPDATE_RULES), help="[recipe: adam]"),
+        click.option("--update-rule", type=click.Choice(UPDATE_RULES), help=f"[recipe: {_recipe_help('update_rule')}]"),
         click.option("--lr", type=number(0, min_open=True), help=f"Learning rate. [recipe: {_recipe_help('lr')}]"),
         click.option("--lr-schedule", type=click.Choice(["step", "cosine"]),
                      help="step: multiply by --lr-decay after each epoch; cosine: down to 0 along half a cosine over "
@@ -233,11 +235,12 @@ def recipe_options(command):
                      f"epochs first. [recipe: {_recipe_help('warmup_epochs')}]"),
         click.option("--weight-decay", type=number(0), help="Decoupled weight decay (AdamW). "
                      f"[recipe: {_recipe_help('weight_decay')}]"),
-        click.option("--reg", type=number(0), help="L2 strength in the loss. [recipe: 0]"),
+        click.option("--reg", type=number(0), help=f"L2 strength in the loss. [recipe: {_recipe_help('reg')}]"),
         click.option("--augment", type=str, help="Per-minibatch augmentation: none, cropN (shift by up to N pixels), "
                      f"flip, cropN-flip. [recipe: {_recipe_help('augment')}]"),
         click.option("--early-stopping", type=integer(1), metavar="PATIENCE",
-                     help="Stop when the validation accuracy has not improved for this many epochs. [recipe: off]"),
+                     help="Stop when the validation accuracy has not improved for this many epochs. "
+                          f"[recipe: {_recipe_help('early_stopping')}]"),
     ]
     for option in reversed(options):
         command = option(command)
@@ -316,8 +319,9 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed,
     """
     if resume is not None:
         model, run = _resume(context, resume, options["epochs"])
-        settings = {**run["settings"], "epochs": options["epochs"] or run["settings"]["epochs"],
-                    "early_stopping": options["early_stopping"]}
+        # --epochs and --early-stopping may change on a resume; the rest is the run's.
+        settings = {**run["settings"], **{name: options[name] for name in ("epochs", "early_stopping")
+                                          if options[name] is not None}}
         dataset, num_train, num_val, num_test = (run["data"][name] for name in _DATA_OPTIONS)
         dtype, seed = np.dtype(model.dtype).name, run["seed"]
         out = out or resume.parent
@@ -394,7 +398,7 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     seconds = time.perf_counter() - started
     move_run(solver, np)
 
-    best_epoch = solver.val_acc_history.index(solver.best_val_acc)
+    best_epoch = solver.best_epoch
     updates = len(solver.loss_history) - updates_before
     metrics = {
         "dataset": dataset,
@@ -430,10 +434,12 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     if verbose:
         test = "" if metrics["test_acc"] is None else f"; test accuracy {metrics['test_acc']:.4f}"
         stopped = f" (stopped early after epoch {solver.stopped_early})" if solver.stopped_early else ""
+        rate = "" if metrics["images_per_second"] is None else f", {metrics['images_per_second']:.0f} images/s"
         files = "model.npz, metrics.json, metrics.csv" + (", curves.png, filters.png" if pictures else "")
+        epochs = f"{solver.epoch} epoch{'' if solver.epoch == 1 else 's'}"
         click.echo(f"The model is epoch {best_epoch}'s, the best on validation: accuracy {metrics['val_acc']:.4f} "
-                   f"(last epoch {metrics['last_val_acc']:.4f}){test}. {solver.epoch} epochs{stopped} in "
-                   f"{seconds:.1f} s, {metrics['images_per_second']:.0f} images/s. Wrote {out}/{files}")
+                   f"(last epoch {metrics['last_val_acc']:.4f}){test}. {epochs}{stopped} in {seconds:.1f} s{rate}. "
+                   f"Wrote {out}/{files}")
     return metrics
 
 

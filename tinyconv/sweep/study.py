@@ -8,7 +8,7 @@ import csv
 import io
 import json
 
-from ..cli.train import write_bytes
+from .._files import write_bytes
 from .space import describe, space_json
 
 STUDY_NAME = "tinyconv"
@@ -44,7 +44,9 @@ def open_study(out, space, fixed, sampler, pruner, seed, prune_after):
         _check_same(out, stored, space, fixed)
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,
                                                           optuna.trial.TrialState.WAITING)):
-        # A killed sweep leaves its trials running for ever; its files never came back.
+        # A killed sweep leaves its trials running for ever; its files never came back. Trial(study, id) gives
+        # the handle that sets user attributes, which Optuna's public API hands out for new trials only (hence
+        # the pinned range of the sweep extra).
         mark_interrupted(study, optuna.trial.Trial(study, trial._trial_id), "the sweep stopped before it finished")
     draws = (seed + len(study.trials)) % 2**32  # NumPy's generators take seeds below 2**32
     study.sampler = (optuna.samplers.RandomSampler(seed=draws) if sampler == "random"
@@ -66,14 +68,14 @@ def _check_same(out, stored, space, fixed):
         before, now = stored.get("fixed", {}), fixed
         changed = sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key))
         differences.append("its fixed options differ: " + ", ".join(
-            f"--{key.replace('_', '-')} {_shown(before.get(key))} (now {_shown(now.get(key))})" for key in changed))
+            f"--{key.replace('_', '-')} {_or_unset(before.get(key))} (now {_or_unset(now.get(key))})" for key in changed))
     if differences:
         raise StudyMismatch(f"{out / 'study.db'} holds a sweep that this command would not continue: "
                             + "; ".join(differences) + "\nRun the sweep as it was to resume it, or give a new --out "
                             "for the new one.")
 
 
-def _shown(value):
+def _or_unset(value):
     return "unset" if value is None else value
 
 
