@@ -10,6 +10,8 @@ import tinyconv
 from tinyconv import _parallel
 from tinyconv.layers._workspace import batch_chunks, workspace_limit
 from tinyconv.layers import (
+    affine_backward,
+    affine_forward,
     conv_backward_fast,
     conv_forward_fast,
     limit_workspace,
@@ -389,3 +391,53 @@ def test_changing_the_setting_while_threads_compute_disturbs_none_of_them(thread
         caller.join()
     assert errors == []
     assert mismatches == []
+
+
+def _affine(dtype, batch=128):
+    rng = np.random.default_rng(2)
+    # About 1 MiB of work or more per product, so that the rows go to the workers when BLAS is held.
+    x = rng.standard_normal((batch, 8, 16, 16)).astype(dtype)
+    w = rng.standard_normal((2048, 64)).astype(dtype)
+    b = rng.standard_normal(64).astype(dtype)
+    dout = rng.standard_normal((batch, 64)).astype(dtype)
+
+    def layer():
+        out, cache = affine_forward(x, w, b)
+        return [out, *affine_backward(dout, cache)]
+
+    return layer
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [128, 0])
+def test_affine_rows_go_to_the_workers_only_where_blas_is_held(threads, executor_sizes, dtype, batch):
+    layer = _affine(dtype, batch)
+    tinyconv.set_num_threads(2)
+    alone = layer()
+    assert executor_sizes == [], "outside held_blas the products are BLAS's"
+    with _parallel.held_blas():
+        assert _parallel.blas_held() and _blas_threads() == [1] * len(_blas_threads())
+        together = layer()
+    assert not _parallel.blas_held()
+    if batch:
+        assert set(executor_sizes) == {2}, "held, the rows did not go to the workers"
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for a, b in zip(alone, together):
+        assert a.dtype == b.dtype == dtype and a.shape == b.shape
+        np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance * max(np.abs(a).max(initial=0), 1))
+
+
+def test_held_blas_with_one_worker_changes_nothing(threads, executor_sizes):
+    before = _blas_threads()
+    tinyconv.set_num_threads(1)
+    with _parallel.held_blas():
+        assert not _parallel.blas_held() and _blas_threads() == before
+        _affine(np.float64)()
+    assert executor_sizes == []
+
+
+def test_held_blas_lifts_its_limit_after_an_error(threads, blas_threads):
+    tinyconv.set_num_threads(2)
+    with pytest.raises(KeyboardInterrupt), _parallel.held_blas():
+        raise KeyboardInterrupt
+    assert _blas_threads() == blas_threads and not _parallel.blas_held()

@@ -633,3 +633,28 @@ def test_a_run_that_completes_all_its_epochs_did_not_stop_early():
                   epoch_callback=lambda s: True)
     last.train()
     assert last.stopped_early is None and last.epoch == 1
+
+
+class _RecordsHeldBlas:
+    """Wraps a model; records, at each loss, whether BLAS is held at one thread for the workers."""
+
+    def __init__(self, model):
+        self.model, self.params, self.held = model, model.params, []
+
+    def loss(self, X, y=None):
+        from tinyconv import _parallel
+
+        self.held.append(_parallel.blas_held())
+        return self.model.loss(X, y)
+
+
+@pytest.mark.parametrize("threads, convolutional, held", [(2, True, True), (2, False, False), (1, True, False)])
+def test_a_convolutional_network_trains_with_blas_held_for_the_workers(threads, convolutional, held):
+    import tinyconv
+
+    model = (ConvNet.from_spec("c2p-f8", input_dim=(3, 4, 4), num_classes=4, seed=0) if convolutional
+             else _small_fc())
+    recorder = _RecordsHeldBlas(model)
+    with tinyconv.num_threads(threads):
+        Solver(recorder, _data(), num_epochs=1, batch_size=20, verbose=False, seed=0).train()
+    assert recorder.held and set(recorder.held) == {held}

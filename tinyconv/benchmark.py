@@ -359,15 +359,18 @@ def training_batch(name, dtype, seed=0):
 
 
 def tinyconv_training_step(model, images, labels, learning_rate=1e-3):
-    """One SGD step of ``model`` (loss, gradients, update); returns the loss."""
+    """One SGD step of ``model`` (loss, gradients, update) with BLAS held as the Solver holds it for a
+    convolutional network (``tinyconv._parallel.held_blas``); returns the loss."""
+    from tinyconv._parallel import held_blas
     from tinyconv.optim import sgd
 
     config = {"learning_rate": learning_rate}
 
     def step():
-        loss, grads = model.loss(images, labels)
-        for name, grad in grads.items():
-            model.params[name], _ = sgd(model.params[name], grad, config)
+        with held_blas():
+            loss, grads = model.loss(images, labels)
+            for name, grad in grads.items():
+                model.params[name], _ = sgd(model.params[name], grad, config)
         return float(loss)
 
     return step

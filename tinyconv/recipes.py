@@ -75,9 +75,9 @@ DATASETS = {
     "fashion-mnist": DatasetInfo(
         ImageFormat(1, 28, 28, (0, 255), "dark", "pad"),
         fashion_mnist.CLASS_NAMES,
-        Recipe(model="c32-c32p-c64-c64p-f256-d0.5", normalization="batchnorm", init="pytorch", epochs=12, batch_size=128,
+        Recipe(model="c32p-c64-c64p-f256-d0.5", normalization="batchnorm", init="pytorch", epochs=13, batch_size=128,
                update_rule="adam", lr=2e-3, lr_decay=1.0, lr_schedule="cosine", warmup_epochs=0.5,
-               weight_decay=5e-4, augment="crop2"),
+               weight_decay=5e-4, augment="crop2-flip"),
         defaults={"num_train": 59000, "num_val": 1000, "num_test": 10000},
     ),
     # Untuned: the usual small-ResNet recipe (crops, flips, cosine schedule), not yet measured on CIFAR-10.

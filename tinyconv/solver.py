@@ -12,6 +12,7 @@ array) and ``loss(X, y=None)`` returning scores ``(N, C)`` without labels and
 ``(loss, grads)`` with them.
 """
 
+import contextlib
 import dataclasses
 import math
 import os
@@ -25,6 +26,7 @@ import numpy as np
 
 from tinyconv import _checks, optim
 from tinyconv._backend import array_module
+from tinyconv._parallel import held_blas
 from tinyconv.models._base import buffers, set_buffers
 from tinyconv.serialization import MODEL_CLASSES, read_checkpoint, save_checkpoint
 
@@ -623,6 +625,14 @@ class Solver:
         self.diverged = self.stopped_early = None
         self._started = time.perf_counter()
         self._seconds_before = self.seconds_history[-1] if self.seconds_history else 0.0
+        # A network with convolutions runs best with BLAS at one thread for the whole run and the fast
+        # layers' workers doing the parallel work (see held_blas); one of matrix products alone runs
+        # best on BLAS's own threads.
+        convolutional = any(getattr(p, "ndim", 0) == 4 for p in self.model.params.values())
+        with held_blas() if convolutional else contextlib.nullcontext():
+            self._train_loop(progress, iterations_per_epoch, num_iterations)
+
+    def _train_loop(self, progress, iterations_per_epoch, num_iterations):
         try:
             for t in range(self._iteration, num_iterations):
                 loss = self._step()

@@ -2,10 +2,12 @@
 
 import contextlib
 import contextvars
+import math
 
 import numpy as np
 
 from .. import _checks
+from .._backend import array_module
 from .._parallel import run_chunks, workers_for
 
 # Per worker. On the CPU, small enough to stay near the caches: on one thread 8 to 16 MiB were the fastest
@@ -53,6 +55,12 @@ def batch_chunks(num_samples, bytes_per_sample, workers=1, limit=None):
     count = min(num_samples, -(-count // workers) * workers)
     bounds = [i * num_samples // count for i in range(count + 1)] if count else [0]
     return [slice(start, stop) for start, stop in zip(bounds, bounds[1:])]
+
+
+def map_rows(work, a):
+    """``[work(chunk) for chunk in ...]`` over chunks of a's first axis (a pass that reads a chunk of ``a``
+    and writes as much), on the available workers."""
+    return map_batch_chunks(array_module(a), work, a.shape[0], math.prod(a.shape[1:]) * a.itemsize)
 
 
 def map_batch_chunks(xp, work, num_samples, bytes_per_sample):

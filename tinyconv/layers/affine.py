@@ -5,6 +5,8 @@ from typing import NamedTuple
 
 from .. import _checks
 from .._backend import array_module
+from .._parallel import blas_held
+from ._workspace import map_batch_chunks, map_rows
 
 
 class AffineCache(NamedTuple):
@@ -49,7 +51,17 @@ def affine_forward(x, w, b):
             f"{where}: w must have shape (D, M) with D = prod(x.shape[1:]) = {D}, got {tuple(w.shape)}"
         )
     _checks.shape_is(where, "b", b, (w.shape[1],), "(M,)")
-    out = x.reshape(x.shape[0], D) @ w + b
+    x2d = x.reshape(x.shape[0], D)
+    if not blas_held():
+        return x2d @ w + b, AffineCache(x, w)
+    out = array_module(x).empty((x.shape[0], w.shape[1]), dtype=x.dtype)
+
+    def rows(chunk):
+        out[chunk] = x2d[chunk] @ w
+        out[chunk] += b
+
+    # In a training run BLAS is held at one thread: rows in chunks on the workers (see tinyconv._parallel).
+    map_batch_chunks(array_module(x), rows, x.shape[0], (D + w.shape[1]) * x.itemsize)
     return out, AffineCache(x, w)
 
 
@@ -69,12 +81,23 @@ def affine_backward(dout, cache):
     """
     x, w = _checks.cache("affine_backward", cache, AffineCache)
     _checks.gradient("affine_backward", dout, (x.shape[0], w.shape[1]), x.dtype)
+    xp = array_module(x)
+    N, (D, M) = x.shape[0], w.shape
     # Reshapes with explicit sizes: -1 is ambiguous for an empty batch.
-    x2d = x.reshape(x.shape[0], w.shape[0])
-    dx = (dout @ w.T).reshape(x.shape)
-    dw = x2d.T @ dout
-    db = dout.sum(axis=0)
-    return dx, dw, db
+    x2d = x.reshape(N, D)
+    if not blas_held():
+        return (dout @ w.T).reshape(x.shape), x2d.T @ dout, dout.sum(axis=0)
+    dx, dw = xp.empty((N, D), dtype=x.dtype), xp.empty((D, M), dtype=x.dtype)
+
+    def dx_rows(chunk):
+        dx[chunk] = dout[chunk] @ w.T
+
+    def dw_rows(chunk):  # rows of dw are columns of x: no partial sums to add up
+        dw[chunk] = x2d[:, chunk].T @ dout
+
+    map_batch_chunks(xp, dx_rows, N, (D + M) * x.itemsize)
+    map_batch_chunks(xp, dw_rows, D, (N + M) * x.itemsize)
+    return dx.reshape(x.shape), dw, dout.sum(axis=0)
 
 
 def relu_forward(x):
@@ -90,7 +113,12 @@ def relu_forward(x):
     cache : for ``relu_backward``
     """
     _checks.float_array("relu_forward", "x", x)
-    out = array_module(x).maximum(x, 0)
+    xp = array_module(x)
+    if x.ndim == 0:
+        out = xp.maximum(x, 0)
+    else:
+        out = xp.empty_like(x)
+        map_rows(lambda chunk: xp.maximum(x[chunk], 0, out=out[chunk]), x)
     return out, ReluCache(out)
 
 
@@ -109,7 +137,15 @@ def relu_backward(dout, cache):
     (out,) = _checks.cache("relu_backward", cache, ReluCache)
     _checks.gradient("relu_backward", dout, out.shape, out.dtype)
     # A product with the mask: several times faster than xp.where(out > 0, dout, 0) in NumPy.
-    return dout * (out > 0)
+    if out.ndim == 0:
+        return dout * (out > 0)
+    dx = array_module(dout).empty_like(dout)
+
+    def masked(chunk):
+        dx[chunk] = dout[chunk] * (out[chunk] > 0)
+
+    map_rows(masked, out)
+    return dx
 
 
 def _relu_backward_in_place(grad, cache):

@@ -7,6 +7,9 @@ of the gradient through the normalization. The batch norms use the same closed
 form with its sums shared with dgamma and dbeta (``_batchnorm_backward``),
 which halves the passes over the data. ``batchnorm_backward`` instead walks the
 computational graph step by step, as the derivation is first written down.
+
+The fast batch norms pass over the batch in chunks on tinyconv's workers, as the fast conv and pool do:
+each pass adds up per-chunk sums (in chunk order) or writes its chunk of the result.
 """
 
 import math
@@ -14,6 +17,7 @@ from typing import NamedTuple
 
 from .. import _checks
 from .._backend import array_module
+from ._workspace import map_rows
 
 _BN_KEYS = ("mode", "eps", "momentum", "running_mean", "running_var")
 # cs231n's models set 'mode' on every normalization dict, layer and group norm included.
@@ -53,6 +57,14 @@ def _feature_sum(a):
 def _feature_dot(a, b):
     """``_feature_sum(a * b)`` without the product array: shape (D,)."""
     return array_module(a).einsum("nds,nds->d", _features(a), _features(b))
+
+
+def _added(parts):
+    """The per-chunk partial sums ``parts`` added up in chunk order."""
+    total = parts[0].copy()
+    for part in parts[1:]:
+        total += part
+    return total
 
 
 class BatchnormCache(NamedTuple):
@@ -125,25 +137,35 @@ def _batchnorm(where, x, gamma, beta, bn_param):
     running_var = _running_stat(where, bn_param, "running_var", xp, D, x.dtype)
     broadcast = [1] * x.ndim
     broadcast[1] = D
+    x_hat, out = xp.empty_like(x), xp.empty_like(x)
     if mode == "train":
         if x.shape[0] == 0:
             raise ValueError(f"{where}: training mode needs at least one sample, got x of shape {tuple(x.shape)}")
         count = x.size // D
-        mean = _feature_sum(x) / count
-        x_hat = x - mean.reshape(broadcast)
-        var = _feature_dot(x_hat, x_hat) / count
+        mean = _added(map_rows(lambda chunk: _feature_sum(x[chunk]), x)) / count
+
+        def center(chunk):
+            xp.subtract(x[chunk], mean.reshape(broadcast), out=x_hat[chunk])
+            return _feature_dot(x_hat[chunk], x_hat[chunk])
+
+        var = _added(map_rows(center, x)) / count
         inv_std = 1 / xp.sqrt(var + eps)
-        x_hat *= inv_std.reshape(broadcast)
         # New arrays rather than in-place updates: the caller's arrays are never modified.
         bn_param["running_mean"] = momentum * running_mean + (1 - momentum) * mean
         bn_param["running_var"] = momentum * running_var + (1 - momentum) * var
     else:
         inv_std = 1 / xp.sqrt(running_var + eps)
-        x_hat = (x - running_mean.reshape(broadcast)) * inv_std.reshape(broadcast)
         mean = var = None
         bn_param["running_mean"], bn_param["running_var"] = running_mean, running_var
-    out = x_hat * gamma.reshape(broadcast)
-    out += beta.reshape(broadcast)
+
+    def normalize(chunk):
+        if mode == "test":  # centred by the running mean; in training, center() did it
+            xp.subtract(x[chunk], running_mean.reshape(broadcast), out=x_hat[chunk])
+        x_hat[chunk] *= inv_std.reshape(broadcast)
+        xp.multiply(x_hat[chunk], gamma.reshape(broadcast), out=out[chunk])
+        out[chunk] += beta.reshape(broadcast)
+
+    map_rows(normalize, x)
     return out, BatchnormCache(mode, x_hat, gamma, mean, var, inv_std, eps)
 
 
@@ -158,17 +180,31 @@ def _batchnorm_backward(where, dout, cache, staged=False):
     _checks.gradient(where, dout, x_hat.shape, x_hat.dtype)
     broadcast = [1] * x_hat.ndim
     broadcast[1] = gamma.shape[0]
-    dgamma = _feature_dot(dout, x_hat)
-    dbeta = _feature_sum(dout)
+    xp = array_module(dout)
+    D = gamma.shape[0]
+    if x_hat.shape[0] == 0:
+        dgamma = dbeta = xp.zeros(D, dtype=x_hat.dtype)
+    else:
+        sums = map_rows(lambda chunk: (_feature_dot(dout[chunk], x_hat[chunk]), _feature_sum(dout[chunk])),
+                                dout)
+        dgamma, dbeta = _added([dot for dot, _ in sums]), _added([total for _, total in sums])
     scale = gamma * cache.inv_std
-    if cache.mode == "test":  # running statistics are constants
-        return dout * scale.reshape(broadcast), dgamma, dbeta
-    if staged:
+    if staged and cache.mode == "train":
         return _staged(dout * gamma.reshape(broadcast), cache), dgamma, dbeta
-    count = x_hat.size // gamma.shape[0]
-    dx = dout * scale.reshape(broadcast)
-    dx -= x_hat * (scale * dgamma / count).reshape(broadcast)
-    dx -= (scale * dbeta / count).reshape(broadcast)
+    train = cache.mode == "train"  # in test mode the running statistics are constants: dx = dout * scale
+    if train:
+        count = x_hat.size // D
+        from_dgamma = (scale * dgamma / count).reshape(broadcast)
+        from_dbeta = (scale * dbeta / count).reshape(broadcast)
+    dx = xp.empty_like(dout)
+
+    def gradient(chunk):
+        xp.multiply(dout[chunk], scale.reshape(broadcast), out=dx[chunk])
+        if train:
+            dx[chunk] -= x_hat[chunk] * from_dgamma
+            dx[chunk] -= from_dbeta
+
+    map_rows(gradient, dout)
     return dx, dgamma, dbeta
 
 
