@@ -14,6 +14,7 @@ from PIL import Image
 
 from tinyconv import layer_gradcheck
 from tinyconv.cli import main
+from tinyconv.cli._app import load_dataset
 from tinyconv.data import get_digits_data
 from tinyconv.layers import relu_forward
 from tinyconv.recipes import DATASETS
@@ -428,6 +429,16 @@ def test_the_fashion_recipe_fills_in_what_is_not_given(tmp_path):
     assert options["augment"] == recipe.augment and options["weight_decay"] == recipe.weight_decay
     assert options["normalization"] == "none"  # another --model does not take the recipe's normalization
     assert options["epochs"] == 2 and options["model"] == "c2p-f8"
+
+
+def test_a_datasets_split_comes_from_its_recipe_unless_given(tmp_path, monkeypatch):
+    fashion_dir = make_fashion_dir(tmp_path)
+    for option, size in (("num_train", 16), ("num_val", 8), ("num_test", 12)):
+        monkeypatch.setitem(DATASETS["fashion-mnist"].defaults, option, size)
+    data = load_dataset("fashion-mnist", fashion_dir.root, "float32", None, None, None)
+    assert [len(data[f"y_{split}"]) for split in ("train", "val", "test")] == [16, 8, 12]
+    data = load_dataset("fashion-mnist", fashion_dir.root, "float32", None, 5, 3)
+    assert [len(data[f"y_{split}"]) for split in ("train", "val", "test")] == [16, 5, 3]
 
 
 @pytest.mark.parametrize("args, message", [

@@ -72,16 +72,21 @@ _LOADERS = {
 }
 
 
+_LOADER_KEYWORDS = {"num_train": "num_training", "num_val": "num_validation", "num_test": "num_test"}
+
+
 def load_dataset(name, data_dir, dtype, num_train, num_val, num_test, subtract_mean=True):
-    """Load dataset ``name``; turn a missing folder or a bad file into a clear command-line error."""
+    """Load dataset ``name``, split as given or else as its recipe says (``DATASETS[name].defaults``); turn a
+    missing folder or a bad file into a clear command-line error."""
     info = DATASETS[name]
     if info.bundled:
         for option, value in (("--data-dir", data_dir), ("--num-train", num_train)):
             if value is not None:
                 raise click.UsageError(f"{option} is not used with --dataset {name}: the images are bundled, and "
                                        "training gets every image not in --num-val and --num-test.")
-    sizes = {"num_training": num_train, "num_validation": num_val, "num_test": num_test}
-    sizes = {key: value for key, value in sizes.items() if value is not None}
+    given = {"num_train": num_train, "num_val": num_val, "num_test": num_test}
+    split = {**info.defaults, **{option: value for option, value in given.items() if value is not None}}
+    sizes = {_LOADER_KEYWORDS[option]: value for option, value in split.items()}
     try:
         return _LOADERS[name](data_dir, dtype=np.dtype(dtype), subtract_mean=subtract_mean, **sizes)
     except datasets.DataSourceMissing as error:
