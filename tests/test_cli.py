@@ -469,6 +469,7 @@ def test_an_interrupted_cosine_run_with_augmentation_resumes_exactly(tmp_path, m
     monkeypatch.setattr(Solver, "_step", real_step)
     result = invoke("train", "--resume", tmp_path / "part" / "checkpoint_epoch_2.npz", "--epochs", "4")
     assert result.exit_code == 2 and "cosine schedule over 3 epochs" in result.output
+    assert "give --epochs 3 or leave it out" in result.output
     result = invoke("train", "--resume", tmp_path / "part" / "checkpoint_epoch_2.npz")
     assert result.exit_code == 0, result.output
     whole, part = (json.loads((tmp_path / run / "metrics.json").read_text()) for run in ("whole", "part"))
@@ -492,6 +493,17 @@ def test_config_gives_option_values_that_the_command_line_overrides(tmp_path, sm
     assert result.exit_code == 0, result.output
     again = json.loads((tmp_path / "again" / "metrics.json").read_text())
     assert again["val_acc_history"] == json.loads((small_run / "metrics.json").read_text())["val_acc_history"]
+
+
+def test_a_cs231n_networks_run_trains_again_from_its_metrics(tmp_path):
+    result = invoke("train", "--epochs", "1", *SMALL_DIGITS, "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    options = json.loads((tmp_path / "run" / "metrics.json").read_text())["options"]
+    assert options["model"] == "three-layer" and options["init"] is None
+    result = invoke("train", "--config", tmp_path / "run" / "metrics.json", "--out", tmp_path / "again")
+    assert result.exit_code == 0, result.output
+    again = json.loads((tmp_path / "again" / "metrics.json").read_text())
+    assert again["val_acc_history"] == json.loads((tmp_path / "run" / "metrics.json").read_text())["val_acc_history"]
 
 
 @pytest.mark.parametrize("content, message", [

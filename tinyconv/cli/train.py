@@ -80,9 +80,11 @@ def resolve_settings(dataset, given):
     if settings["lr_schedule"] == "cosine" and settings["lr_decay"] != 1:
         raise click.BadParameter("the cosine schedule lowers the learning rate itself; drop --lr-decay or give 1",
                                  param_hint="--lr-decay")
-    if given.get("init") is not None and settings["model"] in ("three-layer", "fc"):
-        raise click.BadParameter(f"--model {settings['model']} draws its weights as cs231n does; --init is for "
-                                 "ConvNet specs", param_hint="--init")
+    if settings["model"] in ("three-layer", "fc"):
+        if given.get("init") is not None:
+            raise click.BadParameter(f"--model {settings['model']} draws its weights as cs231n does; --init is for "
+                                     "ConvNet specs", param_hint="--init")
+        settings["init"] = None  # so that the run's options, given again with --config, are accepted
     augmentation(settings["augment"])  # refuse a bad value before any work
     return settings
 
@@ -130,6 +132,10 @@ def _resume(context, checkpoint, epochs):
     if epochs is not None and epochs < epoch:
         raise click.BadParameter(f"the checkpoint has already trained {epoch} epochs; --epochs counts all of "
                                  f"them, so give at least {epoch}.", param_hint="--epochs")
+    planned = run["settings"]["epochs"]
+    if epochs is not None and run["settings"]["lr_schedule"] == "cosine" and epochs != planned:
+        raise click.BadParameter(f"{checkpoint} follows a cosine schedule over {planned} epochs, which a resume "
+                                 f"cannot change; give --epochs {planned} or leave it out.", param_hint="--epochs")
     differing = [f"{_option(context, name)} {context.params[name]} (the run used {run['data'][name]})"
                  for name in _DATA_OPTIONS if _given(context, name) and context.params[name] != run["data"][name]]
     if differing:
