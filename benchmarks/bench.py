@@ -70,8 +70,9 @@ from tinyconv.benchmark import (  # noqa: E402
     tinyconv_step,
     tinyconv_training_step,
     torch_step,
+    torch_training_step,
     training_batch,
-    training_steps,
+    training_times,
 )
 
 MIB = 2**20
@@ -273,8 +274,6 @@ def training_memory_probe(library: str, network: str, dtype_name: str) -> int:
     if library == "tinyconv":
         step = tinyconv_training_step(model, images, labels)
     else:
-        from tinyconv.benchmark import torch_training_step
-
         step = torch_training_step(model, images, labels)
         del model  # torch trains its own copy of the weights
     step()
@@ -289,23 +288,21 @@ def e2e_section(dtypes, thread_settings, effort: Effort, markdown: bool) -> None
     """A whole SGD training step of each network (forward, softmax loss, backward, update), tinyconv against
     the same network, weights and batch in torch (through tinyconv.interop.to_torch), and its peak memory."""
     rows, ratios = [], {}
-    for network, (label, batch) in NETWORKS.items():
-        for dtype in dtypes:
-            steps = dict(zip(LIBRARIES, training_steps(network, dtype)))
-            contenders = [Contender((lib, threads), steps[lib], threads) for threads in thread_settings for lib in LIBRARIES]
-            times = medians(race(contenders, effort))
-            memory = {lib: measure_in_subprocess(["--training-memory-probe", json.dumps([lib, network, np.dtype(dtype).name])])
-                      for lib in LIBRARIES} if sys.platform.startswith("linux") else {}
-            for threads in thread_settings:
-                value = times["tinyconv", threads] / times["torch", threads]
-                ratios.setdefault((np.dtype(dtype).name, threads), []).append(value)
-                rows.append([f"{label}, batch {batch}", np.dtype(dtype).name, thread_label(threads),
-                             milliseconds(times["tinyconv", threads]), milliseconds(times["torch", threads]), ratio(value),
-                             *(f"{memory[lib]:.1f}" for lib in LIBRARIES if memory)])
+    linux = sys.platform.startswith("linux")  # peak memory is read from /proc
+    for (network, dtype), times in training_times(dtypes, thread_settings, effort).items():
+        label, batch = NETWORKS[network]
+        memory = {lib: measure_in_subprocess(["--training-memory-probe", json.dumps([lib, network, np.dtype(dtype).name])])
+                  for lib in LIBRARIES} if linux else {}
+        for threads in thread_settings:
+            value = times["tinyconv", threads] / times["torch", threads]
+            ratios.setdefault((np.dtype(dtype).name, threads), []).append(value)
+            rows.append([f"{label}, batch {batch}", np.dtype(dtype).name, thread_label(threads),
+                         milliseconds(times["tinyconv", threads]), milliseconds(times["torch", threads]), ratio(value),
+                         *(f"{memory[lib]:.1f}" for lib in LIBRARIES if memory)])
     for (dtype, threads), values in ratios.items():
         rows.append([f"geometric mean over {len(values)}", dtype, thread_label(threads), "", "", ratio(geometric_mean(values)),
-                     *([""] * (2 if sys.platform.startswith("linux") else 0))])
-    memory_headers = ["tinyconv peak MiB", "torch peak MiB"] if sys.platform.startswith("linux") else []
+                     *([""] * (2 if linux else 0))])
+    memory_headers = ["tinyconv peak MiB", "torch peak MiB"] if linux else []
     print_table("Training step: forward, softmax loss, backward, SGD update (median ms; ratio < 1 means tinyconv is "
                 "faster; peak extra RSS at default threads, each in a fresh process)",
                 ["network", "dtype", "threads", "tinyconv ms", "torch ms", "tinyconv/torch", *memory_headers], rows, markdown)

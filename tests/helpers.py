@@ -176,3 +176,12 @@ def check_rejects_bad_dout(forward, backward, inputs):
     other_dtype = np.float32 if out.dtype == np.float64 else np.float64
     with pytest.raises(TypeError, match="dout"):
         backward(np.ones(out.shape, dtype=other_dtype), cache)
+
+
+def invoke(*args):
+    """Run the ``tinyconv`` command line in this process with ``args`` (each turned into a string)."""
+    from click.testing import CliRunner
+
+    from tinyconv.cli import main
+
+    return CliRunner().invoke(main, [str(arg) for arg in args])

@@ -69,5 +69,8 @@ def test_from_text_reads_the_train_option(text, expected):
 def test_from_text_refuses_what_it_cannot_read(text):
     with pytest.raises(ValueError, match="RandomCropFlip: .* is not none, cropN, flip or cropN-flip"):
         RandomCropFlip.from_text(text)
+
+
+def test_from_text_refuses_what_is_not_text():
     with pytest.raises(TypeError, match="RandomCropFlip: the text must be a str"):
         RandomCropFlip.from_text(2)

@@ -9,11 +9,9 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
 from tinyconv import layer_gradcheck
-from tinyconv.cli import main
 from tinyconv.cli._app import load_dataset
 from tinyconv.data import get_digits_data
 from tinyconv.layers import relu_forward
@@ -21,13 +19,10 @@ from tinyconv.recipes import DATASETS
 from tinyconv.serialization import load_model, save_model
 
 from .dataset_files import make_cifar_dir, make_fashion_dir
+from .helpers import invoke
 
 SMALL_DIGITS = ["--num-val", "100", "--num-test", "50"]
 SMALL_RUN = ["--model", "c4p-f16", "--epochs", "2", "--batch-size", "100", *SMALL_DIGITS]
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(arg) for arg in args])
 
 
 @pytest.fixture(scope="module")

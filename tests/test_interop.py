@@ -7,14 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from tinyconv.cli import main
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
 from tinyconv.data.digits import load_digits
 from tinyconv.serialization import load_metadata, load_model, save_checkpoint, save_model
 
-from .helpers import assert_normwise_close
+from .helpers import assert_normwise_close, invoke
 from .oracle import _Lazy, nn, onnx, onnxruntime, torch
 
 # The public names, imported on first use after the package each side needs (or the test is skipped).
@@ -533,10 +531,6 @@ def test_from_torch_takes_only_a_sequential():
 
 
 # --- the command line and the optional imports -----------------------------------------------------------------
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(arg) for arg in args])
 
 
 def test_export_command_writes_a_graph_that_takes_raw_pixels(rng, tmp_path):

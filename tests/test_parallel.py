@@ -261,7 +261,7 @@ def test_a_thread_holds_blas_down_after_another_thread_did(blas_threads):
         pass
     entered, leave = threading.Event(), threading.Event()
     holder = _hold_blas_down(entered, leave)
-    entered.wait()
+    assert entered.wait(timeout=60), "the holding thread never entered its fast layer"
     held = _blas_threads()
     leave.set()
     holder.join()
@@ -273,12 +273,14 @@ def test_blas_threads_come_back_when_the_call_that_did_not_limit_them_ends_last(
     entered_first, leave_first, first_may_end = threading.Event(), threading.Event(), threading.Event()
     entered_last, leave_last = threading.Event(), threading.Event()
     first = _hold_blas_down(entered_first, leave_first, after=first_may_end)  # sets the limit, lives on
-    entered_first.wait()
+    assert entered_first.wait(timeout=60), "the first thread never entered its fast layer"
     last = _hold_blas_down(entered_last, leave_last)
-    entered_last.wait()
+    assert entered_last.wait(timeout=60), "the last thread never entered its fast layer"
     held = _blas_threads()
     leave_first.set()
+    deadline = time.monotonic() + 60
     while _parallel._state["limit_users"] != 1:  # the first has left; the last lifts the limit
+        assert time.monotonic() < deadline, "the first thread never left its fast layer"
         time.sleep(0.001)
     leave_last.set()
     last.join()

@@ -129,7 +129,7 @@ def test_a_fork_while_another_thread_holds_the_lock_or_the_blas_limit(two_worker
 
     holder = threading.Thread(target=hold)
     holder.start()
-    holding.wait()
+    assert holding.wait(timeout=60), "the other thread never took what it holds"
     try:
         if held == "blas-limit":
             assert _blas_threads() == [1] * len(blas_threads), "the other thread did not hold BLAS down"

@@ -629,9 +629,11 @@ def test_a_run_that_completes_all_its_epochs_did_not_stop_early():
                       epoch_callback=lambda s: heard.append(s.epoch) or True)
     complete.train()
     assert heard[1:] == [1] and complete.stopped_early == 1
+    heard_last = []
     last = Solver(_small_fc(), _data(), num_epochs=1, batch_size=20, verbose=False, seed=0,
-                  epoch_callback=lambda s: True)
+                  epoch_callback=lambda s: heard_last.append(s.epoch) or True)
     last.train()
+    assert heard_last == [1]  # the callback hears the last epoch too (a sweep reports it)
     assert last.stopped_early is None and last.epoch == 1
 
 

@@ -17,20 +17,16 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
-from click.testing import CliRunner
 
-from tinyconv.cli import main
 from tinyconv.cli._app import load_dataset
 from tinyconv.cli.train import resolve_settings
 from tinyconv.sweep.space import Dimension, default_space
 from tinyconv.sweep.trial import run_trial
 
+from .helpers import invoke
+
 SMALL = ["--num-val", "100", "--num-test", "50"]
 DATA_OPTIONS = {"dataset": "digits", "num_train": None, "num_val": 100, "num_test": 50}
-
-
-def invoke(*args, **kwargs):
-    return CliRunner().invoke(main, [str(arg) for arg in args], **kwargs)
 
 
 def _free_port():

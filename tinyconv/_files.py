@@ -13,10 +13,14 @@ _TEMPORARY = re.compile(r"\..+\.[0-9a-f]{8}\.tmp")
 def _create_temporary(path):
     """A new file beside ``path``, opened for writing: (descriptor, its path). The kernel gives it the mode any
     new file gets (0o666 less the umask), without the process touching its umask."""
+    # As tempfile.mkstemp opens its files: binary on Windows, never through a link, not inherited by children.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    for optional in ("O_BINARY", "O_NOFOLLOW", "O_CLOEXEC"):
+        flags |= getattr(os, optional, 0)
     while True:
         temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
         try:
-            return os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), temporary
+            return os.open(temporary, flags, 0o666), temporary
         except FileExistsError:
             continue
 

@@ -14,6 +14,7 @@ import gc
 import math
 import os
 import statistics
+import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -109,16 +110,19 @@ def thread_setting(threads: int | None):
     if threads is None:
         yield
         return
-    import torch
     from threadpoolctl import threadpool_limits
 
-    torch_default = torch.get_num_threads()  # torch has no scoped setting
+    # Torch is limited only where something imported it to race it: timing NumPy alone needs no torch.
+    torch = sys.modules.get("torch")
+    torch_default = None if torch is None else torch.get_num_threads()  # torch has no scoped setting
     with threadpool_limits(limits=threads), tinyconv.num_threads(threads):
-        torch.set_num_threads(threads)
+        if torch is not None:
+            torch.set_num_threads(threads)
         try:
             yield
         finally:
-            torch.set_num_threads(torch_default)
+            if torch is not None:
+                torch.set_num_threads(torch_default)
 
 
 @dataclass(frozen=True)
@@ -344,9 +348,13 @@ def build_network(name, dtype):
     """A fresh model of network ``name`` in ``dtype``, its weights drawn from seed 0."""
     from tinyconv.models import ConvNet, ThreeLayerConvNet
 
-    np.random.seed(0)
-    if name == "three-layer":
-        return ThreeLayerConvNet(dtype=dtype)
+    if name == "three-layer":  # cs231n's network draws from NumPy's global generator: left as it was
+        state = np.random.get_state()
+        np.random.seed(0)
+        try:
+            return ThreeLayerConvNet(dtype=dtype)
+        finally:
+            np.random.set_state(state)
     return ConvNet.from_spec("c32-c32p-c64-c64p-f256", input_dim=(3, 32, 32), normalization="batchnorm", seed=0,
                              dtype=dtype)
 
@@ -394,6 +402,18 @@ def torch_training_step(model, images, labels, learning_rate=1e-3):
         return loss.item()
 
     return step
+
+
+def training_times(dtypes, thread_settings, effort):
+    """Median seconds of a training step of each network in each dtype, ``{(network, dtype): {(library,
+    threads): seconds}}``, tinyconv and torch raced under each thread setting (None: the defaults)."""
+    times = {}
+    for network in NETWORKS:
+        for dtype in dtypes:
+            steps = dict(zip(LIBRARIES, training_steps(network, dtype)))
+            contenders = [Contender((lib, threads), steps[lib], threads) for threads in thread_settings for lib in LIBRARIES]
+            times[network, dtype] = medians(race(contenders, effort))
+    return times
 
 
 def training_steps(name, dtype):

@@ -330,10 +330,15 @@ def read_model_file(path):
     model = _model_from_record(document.get("model", {}), os.fspath(path))
     if document["format"] == _MODEL_KIND:
         return ModelFile(model, _metadata(document, path), None)
-    solver_state = document.get("solver")
+    return ModelFile(model, {}, _solver_state(document, path))
+
+
+def _solver_state(checkpoint, path):
+    """The solver state of a read checkpoint document, which must have one."""
+    solver_state = checkpoint.get("solver")
     if not isinstance(solver_state, dict):
         raise ValueError(f"{os.fspath(path)} is a checkpoint without solver state.")
-    return ModelFile(model, {}, solver_state)
+    return solver_state
 
 
 def load_model(path):
@@ -391,9 +396,7 @@ def read_checkpoint(path):
         As :func:`load_checkpoint` returns it.
     """
     document = _read(path, {_CHECKPOINT_KIND})
-    record, solver_state = document.get("model"), document.get("solver")
+    record = document.get("model")
     if not isinstance(record, dict) or not isinstance(record.get("params"), dict):
         raise ValueError(f"{os.fspath(path)} is a checkpoint without a model record.")
-    if not isinstance(solver_state, dict):
-        raise ValueError(f"{os.fspath(path)} is a checkpoint without solver state.")
-    return record, solver_state
+    return record, _solver_state(document, path)

@@ -613,6 +613,11 @@ class Solver:
         Leaves the best parameters (by validation accuracy) in the model. A NaN or
         infinite loss stops training early: see ``raise_on_divergence`` and ``diverged``.
 
+        A model with 4-D parameters (convolutions) trains with BLAS held at one thread
+        (``tinyconv._parallel.held_blas``) when tinyconv runs more than one worker. That
+        limit is process-wide: other threads' matrix products run on one BLAS thread too
+        until this run ends.
+
         Raises
         ------
         TrainingDivergedError

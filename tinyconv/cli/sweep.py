@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
+from .._files import write_bytes
 from ._app import SEED, dataset_options, integer, load_dataset, main
-from .train import dtype_option, make_folder, recipe_options, resolve_settings, write_bytes
+from .train import dtype_option, make_folder, recipe_options, resolve_settings
 
 SWEEP_EXIT_STATUS_HELP = """Exit status: 0 when the sweep has run its trials (some may have failed: trials.csv says
 why); 1 when no trial completed, or a file cannot be written; 2 when the command line is wrong (a bad option,

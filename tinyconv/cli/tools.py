@@ -81,14 +81,11 @@ def bench(dtype):
         ratios.setdefault(np.dtype(layer_dtype).name, []).append(value)
         rows.append([case.label, np.dtype(layer_dtype).name, benchmark.milliseconds(t["tinyconv", None]),
                      benchmark.milliseconds(t["torch", None]), benchmark.ratio(value)])
-    for network, (label, batch) in benchmark.NETWORKS.items():
-        for step_dtype in dtypes:
-            ours, theirs = benchmark.training_steps(network, step_dtype)
-            t = benchmark.medians(benchmark.race([benchmark.Contender("tinyconv", ours),
-                                                  benchmark.Contender("torch", theirs)], effort))
-            rows.append([f"training step: {label}, batch {batch}", np.dtype(step_dtype).name,
-                         benchmark.milliseconds(t["tinyconv"]), benchmark.milliseconds(t["torch"]),
-                         benchmark.ratio(t["tinyconv"] / t["torch"])])
+    for (network, step_dtype), t in benchmark.training_times(dtypes, [None], effort).items():
+        label, batch = benchmark.NETWORKS[network]
+        rows.append([f"training step: {label}, batch {batch}", np.dtype(step_dtype).name,
+                     benchmark.milliseconds(t["tinyconv", None]), benchmark.milliseconds(t["torch", None]),
+                     benchmark.ratio(t["tinyconv", None] / t["torch", None])])
     for name, values in ratios.items():
         rows.append([f"geometric mean over the {len(values)} layers", name, "", "",
                      benchmark.ratio(benchmark.geometric_mean(values))])
