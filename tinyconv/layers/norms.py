@@ -185,8 +185,7 @@ def _batchnorm_backward(where, dout, cache, staged=False):
     if x_hat.shape[0] == 0:
         dgamma = dbeta = xp.zeros(D, dtype=x_hat.dtype)
     else:
-        sums = map_rows(lambda chunk: (_feature_dot(dout[chunk], x_hat[chunk]), _feature_sum(dout[chunk])),
-                                dout)
+        sums = map_rows(lambda chunk: (_feature_dot(dout[chunk], x_hat[chunk]), _feature_sum(dout[chunk])), dout)
         dgamma, dbeta = _added([dot for dot, _ in sums]), _added([total for _, total in sums])
     scale = gamma * cache.inv_std
     if staged and cache.mode == "train":
