@@ -424,6 +424,8 @@ def test_the_fashion_recipe_fills_in_what_is_not_given(tmp_path):
     assert options["augment"] == recipe.augment and options["weight_decay"] == recipe.weight_decay
     assert options["normalization"] == "none"  # another --model does not take the recipe's normalization
     assert options["epochs"] == 2 and options["model"] == "c2p-f8"
+    assert options["label_smoothing"] == recipe.label_smoothing
+    assert load_model(tmp_path / "run" / "model.npz").get_config()["label_smoothing"] == recipe.label_smoothing
 
 
 def test_a_datasets_split_comes_from_its_recipe_unless_given(tmp_path, monkeypatch):
@@ -445,6 +447,8 @@ def test_a_datasets_split_comes_from_its_recipe_unless_given(tmp_path, monkeypat
     (["--early-stopping", "0"], "--early-stopping"),
     (["--device", "gpu"], "--device"),
     (["--model", "three-layer", "--init", "he"], "--init is for ConvNet specs"),
+    (["--model", "fc", "--label-smoothing", "0.1"], "--label-smoothing is for ConvNet specs"),
+    (["--label-smoothing", "1.5"], "--label-smoothing"),
 ])
 def test_bad_recipe_options_are_usage_errors(tmp_path, args, message):
     result = invoke("train", *args, "--out", tmp_path / "run")

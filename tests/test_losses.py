@@ -48,6 +48,39 @@ def test_matches_torch(rng, loss_fn, torch_loss, dtype):
         assert_normwise_close(dx, exact_dx, what="dx")
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1, 0.5, 1.0])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_label_smoothing_matches_torch(rng, smoothing, dtype):
+    x, y = scores_and_labels(rng, dtype)
+    loss, dx = softmax_loss(x, y, label_smoothing=smoothing)
+    exact_loss, exact_dx = torch_loss_and_grad(lambda xt, yt: F.cross_entropy(xt, yt, label_smoothing=smoothing), x, y)
+    assert dx.dtype == np.asarray(loss).dtype == dtype
+    tolerance = FLOAT64_ORACLE if dtype == np.float64 else {"rtol": 1e-5, "atol": 1e-6}
+    np.testing.assert_allclose(loss, exact_loss, **tolerance)
+    np.testing.assert_allclose(dx, exact_dx, **tolerance)
+
+
+@pytest.mark.parametrize("smoothing", [0.05, 0.3])
+def test_label_smoothing_gradient_numerical(rng, smoothing):
+    x, y = scores_and_labels(rng)
+    check_loss_gradient(lambda x, y: softmax_loss(x, y, label_smoothing=smoothing), x, y)
+
+
+def test_label_smoothing_targets_by_hand():
+    # Two classes, smoothing 0.2: the target is (0.9, 0.1); with equal scores p = (0.5, 0.5).
+    loss, dx = softmax_loss(np.zeros((1, 2)), np.array([0]), label_smoothing=0.2)
+    assert loss == pytest.approx(np.log(2))
+    np.testing.assert_allclose(dx, [[0.5 - 0.9, 0.5 - 0.1]])
+
+
+@pytest.mark.parametrize("smoothing, error", [(-0.1, ValueError), (1.5, ValueError), (float("nan"), ValueError),
+                                              (True, TypeError), ("0.1", TypeError)])
+def test_label_smoothing_outside_zero_to_one_is_refused(rng, smoothing, error):
+    x, y = scores_and_labels(rng)
+    with pytest.raises(error, match=r"softmax_loss: label_smoothing must be"):
+        softmax_loss(x, y, label_smoothing=smoothing)
+
+
 def test_svm_loss_by_hand():
     x = np.array([[3.0, 1.0, 2.5], [0.0, 2.0, -1.0]])
     y = np.array([0, 2])

@@ -55,6 +55,9 @@ GRADCHECK_MODELS = {
     "conv_dropout_before_flatten": lambda: ConvNet.from_spec(
         "c3p-d0.6-f4-d0.8", input_dim=(1, 4, 4), num_classes=4, seed=4, dtype=np.float64,
     ),
+    "conv_label_smoothing": lambda: ConvNet.from_spec(
+        "c3p-f4", input_dim=(1, 4, 4), num_classes=4, label_smoothing=0.2, reg=0.1, seed=5, dtype=np.float64,
+    ),
 }
 
 
@@ -494,6 +497,23 @@ def test_a_dropout_keep_probability_survives_the_spec_and_the_config(keep):
     model = ConvNet.from_spec(f"c2-f3-d{np.format_float_positional(keep, trim='-')}", input_dim=(1, 2, 2))
     assert model.layers[-1].keep == keep
     assert ConvNet.from_config(model.get_config(), model.params).spec == model.spec
+
+
+def test_label_smoothing_is_the_losss_and_survives_the_config(rng):
+    from tinyconv.layers import softmax_loss
+
+    plain = ConvNet.from_spec("c4p-f8", input_dim=(1, 4, 4), seed=1, dtype=np.float64)
+    smoothed = ConvNet.from_spec("c4p-f8", input_dim=(1, 4, 4), seed=1, dtype=np.float64, label_smoothing=0.2)
+    X, y = rng.standard_normal((5, 1, 4, 4)), rng.integers(0, 10, 5)
+    loss, grads = smoothed.loss(X, y)
+    assert loss == pytest.approx(softmax_loss(plain.loss(X), y, label_smoothing=0.2)[0], rel=1e-12)
+    assert loss != pytest.approx(plain.loss(X, y)[0], rel=1e-3)
+    rebuilt = ConvNet.from_config(json.loads(json.dumps(smoothed.get_config())), smoothed.params)
+    assert rebuilt.get_config()["label_smoothing"] == 0.2 and rebuilt.loss(X, y)[0] == loss
+    older = {key: value for key, value in smoothed.get_config().items() if key != "label_smoothing"}
+    assert ConvNet.from_config(older, smoothed.params).get_config()["label_smoothing"] == 0.0
+    with pytest.raises(ValueError, match=r"ConvNet: label_smoothing must be a number in \[0, 1\], got 2"):
+        ConvNet.from_spec("c4", input_dim=(1, 4, 4), label_smoothing=2)
 
 
 def test_load_state_refuses_buffers_of_another_dtype():

@@ -46,6 +46,7 @@ class Recipe:
     warmup_epochs: float = 0.0
     weight_decay: float = 0.0
     reg: float = 0.0
+    label_smoothing: float = 0.0
     augment: str = "none"
     early_stopping: object = None  # patience in epochs, or None
 

@@ -449,6 +449,10 @@ class Solver:
         if record.get("class") is None:
             return
         stored_config, config = record.get("config", {}), self.model.get_config()
+        try:
+            stored_config = type(self.model).complete_config(stored_config)
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"{path} holds a damaged model config: {error}") from error
         differing = sorted(key for key in config if stored_config.get(key) != config[key])
         if differing:
             raise ValueError(

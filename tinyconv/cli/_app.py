@@ -126,9 +126,10 @@ FC_WEIGHT_SCALE = 1e-2
 NORMALIZATIONS = ("none", "batchnorm", "layernorm", "groupnorm")
 
 
-def build_model(spec, normalization, input_dim, num_classes, reg, dtype, seed, init="he"):
+def build_model(spec, normalization, input_dim, num_classes, reg, dtype, seed, init="he", label_smoothing=0.0):
     """The model named by ``--model``: 'three-layer', 'fc' or a ConvNet spec such as 'c16p-c32p-f128' (whose
-    weights ``init`` draws; the cs231n networks draw theirs as cs231n does)."""
+    weights ``init`` draws and whose loss has the ``label_smoothing``; the cs231n networks draw theirs as
+    cs231n does)."""
     from ..models import ConvNet, FullyConnectedNet, ThreeLayerConvNet
 
     normalization = None if normalization == "none" else normalization
@@ -148,7 +149,7 @@ def build_model(spec, normalization, input_dim, num_classes, reg, dtype, seed, i
                                  weight_scale=FC_WEIGHT_SCALE, seed=seed, **common)
     try:
         return ConvNet.from_spec(spec, input_dim=input_dim, normalization=normalization, init=init, seed=seed,
-                                 **common)
+                                 label_smoothing=label_smoothing, **common)
     except (TypeError, ValueError) as error:
         raise click.BadParameter(f"{error} (or use three-layer or fc)", param_hint="--model") from error
 

@@ -85,6 +85,10 @@ def resolve_settings(dataset, given):
             raise click.BadParameter(f"--model {settings['model']} draws its weights as cs231n does; --init is for "
                                      "ConvNet specs", param_hint="--init")
         settings["init"] = None  # so that the run's options, given again with --config, are accepted
+        if given.get("label_smoothing"):
+            raise click.BadParameter(f"--model {settings['model']} computes cs231n's softmax loss; --label-smoothing "
+                                     "is for ConvNet specs", param_hint="--label-smoothing")
+        settings["label_smoothing"] = 0.0
     augmentation(settings["augment"])  # refuse a bad value before any work
     return settings
 
@@ -242,6 +246,8 @@ def recipe_options(command):
         click.option("--weight-decay", type=number(0), help="Decoupled weight decay (AdamW). "
                      f"[recipe: {_recipe_help('weight_decay')}]"),
         click.option("--reg", type=number(0), help=f"L2 strength in the loss. [recipe: {_recipe_help('reg')}]"),
+        click.option("--label-smoothing", type=number(0, 1), help="Train a ConvNet spec towards 1 - e on the label "
+                     f"and e spread over all classes. [recipe: {_recipe_help('label_smoothing')}]"),
         click.option("--augment", type=str, help="Per-minibatch augmentation: none, cropN (shift by up to N pixels), "
                      f"flip, cropN-flip. [recipe: {_recipe_help('augment')}]"),
         click.option("--early-stopping", type=integer(1), metavar="PATIENCE",
@@ -354,7 +360,7 @@ def new_model(dataset, settings, dtype, seed):
     """The model that run ``settings`` (as :func:`resolve_settings` returns them) name, for ``dataset``'s images."""
     info = DATASETS[dataset]
     return build_model(settings["model"], settings["normalization"], info.input_dim, len(info.class_names),
-                       settings["reg"], dtype, seed, settings["init"])
+                       settings["reg"], dtype, seed, settings["init"], settings["label_smoothing"])
 
 
 def run_training(model, data, settings, data_options, seed, out, *, resume=None, device="cpu", verbose=True,

@@ -164,6 +164,14 @@ class Model:
         """Constructor keyword arguments, JSON-serializable: ``type(self)(**config)`` rebuilds the model."""
         return copy.deepcopy(self._config)
 
+    @classmethod
+    def complete_config(cls, config):
+        """``config`` as :meth:`get_config` gives it back for a model built from it: validated, with the
+        defaults of the arguments it lacks (which a file from an older tinyconv may lack). Allocates nothing."""
+        model = cls.__new__(cls)
+        model._configure(dict(config))
+        return model.get_config()
+
     # --- buffers (running statistics of batch normalization) -------------------------
 
     def _zero_running_stats(self):

@@ -158,6 +158,8 @@ class ConvNet(Model):
         Standard deviation for ``init='gaussian'`` (None means 1e-2); must be None for the other inits.
     reg : float
         L2 regularization strength.
+    label_smoothing : float in [0, 1]
+        Label smoothing of the softmax loss (see ``softmax_loss``); 0 trains on the labels as they are.
     seed : int or None
         Seed of the generator that draws the initial weights (None: fresh entropy). NumPy's global RNG is not
         used for them; dropout masks are drawn from it, as cs231n's dropout does.
@@ -193,11 +195,12 @@ class ConvNet(Model):
         seed=None,
         dtype=np.float32,
         spec=None,
+        label_smoothing=0.0,
     ):
         self._configure(dict(input_dim=input_dim, num_filters=num_filters, filter_size=filter_size, pool=pool,
                              hidden_dims=hidden_dims, num_classes=num_classes, normalization=normalization,
                              num_groups=num_groups, init=init, weight_scale=weight_scale, reg=reg, seed=seed,
-                             dtype=dtype, spec=spec))
+                             dtype=dtype, spec=spec, label_smoothing=label_smoothing))
         self._initialize()
 
     @classmethod
@@ -256,6 +259,7 @@ class ConvNet(Model):
                 "init": init,
                 "weight_scale": weight_scale,
                 "seed": _checks.optional_seed(where, "seed", config["seed"]),
+                "label_smoothing": _checks.real(where, "label_smoothing", config["label_smoothing"], 0, 1),
             },
             config["reg"],
             config["dtype"],
@@ -419,7 +423,8 @@ class ConvNet(Model):
         scores : ndarray (N, num_classes)
             When ``y`` is None.
         loss, grads : float, dict
-            When ``y`` is given: softmax loss plus L2, and gradients keyed like params.
+            When ``y`` is given: softmax loss (with the label smoothing) plus L2, and gradients keyed like
+            params.
         """
         X = self._prepare_input(X, self._input_shape)
         mode = "test" if y is None else "train"
@@ -435,7 +440,7 @@ class ConvNet(Model):
             return scores
 
         grads = {}
-        data_loss, dscores = softmax_loss(scores, y)
+        data_loss, dscores = softmax_loss(scores, y, self._config["label_smoothing"])
         dout, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, scores_cache)
         for index in reversed(range(len(self.layers))):
             dout = self._layer_backward(self.layers[index], self._numbers[index], dout, caches[index], grads,
