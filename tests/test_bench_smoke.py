@@ -1,4 +1,5 @@
-"""Smoke test of benchmarks/bench.py: every section runs on a reduced set and prints its rows.
+"""Smoke tests of benchmarks/bench.py (every section runs on a reduced set and prints its rows) and of
+benchmarks/algorithms.py.
 
 Only the output's structure is checked; timings and memory figures depend on the machine.
 """
@@ -7,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
-def run_bench(*args):
-    return subprocess.run([sys.executable, str(BENCH), *args], capture_output=True, text=True, timeout=120)
+def run_bench(*args, script="bench.py"):
+    return subprocess.run([sys.executable, str(BENCHMARKS / script), *args], capture_output=True, text=True,
+                          timeout=120)
 
 
 def test_quick_run_prints_every_requested_table():
@@ -38,3 +40,15 @@ def test_unknown_case_is_refused_with_the_known_ones():
     result = run_bench("--cases", "conv9x9")
     assert result.returncode == 2
     assert "unknown conv9x9" in result.stderr and "conv7x7" in result.stderr
+
+
+def test_the_algorithm_race_prints_both_winograds_and_the_pick():
+    result = run_bench("--quick", "--dtype", "float32", "--shapes", "4,32,8,32", "2,8,4,8", script="algorithms.py")
+    assert result.returncode == 0, result.stderr
+    header, *rows = result.stdout.splitlines()
+    assert "winograd2/im2col 1 thread" in header and "winograd4/im2col default" in header
+    assert [row.split()[:4] for row in rows] == [["4", "32->32", "8x8", "float32"], ["2", "8->8", "4x4", "float32"]]
+    assert rows[0].split()[-1] == "winograd2" and rows[1].split()[-1] == "im2col"
+    assert all(float(ratio) > 0 for row in rows for ratio in row.split()[4:8])
+    refused = run_bench("--shapes", "4,32,8", script="algorithms.py")
+    assert refused.returncode == 2 and "a shape is N,C,H,F" in refused.stderr
