@@ -122,6 +122,15 @@ def relu_forward(x):
     return out, ReluCache(out)
 
 
+def _relu_in_place(x):
+    """``relu_forward`` that overwrites ``x`` with its result, for a caller whose own fresh array it is (a
+    sandwich, after its affine, conv or norm): no second activation-sized array to allocate and fill."""
+    _checks.float_array("relu_forward", "x", x)
+    xp = array_module(x)
+    map_rows(lambda chunk: xp.maximum(x[chunk], 0, out=x[chunk]), x)
+    return x, ReluCache(x)
+
+
 def relu_backward(dout, cache):
     """Backward pass of ``relu_forward``: the gradient flows where x > 0.
 

@@ -169,11 +169,12 @@ def _batchnorm(where, x, gamma, beta, bn_param):
     return out, BatchnormCache(mode, x_hat, gamma, mean, var, inv_std, eps)
 
 
-def _batchnorm_backward(where, dout, cache, staged=False):
+def _batchnorm_backward(where, dout, cache, staged=False, in_place=False):
     """Backward of the batch norms: the closed form, or with ``staged`` the graph walked node by node.
 
     The closed form ``dx = gamma * inv_std * (dout - mean(dout) - x_hat * mean(dout * x_hat))`` takes its
-    two means from dbeta and dgamma, which are those sums already.
+    two means from dbeta and dgamma, which are those sums already. With ``in_place`` it overwrites ``dout``
+    with dx, for a caller whose own fresh array dout is (a sandwich, after ReLU's backward).
     """
     cache = _checks.cache(where, cache, BatchnormCache)
     x_hat, gamma = cache.x_hat, cache.gamma
@@ -195,7 +196,7 @@ def _batchnorm_backward(where, dout, cache, staged=False):
         count = x_hat.size // D
         from_dgamma = (scale * dgamma / count).reshape(broadcast)
         from_dbeta = (scale * dbeta / count).reshape(broadcast)
-    dx = xp.empty_like(dout)
+    dx = dout if in_place else xp.empty_like(dout)
 
     def gradient(chunk):
         xp.multiply(dout[chunk], scale.reshape(broadcast), out=dx[chunk])

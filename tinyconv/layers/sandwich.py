@@ -8,9 +8,10 @@ from typing import NamedTuple
 
 from .. import _checks
 from .._backend import array_module
-from .affine import _relu_backward_in_place, affine_backward, affine_forward, relu_backward, relu_forward
+from .affine import _relu_backward_in_place, _relu_in_place, affine_backward, affine_forward, relu_backward
 from .conv import conv_backward_fast, conv_forward_fast
 from .norms import (
+    _batchnorm_backward,
     spatial_batchnorm_backward,
     spatial_batchnorm_forward,
     spatial_groupnorm_backward,
@@ -56,7 +57,7 @@ class ConvGnReluCache(NamedTuple):
 def affine_relu_forward(x, w, b):
     """Affine then ReLU. x (N, d_1, ..., d_k), w (D, M), b (M,) -> out (N, M), cache."""
     a, fc_cache = affine_forward(x, w, b)
-    out, relu_cache = relu_forward(a)
+    out, relu_cache = _relu_in_place(a)
     return out, AffineReluCache(fc_cache, relu_cache)
 
 
@@ -69,7 +70,7 @@ def affine_relu_backward(dout, cache):
 def conv_relu_forward(x, w, b, conv_param):
     """Fast conv then ReLU. x (N, C, H, W), w (F, C, HH, WW), b (F,) -> out (N, F, H_out, W_out), cache."""
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    out, relu_cache = relu_forward(a)
+    out, relu_cache = _relu_in_place(a)
     return out, ConvReluCache(conv_cache, relu_cache)
 
 
@@ -82,7 +83,7 @@ def conv_relu_backward(dout, cache, need_dx=True):
 def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
     """Fast conv, ReLU, fast max pool. x (N, C, H, W) -> out (N, F, H_pool, W_pool), cache."""
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    s, relu_cache = relu_forward(a)
+    s, relu_cache = _relu_in_place(a)
     out, pool_cache = max_pool_forward_fast(s, pool_param)
     return out, ConvReluPoolCache(conv_cache, relu_cache, pool_cache)
 
@@ -100,14 +101,16 @@ def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
     """Fast conv, spatial batchnorm, ReLU. gamma, beta (F,) -> out (N, F, H_out, W_out), cache."""
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
     an, bn_cache = spatial_batchnorm_forward(a, gamma, beta, bn_param)
-    out, relu_cache = relu_forward(an)
+    out, relu_cache = _relu_in_place(an)
     return out, ConvBnReluCache(conv_cache, bn_cache, relu_cache)
 
 
 def conv_bn_relu_backward(dout, cache, need_dx=True):
     """Backward of ``conv_bn_relu_forward``: dx (None without need_dx), dw, db, dgamma (F,), dbeta (F,)."""
+    # ReLU's gradient is this function's own array: the batch norm's backward overwrites it.
     return _conv_norm_relu_backward("conv_bn_relu_backward", dout, cache, ConvBnReluCache,
-                                    spatial_batchnorm_backward, need_dx)
+                                    lambda grad, cache: _batchnorm_backward("conv_bn_relu_backward", grad, cache,
+                                                                            in_place=True), need_dx)
 
 
 def conv_gn_relu_forward(x, w, b, gamma, beta, G, conv_param, gn_param):
@@ -115,7 +118,7 @@ def conv_gn_relu_forward(x, w, b, gamma, beta, G, conv_param, gn_param):
     cache."""
     a, conv_cache = conv_forward_fast(x, w, b, conv_param)
     an, gn_cache = spatial_groupnorm_forward(a, gamma, beta, G, gn_param)
-    out, relu_cache = relu_forward(an)
+    out, relu_cache = _relu_in_place(an)
     return out, ConvGnReluCache(conv_cache, gn_cache, relu_cache)
 
 
@@ -238,7 +241,7 @@ def residual_block_forward(x, w1, b1, gamma1, beta1, w2, b2, gamma2, beta2, bloc
             raise ValueError(f"{where}: {name} must hold square filters of odd size, got {tuple(w.shape)}")
     a, conv1 = _strided_conv_forward(x, w1, b1, stride, (w1.shape[2] - 1) // 2)
     a, bn1 = spatial_batchnorm_forward(a, gamma1, beta1, bn_params[0])
-    a, relu1 = relu_forward(a)
+    a, relu1 = _relu_in_place(a)
     a, conv2 = conv_forward_fast(a, w2, b2, {"stride": 1, "pad": (w2.shape[2] - 1) // 2})
     a, bn2 = spatial_batchnorm_forward(a, gamma2, beta2, bn_params[1])
     shortcut, shortcut_conv, shortcut_bn = x, None, None
@@ -249,7 +252,7 @@ def residual_block_forward(x, w1, b1, gamma1, beta1, w2, b2, gamma2, beta2, bloc
     if shortcut.shape != a.shape:
         raise ValueError(f"{where}: the shortcut has shape {tuple(shortcut.shape)} but the block's output "
                          f"{tuple(a.shape)}; check the shapes of w1, w2 and the projection")
-    out, relu_out = relu_forward(a + shortcut)
+    out, relu_out = _relu_in_place(a + shortcut)
     return out, ResidualBlockCache(conv1, bn1, relu1, conv2, bn2, shortcut_conv, shortcut_bn, relu_out)
 
 
@@ -265,8 +268,9 @@ def residual_block_backward(dout, cache, need_dx=True):
     dsum = relu_backward(dout, cache.relu_out)
     da, dgamma2, dbeta2 = spatial_batchnorm_backward(dsum, cache.bn2)
     da, dw2, db2 = conv_backward_fast(da, cache.conv2)
-    da = relu_backward(da, cache.relu1)
-    da, dgamma1, dbeta1 = spatial_batchnorm_backward(da, cache.bn1)
+    # conv_backward_fast's dx is this function's own array: ReLU's mask and then the batch norm overwrite it.
+    da = _relu_backward_in_place(da, cache.relu1)
+    da, dgamma1, dbeta1 = _batchnorm_backward("residual_block_backward", da, cache.bn1, in_place=True)
     dx, dw1, db1 = _strided_conv_backward(da, cache.conv1, need_dx)
     grads = (dw1, db1, dgamma1, dbeta1, dw2, db2, dgamma2, dbeta2)
     if cache.shortcut_conv is None:
