@@ -17,7 +17,9 @@ Sections (``--only``, repeatable; all by default):
   same networks in torch, with each step's peak memory.
 
 Times are medians over repeats in which the contenders take turns, so that a change in machine load
-reaches them all alike. torch is imported only where it is used, so that tinyconv's memory is measured
+reaches them all alike. The process keeps freed memory for reuse (``tinyconv.keep_freed_memory``, as the
+``tinyconv`` command does), which serves both libraries; ``--default-malloc`` leaves malloc as it is. The
+memory probes always run with malloc as it is. torch is imported only where it is used, so that tinyconv's memory is measured
 in a process that never loaded it.
 """
 
@@ -43,6 +45,7 @@ from threadpoolctl import threadpool_info
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from tinyconv import keep_freed_memory  # noqa: E402
 from tinyconv.benchmark import (  # noqa: E402
     CASES,
     CASES_BY_KEY,
@@ -82,10 +85,11 @@ SECTIONS = ("gemm", "conv", "pool", "naive", "memory", "e2e")
 # ----------------------------------------------------------------------------------------------- output
 
 
-def print_environment(markdown: bool) -> None:
+def print_environment(markdown: bool, freed_memory_kept: bool) -> None:
     import torch
 
     rows = [
+        ["freed memory", "kept for reuse (tinyconv.keep_freed_memory)" if freed_memory_kept else "malloc's defaults"],
         ["python", platform.python_version()],
         ["numpy", np.__version__],
         ["torch", f"{torch.__version__}, num_threads {torch.get_num_threads()}"],
@@ -323,6 +327,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--batch-sizes", default="32,128,512", help="batch sizes of the memory sweep on the 7x7 conv")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
+    parser.add_argument("--default-malloc", action="store_true",
+                        help="time with glibc malloc's default thresholds, not tinyconv.keep_freed_memory's")
     parser.add_argument("--memory-probe", help=argparse.SUPPRESS)
     parser.add_argument("--training-memory-probe", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -349,7 +355,7 @@ def main(argv=None) -> None:
         cases = {key: case if case.kind == "pool" else dataclasses.replace(case, algorithm=args.algorithm) for key, case in cases.items()}
     batch_sizes = [int(n) for n in args.batch_sizes.split(",")]
 
-    print_environment(args.markdown)
+    print_environment(args.markdown, not args.default_malloc and keep_freed_memory())
     if "gemm" in sections:
         gemm_section(dtypes, effort, args.markdown)
     layer_cases = [case for case in cases.values() if case.kind in sections]

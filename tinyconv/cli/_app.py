@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .. import __version__, _checks
+from .. import __version__, _checks, keep_freed_memory
 from .. import data as datasets
 from .._backend import to_numpy
 from .._parallel import get_num_threads
@@ -25,6 +25,7 @@ def main():
         get_num_threads()
     except ValueError as error:
         raise click.UsageError(str(error)) from None
+    keep_freed_memory()  # this process is the command's own (see tinyconv._allocator)
 
 
 # --- option types that check values as the library does ---------------------------------

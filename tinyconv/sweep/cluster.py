@@ -109,9 +109,10 @@ def _trial_task(board, number, options, data, data_options, dtype, seed, threads
     """Trial ``number`` in a Ray worker, on ``threads`` threads, reporting its epochs to ``board``."""
     import ray
 
-    from .. import set_num_threads
+    from .. import keep_freed_memory, set_num_threads
 
     set_num_threads(threads)
+    keep_freed_memory()  # the worker process is the sweep's own, as the tinyconv command's process is
     return run_trial(options, data, data_options, dtype, seed,
                      lambda epoch, val_acc: ray.get(board.report.remote(number, epoch, val_acc)))
 
