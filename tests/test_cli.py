@@ -394,6 +394,7 @@ def test_predict_refuses_unreadable_images_and_models_without_a_record(tmp_path,
 def test_metrics_say_which_epoch_the_model_is_and_how_fast_it_trained(small_run):
     metrics = json.loads((small_run / "metrics.json").read_text())
     assert metrics["best_epoch"] == metrics["val_acc_history"].index(max(metrics["val_acc_history"]))
+    assert metrics["model_epoch"] == metrics["best_epoch"]  # the digits recipe keeps the best epoch
     assert metrics["val_acc"] == pytest.approx(metrics["val_acc_history"][metrics["best_epoch"]])
     assert metrics["last_val_acc"] == metrics["val_acc_history"][-1]
     assert metrics["images_per_second"] > 0 and metrics["stopped_early"] is None
@@ -412,6 +413,21 @@ def test_the_summary_names_the_epoch_of_the_model(tmp_path):
     assert "images/s" in result.output
 
 
+def test_keep_last_writes_the_last_epochs_model_and_says_which_was_best(tmp_path):
+    result = invoke("train", *SMALL_RUN, "--epochs", "3", "--lr", "0.3", "--keep", "last", "--out", tmp_path / "run")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["model_epoch"] == metrics["epochs"] == 3 and metrics["options"]["keep"] == "last"
+    assert metrics["val_acc"] == pytest.approx(metrics["last_val_acc"])
+    best = metrics["val_acc_history"].index(max(metrics["val_acc_history"]))
+    assert metrics["best_epoch"] == best
+    if best == 3:
+        assert "The model is epoch 3's, the best on validation" in result.output
+    else:
+        assert (f"The model is epoch 3's, the last: validation accuracy {metrics['val_acc']:.4f} (best: epoch {best}, "
+                in result.output)
+
+
 def test_the_fashion_recipe_fills_in_what_is_not_given(tmp_path):
     fashion_dir = make_fashion_dir(tmp_path)
     result = invoke("train", "--dataset", "fashion-mnist", "--data-dir", fashion_dir.root, "--num-train", "20",
@@ -424,7 +440,7 @@ def test_the_fashion_recipe_fills_in_what_is_not_given(tmp_path):
     assert options["augment"] == recipe.augment and options["weight_decay"] == recipe.weight_decay
     assert options["normalization"] == "none"  # another --model does not take the recipe's normalization
     assert options["epochs"] == 2 and options["model"] == "c2p-f8"
-    assert options["label_smoothing"] == recipe.label_smoothing
+    assert options["label_smoothing"] == recipe.label_smoothing and options["keep"] == recipe.keep == "last"
     assert load_model(tmp_path / "run" / "model.npz").get_config()["label_smoothing"] == recipe.label_smoothing
 
 

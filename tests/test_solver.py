@@ -344,6 +344,37 @@ def test_the_best_parameters_come_back_with_their_batchnorm_statistics(tmp_path)
     assert solver.check_accuracy(data["X_val"], data["y_val"]) == solver.best_val_acc
 
 
+def test_keep_last_leaves_the_last_epochs_parameters_and_statistics(tmp_path):
+    data = get_digits_data(num_validation=200, num_test=0)
+    settings = dict(num_epochs=8, batch_size=50, update_rule="adam", num_train_samples=None,
+                    optim_config={"learning_rate": 0.1}, verbose=False, seed=0)
+    best = Solver(ConvNet.from_spec("c16-c16p-f64", input_dim=(1, 8, 8), normalization="batchnorm", seed=0), data,
+                  **settings)
+    best.train()
+    model = ConvNet.from_spec("c16-c16p-f64", input_dim=(1, 8, 8), normalization="batchnorm", seed=0)
+    last = Solver(model, data, keep="last", checkpoint_name=tmp_path / "run", **settings)
+    last.train()
+    # The same run (the same best epoch, recorded alike); only what the model holds at the end differs.
+    assert last.val_acc_history == best.val_acc_history and last.best_epoch == best.best_epoch < last.epoch
+    assert best.model_epoch == best.best_epoch and last.model_epoch == last.epoch == 8
+    final, _ = load_checkpoint(tmp_path / "run_epoch_8.npz")
+    for key, value in {**final.params, **final.state()}.items():
+        np.testing.assert_array_equal({**model.params, **model.state()}[key], value, err_msg=key)
+    assert last.check_accuracy(data["X_val"], data["y_val"]) == last.val_acc_history[-1]
+    with pytest.raises(ValueError, match=r"Solver: keep must be one of \['best', 'last'\], got 'final'"):
+        Solver(model, data, keep="final")
+
+
+def test_keep_last_still_gives_a_diverged_run_its_best_parameters():
+    model = _small_fc()
+    solver = Solver(model, _data(), num_epochs=3, batch_size=20, verbose=False, seed=0, keep="last",
+                    update_rule="sgd", optim_config={"learning_rate": 1e30})
+    with pytest.warns(RuntimeWarning, match="Training diverged"):
+        solver.train()
+    assert solver.diverged is not None and solver.model_epoch == solver.best_epoch == 0
+    assert all(np.isfinite(value).all() for value in model.params.values())
+
+
 def test_a_checkpoint_folder_that_does_not_exist_is_refused_before_training(tmp_path):
     with pytest.raises(ValueError, match="does not exist"):
         Solver(_small_fc(), _data(), checkpoint_name=tmp_path / "missing" / "run", verbose=False)

@@ -52,6 +52,7 @@ _DEFAULTS = {
     "early_stopping": None,
     "augment": None,
     "epoch_callback": None,
+    "keep": "best",
 }
 # Settings that change the course of training: a resumed run must use the
 # values its checkpoint was written with, or it would not continue that run.
@@ -69,6 +70,7 @@ _TRAJECTORY_SETTINGS = (
 # Those that tinyconv 0.1.0's checkpoints lack, with the values they stand for there.
 _SETTINGS_ADDED_AFTER_0_1 = {"lr_schedule": None, "warmup_epochs": 0.0, "augment": None}
 LR_SCHEDULES = (None, "cosine")
+KEEP = ("best", "last")
 # The parts of np.random.get_state(), saved so that a model drawing from NumPy's
 # global RNG also continues exactly after a resume.
 _GLOBAL_RNG_FIELDS = ("name", "keys", "pos", "has_gauss", "cached_gaussian")
@@ -201,6 +203,11 @@ class Solver:
         ``augment(X_batch, rng) -> X_batch``, applied to every training minibatch with the Solver's
         own generator, so a seeded run augments the same way every time (see
         :class:`tinyconv.data.augment.RandomCropFlip`).
+    keep : 'best' or 'last', default 'best'
+        The parameters the model holds when training ends: those of the epoch with the best validation
+        accuracy (cs231n's Solver), or the last epoch's, which suits a schedule that anneals the learning
+        rate to zero, where a small validation set would otherwise pick among near-equal epochs by noise.
+        After a divergence the model always gets the best ones.
     raise_on_divergence : bool, default False
         What a NaN or infinite loss does. False: training stops without an
         exception, so that a loop over learning rates goes on to its next setting
@@ -231,6 +238,9 @@ class Solver:
     diverged : Divergence or None
         None while training is healthy; after a NaN or infinite loss, the reason,
         iteration and epoch at which ``train()`` stopped.
+    model_epoch : int
+        The epoch whose parameters the model holds after ``train()``: ``best_epoch`` or, with
+        ``keep='last'``, ``epoch``.
     stopped_early : int or None
         The epoch at which early stopping or ``epoch_callback`` ended training, else None.
     step_seconds : float
@@ -273,6 +283,7 @@ class Solver:
         self.metadata = {} if settings["metadata"] is None else _checks.dictionary(
             "Solver", "metadata", settings["metadata"])
         self.raise_on_divergence = _checks.boolean("Solver", "raise_on_divergence", settings["raise_on_divergence"])
+        self.keep = _checks.one_of("Solver", "keep", settings["keep"], KEEP)
         self.diverged = None
         self._configure_schedule(settings)
         self.early_stopping = _checks.integer("Solver", "early_stopping", settings["early_stopping"], 1,
@@ -382,6 +393,7 @@ class Solver:
             "schedule_epochs": self.schedule_epochs,
             "early_stopping": self.early_stopping,
             "augment": None if self.augment is None else _describe_callable(self.augment),
+            "keep": self.keep,
         }
 
     def _save_checkpoint(self):
@@ -578,6 +590,11 @@ class Solver:
         """The epoch whose parameters reached ``best_val_acc`` (0: after the first update)."""
         return self.val_acc_history.index(self.best_val_acc)
 
+    @property
+    def model_epoch(self):
+        """The epoch whose parameters the model holds once ``train()`` has returned (see ``keep``)."""
+        return self.best_epoch if self.keep == "best" or self.diverged else self.epoch
+
     def _patience_ran_out(self):
         """Whether ``early_stopping`` epochs have passed without a better validation accuracy."""
         if self.early_stopping is None:
@@ -614,8 +631,9 @@ class Solver:
     def train(self):
         """Run the optimization for ``num_epochs`` epochs (continuing a resumed run).
 
-        Leaves the best parameters (by validation accuracy) in the model. A NaN or
-        infinite loss stops training early: see ``raise_on_divergence`` and ``diverged``.
+        Leaves the best parameters (by validation accuracy) in the model, or the last epoch's with
+        ``keep='last'``. A NaN or infinite loss stops training early: see ``raise_on_divergence`` and
+        ``diverged``.
 
         A model with 4-D parameters (convolutions) trains with BLAS held at one thread
         (``tinyconv._parallel.held_blas``) when tinyconv runs more than one worker. That
@@ -669,7 +687,8 @@ class Solver:
                         break
         finally:
             progress.close()
-        self._use_best_params()
+        if self.keep == "best":
+            self._use_best_params()
 
 
 # --- progress reports -----------------------------------------------------------------

@@ -54,6 +54,10 @@ def _recipe_help(field):
 
 # Options that a recipe fills in when they are not given; a resumed run takes them from its checkpoint.
 _RECIPE_OPTIONS = tuple(field.name for field in dataclasses.fields(Recipe))
+# Recipe options that a resumed run may change: they do not change the course of training.
+_RESUMABLE = ("epochs", "early_stopping", "keep")
+# Settings added to the recipe after runs were first recorded, with what those runs did.
+_SETTINGS_BEFORE_THEY_EXISTED = {"label_smoothing": 0.0, "keep": "best"}
 # Options that choose the data; a resumed run must see the data its checkpoint was trained on.
 _DATA_OPTIONS = ("dataset", "num_train", "num_val", "num_test")
 
@@ -102,7 +106,7 @@ def solver_settings(settings, seed):
     return dict(update_rule=rule, optim_config=config, lr_decay=settings["lr_decay"], batch_size=settings["batch_size"],
                 seed=seed, lr_schedule=None if settings["lr_schedule"] == "step" else settings["lr_schedule"],
                 warmup_epochs=settings["warmup_epochs"], early_stopping=settings["early_stopping"],
-                augment=augmentation(settings["augment"]))
+                augment=augmentation(settings["augment"]), keep=settings["keep"])
 
 
 def _given(context, name):
@@ -122,7 +126,7 @@ def _resume(context, checkpoint, epochs):
         raise click.UsageError("--config gives a new run its options, --resume continues a run with its own; "
                                "drop one of them.")
     given = [_option(context, name) for name in _RECIPE_OPTIONS + ("dtype", "seed")
-             if name not in ("epochs", "early_stopping") and _given(context, name)]
+             if name not in _RESUMABLE and _given(context, name)]
     if given:
         raise click.UsageError(f"--resume continues the checkpoint's run with its own settings; "
                                f"drop {', '.join(given)}.")
@@ -250,6 +254,9 @@ def recipe_options(command):
                      f"and e spread over all classes. [recipe: {_recipe_help('label_smoothing')}]"),
         click.option("--augment", type=str, help="Per-minibatch augmentation: none, cropN (shift by up to N pixels), "
                      f"flip, cropN-flip. [recipe: {_recipe_help('augment')}]"),
+        click.option("--keep", type=click.Choice(["best", "last"]), help="Which epoch's parameters the model file "
+                     "holds: the best on validation, or the last (for a schedule that anneals to zero, where a "
+                     f"small validation set picks among near-equal epochs by noise). [recipe: {_recipe_help('keep')}]"),
         click.option("--early-stopping", type=integer(1), metavar="PATIENCE",
                      help="Stop when the validation accuracy has not improved for this many epochs. "
                           f"[recipe: {_recipe_help('early_stopping')}]"),
@@ -331,9 +338,10 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed,
     """
     if resume is not None:
         model, run = _resume(context, resume, options["epochs"])
-        # --epochs and --early-stopping may change on a resume; the rest is the run's.
-        settings = {**run["settings"], **{name: options[name] for name in ("epochs", "early_stopping")
-                                          if options[name] is not None}}
+        # --epochs, --early-stopping and --keep may change on a resume; the rest is the run's, where a run
+        # from an older tinyconv lacks a setting added since, the value that stands for what it did.
+        settings = {**_SETTINGS_BEFORE_THEY_EXISTED, **run["settings"],
+                    **{name: options[name] for name in _RESUMABLE if options[name] is not None}}
         dataset, num_train, num_val, num_test = (run["data"][name] for name in _DATA_OPTIONS)
         dtype, seed = np.dtype(model.dtype).name, run["seed"]
         out = out or resume.parent
@@ -410,14 +418,14 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     seconds = time.perf_counter() - started
     move_run(solver, np)
 
-    best_epoch = solver.best_epoch
     updates = len(solver.loss_history) - updates_before
     metrics = {
         "dataset": dataset,
         "model": model_name(model),
         "model_class": type(model).__name__,
         "model_config": model.get_config(),
-        "best_epoch": best_epoch,
+        "model_epoch": solver.model_epoch,
+        "best_epoch": solver.best_epoch,
         "val_acc": accuracy(model, data["X_val"], data["y_val"]),
         "last_val_acc": solver.val_acc_history[-1],
         "train_acc": accuracy(model, data["X_train"], data["y_train"]),
@@ -449,9 +457,13 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
         rate = "" if metrics["images_per_second"] is None else f", {metrics['images_per_second']:.0f} images/s"
         files = "model.npz, metrics.json, metrics.csv" + (", curves.png, filters.png" if pictures else "")
         epochs = f"{solver.epoch} epoch{'' if solver.epoch == 1 else 's'}"
-        click.echo(f"The model is epoch {best_epoch}'s, the best on validation: accuracy {metrics['val_acc']:.4f} "
-                   f"(last epoch {metrics['last_val_acc']:.4f}){test}. {epochs}{stopped} in {seconds:.1f} s{rate}. "
-                   f"Wrote {out}/{files}")
+        if solver.model_epoch == solver.best_epoch:
+            which = f"the best on validation: accuracy {metrics['val_acc']:.4f} (last epoch {metrics['last_val_acc']:.4f})"
+        else:
+            which = (f"the last: validation accuracy {metrics['val_acc']:.4f} (best: epoch {solver.best_epoch}, "
+                     f"{solver.best_val_acc:.4f})")
+        click.echo(f"The model is epoch {solver.model_epoch}'s, {which}{test}. {epochs}{stopped} in {seconds:.1f} s"
+                   f"{rate}. Wrote {out}/{files}")
     return metrics
 
 
