@@ -17,9 +17,9 @@ Sections (``--only``, repeatable; all by default):
   same networks in torch, with each step's peak memory.
 
 Times are medians over repeats in which the contenders take turns, so that a change in machine load
-reaches them all alike. The process keeps freed memory for reuse (``tinyconv.keep_freed_memory``, as the
-``tinyconv`` command does), which serves both libraries; ``--default-malloc`` leaves malloc as it is. The
-memory probes always run with malloc as it is. torch is imported only where it is used, so that tinyconv's memory is measured
+reaches them all alike. The process keeps freed memory for reuse (``tinyconv.keep_freed_memory``, as
+the ``tinyconv`` command does), which serves both libraries; ``--default-malloc`` leaves malloc as it is.
+The memory probes always run with malloc as it is. torch is imported only where it is used, so that tinyconv's memory is measured
 in a process that never loaded it.
 """
 
@@ -89,7 +89,8 @@ def print_environment(markdown: bool, freed_memory_kept: bool) -> None:
     import torch
 
     rows = [
-        ["freed memory", "kept for reuse (tinyconv.keep_freed_memory)" if freed_memory_kept else "malloc's defaults"],
+        ["freed memory", "kept for reuse (tinyconv.keep_freed_memory)" if freed_memory_kept
+         else "malloc as the environment sets it"],
         ["python", platform.python_version()],
         ["numpy", np.__version__],
         ["torch", f"{torch.__version__}, num_threads {torch.get_num_threads()}"],

@@ -1,4 +1,4 @@
-"""Shared pytest configuration: hypothesis profiles and a seeded random generator."""
+"""Shared pytest configuration: hypothesis profiles, a seeded random generator, malloc left as it is."""
 
 import os
 
@@ -19,3 +19,12 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 def rng():
     """A random generator with a fixed seed, fresh for every test."""
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(autouse=True)
+def malloc_as_it_is(monkeypatch):
+    """The command line's keep_freed_memory changes malloc for its whole process: in this one, the suite's,
+    it stays as it is, so that no test's outcome depends on which ran a command before it."""
+    from tinyconv.cli import _app
+
+    monkeypatch.setattr(_app, "keep_freed_memory", lambda: False)

@@ -428,6 +428,25 @@ def test_keep_last_writes_the_last_epochs_model_and_says_which_was_best(tmp_path
                 in result.output)
 
 
+def test_a_run_recorded_before_keep_and_label_smoothing_is_repeated_as_it_ran(tmp_path, small_run, monkeypatch):
+    import dataclasses
+
+    digits = DATASETS["digits"]
+    monkeypatch.setitem(DATASETS, "digits", dataclasses.replace(digits, recipe=dataclasses.replace(
+        digits.recipe, keep="last", label_smoothing=0.1)))
+    metrics = json.loads((small_run / "metrics.json").read_text())
+    older = {**metrics, "options": {key: value for key, value in metrics["options"].items()
+                                    if key not in ("keep", "label_smoothing")}}
+    (tmp_path / "older.json").write_text(json.dumps(older))
+    (tmp_path / "partial.json").write_text(json.dumps({"options": {"lr": 0.01}}))
+    for config, keep, smoothing in (("older.json", "best", 0.0), ("partial.json", "last", 0.1)):
+        result = invoke("train", "--config", tmp_path / config, "--epochs", "1", "--model", "c4p-f16",
+                        "--out", tmp_path / config.replace(".json", ""))
+        assert result.exit_code == 0, result.output
+        options = json.loads((tmp_path / config.replace(".json", "") / "metrics.json").read_text())["options"]
+        assert (options["keep"], options["label_smoothing"]) == (keep, smoothing), config
+
+
 def test_the_fashion_recipe_fills_in_what_is_not_given(tmp_path):
     fashion_dir = make_fashion_dir(tmp_path)
     result = invoke("train", "--dataset", "fashion-mnist", "--data-dir", fashion_dir.root, "--num-train", "20",

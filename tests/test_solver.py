@@ -365,14 +365,24 @@ def test_keep_last_leaves_the_last_epochs_parameters_and_statistics(tmp_path):
         Solver(model, data, keep="final")
 
 
-def test_keep_last_still_gives_a_diverged_run_its_best_parameters():
+def test_keep_last_still_gives_a_diverged_run_its_best_parameters(monkeypatch):
     model = _small_fc()
-    solver = Solver(model, _data(), num_epochs=3, batch_size=20, verbose=False, seed=0, keep="last",
-                    update_rule="sgd", optim_config={"learning_rate": 1e30})
+    solver = Solver(model, _data(), num_epochs=4, batch_size=20, verbose=False, seed=0, keep="last",
+                    optim_config={"learning_rate": 0.05})
+    real_step = Solver._step
+    # Two healthy epochs (three updates each), then a NaN loss in the third.
+    monkeypatch.setattr(Solver, "_step", lambda self: real_step(self) if self._iteration < 7 else float("nan"))
     with pytest.warns(RuntimeWarning, match="Training diverged"):
         solver.train()
-    assert solver.diverged is not None and solver.model_epoch == solver.best_epoch == 0
-    assert all(np.isfinite(value).all() for value in model.params.values())
+    assert solver.diverged.epoch == 3 and solver.epoch == 2
+    assert solver.model_epoch == solver.best_epoch
+    # Where the best epoch is not the last, model_epoch tells them apart.
+    solver.val_acc_history, solver.best_val_acc = [0.25, 0.9, 0.7], 0.9
+    assert solver.model_epoch == 1
+    solver.diverged = None
+    assert solver.model_epoch == 2
+    for name, value in solver.best_params.items():
+        np.testing.assert_array_equal(model.params[name], value, err_msg=name)
 
 
 def test_a_checkpoint_folder_that_does_not_exist_is_refused_before_training(tmp_path):

@@ -24,16 +24,20 @@ MMAP_THRESHOLD = 32 * 2**20
 # Freed memory kept at the top of the heap before any is returned, and the margin each growth adds.
 TRIM_THRESHOLD = 256 * 2**20
 TOP_PAD = 64 * 2**20
-# The variables by which a user sets malloc's behaviour, which this leaves to them.
+# The settings this changes, as a user gives them in the environment (which this then leaves alone).
 _USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
+_USER_TUNABLES = ("glibc.malloc.mmap_threshold", "glibc.malloc.trim_threshold", "glibc.malloc.top_pad",
+                  "glibc.malloc.mmap_max")
 
 
 def keep_freed_memory():
     """Raise glibc malloc's thresholds (above) for this process; returns whether it did.
 
-    Nothing is done, and False returned, where the C library is not glibc or the environment already
-    sets malloc's thresholds (``MALLOC_*_`` variables or ``glibc.malloc`` tunables). The process then keeps
-    up to ``TRIM_THRESHOLD`` bytes of freed memory for reuse rather than returning it to the system.
+    Nothing is done, and False returned, where the C library is not glibc or the environment already sets
+    one of these thresholds (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_TOP_PAD_``,
+    ``MALLOC_MMAP_MAX_``, or their ``glibc.malloc`` tunables in ``GLIBC_TUNABLES``). False also comes back
+    where glibc refused a value, the ones before it then set. The process keeps up to ``TRIM_THRESHOLD``
+    bytes of freed memory for reuse rather than returning them to the system.
     """
     if platform.libc_ver()[0] != "glibc" or _set_by_user(os.environ):
         return False
@@ -44,4 +48,5 @@ def keep_freed_memory():
 
 
 def _set_by_user(environ):
-    return any(name in environ for name in _USER_SETTINGS) or "glibc.malloc." in environ.get("GLIBC_TUNABLES", "")
+    tunables = environ.get("GLIBC_TUNABLES", "")
+    return any(name in environ for name in _USER_SETTINGS) or any(name in tunables for name in _USER_TUNABLES)

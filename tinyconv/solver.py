@@ -207,7 +207,8 @@ class Solver:
         The parameters the model holds when training ends: those of the epoch with the best validation
         accuracy (cs231n's Solver), or the last epoch's, which suits a schedule that anneals the learning
         rate to zero, where a small validation set would otherwise pick among near-equal epochs by noise.
-        After a divergence the model always gets the best ones.
+        After a divergence the model always gets the best ones; after early stopping, 'last' leaves the
+        epoch at which the patience ran out.
     raise_on_divergence : bool, default False
         What a NaN or infinite loss does. False: training stops without an
         exception, so that a loop over learning rates goes on to its next setting
@@ -464,7 +465,8 @@ class Solver:
         try:
             stored_config = type(self.model).complete_config(stored_config)
         except (TypeError, ValueError) as error:
-            raise ValueError(f"{path} holds a damaged model config: {error}") from error
+            raise ValueError(f"{path} holds a model config this tinyconv cannot read (written by another version, "
+                             f"or damaged): {error}") from error
         differing = sorted(key for key in config if stored_config.get(key) != config[key])
         if differing:
             raise ValueError(

@@ -284,6 +284,9 @@ def _read_config(context, param, path):
         raise click.BadParameter(f"{path} must hold a JSON object of option values, such as {{\"lr\": 0.001}}, or "
                                  "one under \"options\" (a sweep's best.json, a run's metrics.json)",
                                  param_hint="--config")
+    if values is not loaded and set(_RECIPE_OPTIONS) - set(_SETTINGS_BEFORE_THEY_EXISTED) <= set(values):
+        # A whole run's record from a tinyconv before some settings existed: repeat what that run did.
+        values = {**_SETTINGS_BEFORE_THEY_EXISTED, **values}
     params = {option.name: option for option in context.command.params if option.name not in _NOT_IN_CONFIG}
     defaults = {}
     for key, value in values.items():
@@ -458,7 +461,8 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
         files = "model.npz, metrics.json, metrics.csv" + (", curves.png, filters.png" if pictures else "")
         epochs = f"{solver.epoch} epoch{'' if solver.epoch == 1 else 's'}"
         if solver.model_epoch == solver.best_epoch:
-            which = f"the best on validation: accuracy {metrics['val_acc']:.4f} (last epoch {metrics['last_val_acc']:.4f})"
+            which = (f"the best on validation: accuracy {metrics['val_acc']:.4f} (last epoch "
+                     f"{metrics['last_val_acc']:.4f})")
         else:
             which = (f"the last: validation accuracy {metrics['val_acc']:.4f} (best: epoch {solver.best_epoch}, "
                      f"{solver.best_val_acc:.4f})")

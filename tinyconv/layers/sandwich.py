@@ -109,8 +109,8 @@ def conv_bn_relu_backward(dout, cache, need_dx=True):
     """Backward of ``conv_bn_relu_forward``: dx (None without need_dx), dw, db, dgamma (F,), dbeta (F,)."""
     # ReLU's gradient is this function's own array: the batch norm's backward overwrites it.
     return _conv_norm_relu_backward("conv_bn_relu_backward", dout, cache, ConvBnReluCache,
-                                    lambda grad, cache: _batchnorm_backward("conv_bn_relu_backward", grad, cache,
-                                                                            in_place=True), need_dx)
+                                    lambda grad, norm_cache: _batchnorm_backward(
+                                        "conv_bn_relu_backward", grad, norm_cache, in_place=True), need_dx)
 
 
 def conv_gn_relu_forward(x, w, b, gamma, beta, G, conv_param, gn_param):
