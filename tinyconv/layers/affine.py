@@ -116,19 +116,21 @@ def relu_forward(x):
     xp = array_module(x)
     if x.ndim == 0:
         out = xp.maximum(x, 0)
-    else:
-        out = xp.empty_like(x)
-        map_rows(lambda chunk: xp.maximum(x[chunk], 0, out=out[chunk]), x)
-    return out, ReluCache(out)
+        return out, ReluCache(out)
+    return _relu_into(x, xp.empty_like(x))
 
 
 def _relu_in_place(x):
     """``relu_forward`` that overwrites ``x`` with its result, for a caller whose own fresh array it is (a
     sandwich, after its affine, conv or norm): no second activation-sized array to allocate and fill."""
     _checks.float_array("relu_forward", "x", x)
+    return _relu_into(x, x)
+
+
+def _relu_into(x, out):
     xp = array_module(x)
-    map_rows(lambda chunk: xp.maximum(x[chunk], 0, out=x[chunk]), x)
-    return x, ReluCache(x)
+    map_rows(lambda chunk: xp.maximum(x[chunk], 0, out=out[chunk]), x)
+    return out, ReluCache(out)
 
 
 def relu_backward(dout, cache):
