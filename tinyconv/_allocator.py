@@ -36,8 +36,8 @@ def keep_freed_memory():
     Nothing is done, and False returned, where the C library is not glibc or the environment already sets
     one of these thresholds (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``, ``MALLOC_TOP_PAD_``,
     ``MALLOC_MMAP_MAX_``, or their ``glibc.malloc`` tunables in ``GLIBC_TUNABLES``). False also comes back
-    where glibc refused a value, the ones before it then set. The process keeps up to ``TRIM_THRESHOLD``
-    bytes of freed memory for reuse rather than returning them to the system.
+    where glibc refused a value, the others then set all the same. The process keeps up to
+    ``TRIM_THRESHOLD`` bytes of freed memory for reuse rather than returning them to the system.
     """
     if platform.libc_ver()[0] != "glibc" or _set_by_user(os.environ):
         return False

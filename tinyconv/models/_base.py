@@ -125,10 +125,7 @@ class Model:
         the config's shapes and dtype; they are used as they are, not copied. ``state`` gives the
         running statistics of batch norms (zeros when omitted).
         """
-        where = f"{cls.__name__}.from_config"
-        _checks.dictionary(where, "config", config)
-        model = cls.__new__(cls)
-        model._configure(dict(config))
+        model = cls._configured(f"{cls.__name__}.from_config", config)
         model.set_params(params)
         model._zero_running_stats()
         if state is not None:
@@ -168,9 +165,15 @@ class Model:
     def complete_config(cls, config):
         """``config`` as :meth:`get_config` gives it back for a model built from it: validated, with the
         defaults of the arguments it lacks (which a file from an older tinyconv may lack). Allocates nothing."""
+        return cls._configured(f"{cls.__name__}.complete_config", config).get_config()
+
+    @classmethod
+    def _configured(cls, where, config):
+        """A model with ``config`` checked and every shape computed, but no parameters yet."""
+        _checks.dictionary(where, "config", config)
         model = cls.__new__(cls)
         model._configure(dict(config))
-        return model.get_config()
+        return model
 
     # --- buffers (running statistics of batch normalization) -------------------------
 
