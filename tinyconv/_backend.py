@@ -28,17 +28,29 @@ def is_array(a):
     return isinstance(a, np.ndarray) or type(a).__module__.split(".")[0] == "cupy" and hasattr(a, "shape")
 
 
-def transposed_copy(src, dst, block=128):
+def transposed_copy(src, dst):
     """``dst[...] = src.T`` for 2-D arrays, in square blocks that stay in cache.
 
     NumPy's own transposing copy walks one of the two arrays with a large stride
     and is several times slower on big matrices; CuPy's is fast as it is.
+    Reading a block of ``src`` down its columns touches one cache line per row;
+    when the row stride is a multiple of 512 bytes, as for feature maps of 16x16
+    or 32x32 pixels, those lines fall into a few cache sets and evict one another.
+    Such blocks first go, row by row, into a buffer whose row stride is not,
+    which made those transposes 1.2 to 5 times faster (and slowed the others).
     """
     if array_module(src) is not np:
         dst[...] = src.T
         return dst
     rows, cols = src.shape
+    staged = src.strides[0] % 512 == 0
+    block = 256 if staged else 128
+    buffer = np.empty((block, block + 16), dtype=src.dtype) if staged else None
     for i in range(0, rows, block):
         for j in range(0, cols, block):
-            dst[j:j + block, i:i + block] = src[i:i + block, j:j + block].T
+            tile = src[i:i + block, j:j + block]
+            if staged:
+                buffer[:tile.shape[0], :tile.shape[1]] = tile
+                tile = buffer[:tile.shape[0], :tile.shape[1]]
+            dst[j:j + block, i:i + block] = tile.T
     return dst

