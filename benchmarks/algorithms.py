@@ -7,7 +7,7 @@
 Races winograd2 and winograd4 against im2col, forward + backward, 3x3 filters at stride 1 and pad 1, at
 one thread (BLAS and tinyconv's workers) and at the default threads, all six interleaved in one process
 (bench.py's race). Prints the four ratios (below 1: that Winograd is faster) and what 'auto' picks, which
-should be Winograd F(2x2) where both of its ratios are below 1. The machine's load changes the ratios:
+should be Winograd F(4x4) where both of its ratios are below 1. The machine's load changes the ratios:
 repeat when it is busy.
 """
 
@@ -31,6 +31,9 @@ SHAPES = [
     (32, 128, 8, 128), (128, 128, 8, 128), (32, 128, 16, 128), (32, 256, 8, 256),
     # The Fashion-MNIST recipe's convs after its first (batch 128).
     (128, 32, 14, 64), (128, 64, 14, 64), (128, 64, 7, 128),
+    # Few channels, small outputs, large filter banks: the rule's bounds.
+    (64, 3, 32, 32), (64, 8, 32, 8), (64, 8, 16, 16), (64, 64, 3, 64), (64, 64, 4, 64), (64, 64, 5, 64),
+    (64, 64, 6, 64), (32, 256, 8, 128), (32, 192, 8, 192),
 ]
 WINOGRADS = ("winograd2", "winograd4")
 

@@ -141,7 +141,7 @@ def time_convs():
 
                 t_torch = gpu_time(theirs)
             winograd_fits = w_shape[2:] == (3, 3) and stride == 1
-            for algorithm in ("auto", "winograd2") if winograd_fits else ("auto",):
+            for algorithm in ("auto", "winograd2", "winograd4") if winograd_fits else ("auto",):
                 conv_param = {"stride": stride, "pad": pad, "algorithm": algorithm}
                 out, _ = L.conv_forward_fast(x, w, b, conv_param)
                 dout = cp.random.standard_normal(out.shape).astype(dtype)

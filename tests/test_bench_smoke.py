@@ -48,7 +48,7 @@ def test_the_algorithm_race_prints_both_winograds_and_the_pick():
     header, *rows = result.stdout.splitlines()
     assert "winograd2/im2col 1 thread" in header and "winograd4/im2col default" in header
     assert [row.split()[:4] for row in rows] == [["4", "32->32", "8x8", "float32"], ["2", "8->8", "4x4", "float32"]]
-    assert rows[0].split()[-1] == "winograd2" and rows[1].split()[-1] == "im2col"
+    assert rows[0].split()[-1] == "winograd4" and rows[1].split()[-1] == "im2col"
     assert all(float(ratio) > 0 for row in rows for ratio in row.split()[4:8])
     refused = run_bench("--shapes", "4,32,8", script="algorithms.py")
     assert refused.returncode == 2 and "a shape is N,C,H,F" in refused.stderr

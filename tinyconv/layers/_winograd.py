@@ -12,10 +12,12 @@ tile: M[xi] (P, F) = V[xi] (P, C) @ U[xi] (C, F), P being the number of tiles.
 The backward applies the transposed maps in reverse order. F(2x2) saves a factor
 2.25 in multiplications, F(4x4) a factor 4 at a small cost in rounding error.
 
-The transforms run in channels-last layout (H, W, n, C): a tap of every tile is
-then a strided slice along the two outer axes with long contiguous runs inside,
-and each transform is a few additions of such slices, vectorized over channels,
-samples and tiles.
+The transforms run in channels-last layout (H, W, n, C), as matrix products:
+B^T d B is B^T applied to the t rows of every row of tiles, a (t, t) @ (t, W n C)
+product each, then B to the t columns of every tile, a (t, t) @ (t, n C)
+product each. The tiles are overlapping windows of the array (a view, no copy),
+and the products read each input once and write each result once, where a sum
+of shifted slices would pass over the data once per term.
 """
 
 import numpy as np
@@ -25,25 +27,14 @@ from ._workspace import map_batch_chunks
 
 
 class _Transforms:
-    """The matrices of Winograd F(m x m, 3 x 3) and their rows as sparse term lists.
-
-    m outputs per tile side, from input tiles of side t = m + 2.
-    """
+    """The matrices of Winograd F(m x m, 3 x 3): m outputs per tile side, from input tiles of side t = m + 2."""
 
     def __init__(self, m, BT, G, AT):
         self.m, self.t = m, m + 2
-        self.G = np.array(G, dtype=np.float64)
-        BT, AT = np.array(BT), np.array(AT)
-        self.BT_rows, self.B_rows = _terms(BT), _terms(BT.T)
-        self.AT_rows, self.A_rows = _terms(AT), _terms(AT.T)
+        self.BT, self.G, self.AT = (np.array(a, dtype=np.float64) for a in (BT, G, AT))
         # A column of A^T that is all ones reaches every output of a tile exactly once: the bias goes there.
-        ones = int(np.flatnonzero((AT == 1).all(axis=0))[0])
+        ones = int(np.flatnonzero((self.AT == 1).all(axis=0))[0])
         self.bias_index = ones * self.t + ones
-
-
-def _terms(matrix):
-    """Each row of ``matrix`` as ((coefficient, column), ...) over its nonzero entries."""
-    return tuple(tuple((c.item(), k) for k, c in enumerate(row) if c) for row in matrix)
 
 
 F2 = _Transforms(
@@ -62,38 +53,6 @@ F4 = _Transforms(
 )
 
 
-def _accumulate(terms, pick, out):
-    """``out += sum(c * pick(k) for c, k in terms)``, in place."""
-    scratch = None
-    for c, k in terms:
-        if c == 1:
-            out += pick(k)
-        elif c == -1:
-            out -= pick(k)
-        else:
-            if scratch is None:
-                scratch = array_module(out).empty(out.shape, dtype=out.dtype)
-            out += array_module(out).multiply(pick(k), c, out=scratch)
-
-
-def _combine(terms, pick, out):
-    """``out = sum(c * pick(k) for c, k in terms)``, the first two terms in a single pass when their signs allow."""
-    xp = array_module(out)
-    (c0, k0), *rest = terms
-    if rest and (c0, rest[0][0]) in ((1, 1), (1, -1), (-1, 1)):
-        (c1, k1), *rest = rest
-        if c1 == 1 and c0 == 1:
-            xp.add(pick(k0), pick(k1), out=out)
-        elif c0 == 1:
-            xp.subtract(pick(k0), pick(k1), out=out)
-        else:
-            xp.subtract(pick(k1), pick(k0), out=out)
-    else:
-        xp.multiply(pick(k0), c0, out=out)
-    _accumulate(rest, pick, out)
-    return out
-
-
 def tiles(H_out, W_out, m):
     """Number of m x m output tiles along H and W."""
     return -(-H_out // m), -(-W_out // m)
@@ -101,7 +60,7 @@ def tiles(H_out, W_out, m):
 
 def _channels_last(x, pad, height, width):
     """x (n, C, H, W) zero-padded to (height, width, n, C): samples and channels innermost, so that every
-    tap the transforms read is a long contiguous run whatever the image size."""
+    tile's row is a long contiguous run whatever the image size."""
     xp = array_module(x)
     n, C, H, W = x.shape
     x_t = transposed_copy(x.reshape(n * C, H * W), xp.empty((H * W, n * C), dtype=x.dtype))
@@ -117,9 +76,21 @@ def _channels_first(a, out):
     transposed_copy(a.reshape(H * W, n * C), out.reshape(n * C, H * W))
 
 
-def _tap(a, k, count, m, axis=0):
-    """Elements k, k + m, ..., k + m * (count - 1) of ``axis``: tap k of ``count`` tiles placed m apart."""
-    return a[(slice(None),) * axis + (slice(k, k + m * count, m),)]
+def _tiles_along(a, axis, count, tf):
+    """View of ``a`` with ``axis`` split in two, (count, t): tile i holds entries m*i ... m*i + t - 1 of it,
+    so neighbouring tiles share t - m entries. No copy."""
+    xp = array_module(a)
+    windows = xp.lib.stride_tricks.sliding_window_view(a, tf.t, axis=axis)
+    windows = windows[(slice(None),) * axis + (slice(0, tf.m * count, tf.m),)]
+    return xp.moveaxis(windows, -1, axis + 1)
+
+
+def _product(a, b, out):
+    """``out[...] = a @ b``, written straight into the view ``out`` where the array module can."""
+    if array_module(b) is np:
+        return np.matmul(a, b, out=out)
+    out[...] = a @ b
+    return out
 
 
 def transform_filters(w, tf):
@@ -136,49 +107,69 @@ def filter_gradient(dU, tf):
     return xp.einsum("ik,ijcf,jl->fckl", G, dU.reshape(tf.t, tf.t, *dU.shape[1:]), G, optimize=True)
 
 
+def _matrix(values, like):
+    return array_module(like).asarray(values, dtype=like.dtype)
+
+
 def transform_input(x, pad, tiles_h, tiles_w, tf):
     """V = B^T d B for every t x t tile d: x (n, C, H, W) -> V (t^2, P, C), P = tiles_h * tiles_w * n."""
     xp = array_module(x)
     n, C = x.shape[:2]
     m, t = tf.m, tf.t
+    BT = _matrix(tf.BT, x)
     x_pad = _channels_last(x, pad, m * tiles_h + 2, m * tiles_w + 2)
-    rows = xp.empty((t, tiles_h, m * tiles_w + 2, n, C), dtype=x.dtype)
-    for i, terms in enumerate(tf.BT_rows):
-        _combine(terms, lambda k: _tap(x_pad, k, tiles_h, m), rows[i])
-    # One operation per column of the tile does all t rows at once: few, large array operations.
-    V = xp.empty((t, t, tiles_h, tiles_w, n, C), dtype=x.dtype)
-    for j, terms in enumerate(tf.BT_rows):
-        _combine(terms, lambda l: _tap(rows, l, tiles_w, m, axis=2), V[:, j])
+    width = x_pad.shape[1]
+    # B^T from the left: one product per row of tiles, (t, t) @ (t, width * n * C) over its t input rows.
+    rows = BT @ _tiles_along(x_pad, 0, tiles_h, tf).reshape(tiles_h, t, width * n * C)
+    # B from the right: one product per tile, (t, t) @ (t, n * C), written in V's order (xi_a, xi_b, tiles).
+    V = xp.empty((t, t, tiles_h, tiles_w, n * C), dtype=x.dtype)
+    _product(BT, _tiles_along(rows.reshape(tiles_h, t, width, n * C), 2, tiles_w, tf), V.transpose(2, 0, 3, 1, 4))
     return V.reshape(t * t, tiles_h * tiles_w * n, C)
 
 
 def input_gradient(dV, dx, pad, tiles_h, tiles_w, tf):
-    """Adjoint of ``transform_input``: fills dx (n, C, H, W) from dV (t^2, P, C)."""
+    """Adjoint of ``transform_input``: fills dx (n, C, H, W) from dV (t^2, P, C).
+
+    Each tile's gradient B dV B^T lands on its t x t patch; neighbouring patches overlap by t - m rows and
+    columns. The first m rows (columns) of the tiles cover the image exactly once and are written; the
+    other t - m of each tile are added onto the next tile's.
+    """
     xp = array_module(dV)
     n, C, H, W = dx.shape
     m, t = tf.m, tf.t
-    dV = dV.reshape(t, t, tiles_h, tiles_w, n, C)
-    drows = xp.zeros((t, tiles_h, m * tiles_w + 2, n, C), dtype=dV.dtype)
-    for l, terms in enumerate(tf.B_rows):
-        _accumulate(terms, lambda j: dV[:, j], _tap(drows, l, tiles_w, m, axis=2))
-    dx_pad = xp.zeros((m * tiles_h + 2, m * tiles_w + 2, n, C), dtype=dV.dtype)
-    for k, terms in enumerate(tf.B_rows):
-        _accumulate(terms, lambda i: drows[i], _tap(dx_pad, k, tiles_h, m))
-    _channels_first(dx_pad[pad:pad + H, pad:pad + W], dx)
+    B = _matrix(tf.BT.T, dV)
+    width = m * tiles_w + 2
+    # B from the right, over the columns of every tile: (t, t) @ (t, n * C) per tile.
+    per_tile = dV.reshape(t, t, tiles_h, tiles_w, n * C).transpose(0, 2, 3, 1, 4)
+    drows = xp.empty((t, tiles_h, width, n * C), dtype=dV.dtype)
+    _product(B[:m], per_tile, drows[:, :, :m * tiles_w].reshape(t, tiles_h, tiles_w, m, n * C))
+    drows[:, :, m * tiles_w:] = 0
+    overlap = B[m:] @ per_tile  # the last t - m columns of each tile, onto the next tile's first ones
+    for r in range(t - m):
+        drows[:, :, m + r:m + r + m * tiles_w:m] += overlap[..., r, :]
+    # B^T from the left, over the rows of every tile: (t, t) @ (t, width * n * C) per row of tiles.
+    per_row = drows.reshape(t, tiles_h, width * n * C).transpose(1, 0, 2)
+    dx_pad = xp.empty((m * tiles_h + 2, width * n * C), dtype=dV.dtype)
+    _product(B[:m], per_row, dx_pad[:m * tiles_h].reshape(tiles_h, m, width * n * C))
+    dx_pad[m * tiles_h:] = 0
+    overlap = B[m:] @ per_row
+    for r in range(t - m):
+        dx_pad[m + r:m + r + m * tiles_h:m] += overlap[:, r]
+    _channels_first(dx_pad.reshape(m * tiles_h + 2, width, n, C)[pad:pad + H, pad:pad + W], dx)
 
 
 def transform_output(M, n, tiles_h, tiles_w, tf):
     """Y = A^T M A for every tile: M (t^2, P, F) -> Y (m * tiles_h, m * tiles_w, n, F), channels last."""
     xp = array_module(M)
     m, t = tf.m, tf.t
-    M = M.reshape(t, t, tiles_h, tiles_w, n, M.shape[-1])
-    rows = xp.empty((m,) + M.shape[1:], dtype=M.dtype)
-    for a, terms in enumerate(tf.AT_rows):
-        _combine(terms, lambda i: M[i], rows[a])
-    Y = xp.empty((tiles_h, m, tiles_w, m) + M.shape[4:], dtype=M.dtype)
-    for b, terms in enumerate(tf.AT_rows):
-        _combine(terms, lambda j: rows[:, j], Y[:, :, :, b].swapaxes(0, 1))
-    return Y.reshape(m * tiles_h, m * tiles_w, n, Y.shape[-1])
+    F = M.shape[-1]
+    AT = _matrix(tf.AT, M)
+    # A^T from the left: a single (m, t) @ (t, t * P * F) product over the first tile index.
+    rows = (AT @ M.reshape(t, t * tiles_h * tiles_w * n * F)).reshape(m, t, tiles_h, tiles_w, n * F)
+    # A from the right: (m, t) @ (t, n * F) per tile, written in Y's order.
+    Y = xp.empty((tiles_h, m, tiles_w, m, n * F), dtype=M.dtype)
+    _product(AT, rows.transpose(2, 0, 3, 1, 4), Y)
+    return Y.reshape(m * tiles_h, m * tiles_w, n, F)
 
 
 def output_gradient(dY, tf):
@@ -186,14 +177,13 @@ def output_gradient(dY, tf):
     xp = array_module(dY)
     m, t = tf.m, tf.t
     tiles_h, tiles_w = dY.shape[0] // m, dY.shape[1] // m
-    dY = dY.reshape(tiles_h, m, tiles_w, m, *dY.shape[2:])
-    rows = xp.empty((t, tiles_h, tiles_w, m) + dY.shape[4:], dtype=dY.dtype)
-    for i, terms in enumerate(tf.A_rows):
-        _combine(terms, lambda a: dY[:, a], rows[i])
-    dM = xp.empty((t, t, tiles_h, tiles_w) + dY.shape[4:], dtype=dY.dtype)
-    for j, terms in enumerate(tf.A_rows):
-        _combine(terms, lambda b: rows[:, :, :, b], dM[:, j])
-    return dM.reshape(t * t, tiles_h * tiles_w * dY.shape[4], dY.shape[-1])
+    nF = dY.shape[2] * dY.shape[3]
+    A = _matrix(tf.AT.T, dY)
+    # A from the left over each tile's rows, then from the right over its columns, written in dM's order.
+    rows = (A @ dY.reshape(tiles_h, m, tiles_w * m * nF)).reshape(tiles_h, t, tiles_w, m, nF)
+    dM = xp.empty((t, t, tiles_h, tiles_w, nF), dtype=dY.dtype)
+    _product(A, rows, dM.transpose(2, 0, 3, 1, 4))
+    return dM.reshape(t * t, tiles_h * tiles_w * dY.shape[2], dY.shape[3])
 
 
 def _bytes_per_sample(x, F, tiles_h, tiles_w, tf):

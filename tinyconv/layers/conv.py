@@ -6,10 +6,10 @@ Shapes: x (N, C, H, W), w (F, C, HH, WW), b (F,), out (N, F, H_out, W_out) with
 The naive pair loops over every output element and reads like the definition.
 The fast pair picks an algorithm from the shapes and the array module alone
 (``conv_param['algorithm']`` overrides it), so that the thread setting never
-changes which arithmetic runs: Winograd F(2x2, 3x3) (``_winograd.py``) for 3x3
+changes which arithmetic runs: Winograd F(4x4, 3x3) (``_winograd.py``) for 3x3
 filters at stride 1 on NumPy with enough channels and pixels and filter banks
 that are not too large, im2col and one matrix product per chunk
-(``_im2col.py``) otherwise.
+(``_im2col.py``) otherwise; 'winograd2' (F(2x2, 3x3)) on request.
 Both process the batch in chunks so that their scratch memory stays under
 ``workspace_limit()`` bytes whatever the batch size.
 """
@@ -24,14 +24,14 @@ from . import _im2col, _winograd
 from ._windows import pad_spatial
 
 ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
-# Where Winograd beat im2col both on one thread and on two workers (benchmarks/algorithms.py, float32
-# and float64): it needs enough input channels for its transforms to pay off and enough output pixels per
-# sample to keep its many small array operations large. With F * C above 96 * 96 (F filters) it still won
-# on one thread but lost on workers: its filter transforms are then large enough for BLAS to run them on
-# its own threads, which compete with the workers.
-_WINOGRAD_MIN_CHANNELS = 32
-_WINOGRAD_MIN_OUTPUTS = 8 * 8
-_WINOGRAD_MAX_FILTERS = 96 * 96
+# Where Winograd F(4x4) beat im2col both on one thread and on two workers (benchmarks/algorithms.py,
+# float32 and float64, forward + backward): from 16 input channels and 6x6 output pixels per sample up
+# (with 3 channels, or 5x5 outputs, whose tiles are mostly padding, im2col won), and with F * C up to
+# 128 * 128 (F filters). Beyond that its per-chunk filter gradients, (36, C, F) each, cost more than it
+# saves, most in float64 on two workers. F(2x2) was slower than F(4x4) almost everywhere on that grid.
+_WINOGRAD_MIN_CHANNELS = 16
+_WINOGRAD_MIN_OUTPUTS = 6 * 6
+_WINOGRAD_MAX_FILTERS = 128 * 128
 
 
 class ConvNaiveCache(NamedTuple):
@@ -143,7 +143,7 @@ def _algorithm(where, x, w, conv_param, stride, H_out, W_out):
         F, C = w.shape[:2]
         worth_it = (C >= _WINOGRAD_MIN_CHANNELS and F * C <= _WINOGRAD_MAX_FILTERS
                     and H_out * W_out >= _WINOGRAD_MIN_OUTPUTS and array_module(x) is np)
-        return "winograd2" if winograd_fits and worth_it else "im2col"
+        return "winograd4" if winograd_fits and worth_it else "im2col"
     return requested
 
 
