@@ -17,7 +17,7 @@ from .norms import (
     spatial_groupnorm_backward,
     spatial_groupnorm_forward,
 )
-from .pool import max_pool_backward_fast, max_pool_forward_fast
+from .pool import MaxPoolFastCache, max_pool_backward_fast, max_pool_forward_fast
 from ._windows import pad_spatial
 
 
@@ -91,9 +91,14 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
 def conv_relu_pool_backward(dout, cache, need_dx=True):
     """Backward of ``conv_relu_pool_forward``. dout (N, F, H_pool, W_pool) -> dx (None without need_dx), dw,
     db."""
-    conv_cache, relu_cache, pool_cache = _checks.cache("conv_relu_pool_backward", cache, ConvReluPoolCache)
-    # The pool's gradient is this function's own array: ReLU's mask goes into it rather than into a new one.
-    da = _relu_backward_in_place(max_pool_backward_fast(dout, pool_cache), relu_cache)
+    where = "conv_relu_pool_backward"
+    conv_cache, _, pool_cache = _checks.cache(where, cache, ConvReluPoolCache)
+    pooled = _checks.cache(where, pool_cache, MaxPoolFastCache).out
+    _checks.gradient(where, dout, pooled.shape, pooled.dtype)
+    # ReLU's backward on the pooled side: a window's gradient goes to the position of its maximum, where ReLU's
+    # output is that maximum, so ReLU lets it through exactly where the pooled output is positive. The same
+    # results as masking the pool's gradient, on an array a quarter of its size (2x2 pools).
+    da = max_pool_backward_fast(dout * (pooled > 0), pool_cache)
     return conv_backward_fast(da, conv_cache, need_dx)
 
 
