@@ -204,14 +204,13 @@ def _forward_chunk(x, U, b, pad, tiles_h, tiles_w, tf, out):
 
 
 def _backward_chunk(dout, x, U_T, pad, tiles_h, tiles_w, tf, dx):
-    """Fill ``dx`` (n, C, H, W) for one chunk (unless dx is None) and return its contribution to dw
-    (F, C, 3, 3): already through the filter transform's adjoint, a quarter of the size of dU, since every
-    chunk's part is kept until all are added up."""
+    """Fill ``dx`` (n, C, H, W) for one chunk (unless dx is None) and return its contribution to dU
+    (t^2, C, F)."""
     V = transform_input(x, pad, tiles_h, tiles_w, tf)
     dM = output_gradient(_channels_last(dout, 0, tf.m * tiles_h, tf.m * tiles_w), tf)
     if dx is not None:
         input_gradient(dM @ U_T, dx, pad, tiles_h, tiles_w, tf)
-    return filter_gradient(V.transpose(0, 2, 1) @ dM, tf)
+    return V.transpose(0, 2, 1) @ dM
 
 
 def forward(x, w, b, pad, H_out, W_out, tf):
@@ -231,7 +230,7 @@ def backward(dout, x, w, pad, H_out, W_out, tf, need_dx=True):
     xp = array_module(x)
     tiles_h, tiles_w = tiles(H_out, W_out, tf.m)
     U_T = transform_filters(w, tf).transpose(0, 2, 1)
-    dw = xp.zeros(w.shape, dtype=x.dtype)
+    dU = xp.zeros((tf.t ** 2, x.shape[1], w.shape[0]), dtype=x.dtype)
     # C order: _channels_first writes through a reshape.
     dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
     for part in map_batch_chunks(
@@ -239,5 +238,5 @@ def backward(dout, x, w, pad, H_out, W_out, tf, need_dx=True):
                                           None if dx is None else dx[chunk]),
         x.shape[0], _bytes_per_sample(x, w.shape[0], tiles_h, tiles_w, tf),
     ):
-        dw += part
-    return dx, dw
+        dU += part
+    return dx, filter_gradient(dU, tf)
