@@ -2,11 +2,14 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinyconv.layers import (
     affine_forward,
     affine_relu_backward,
     affine_relu_forward,
+    conv_backward_fast,
     conv_bn_relu_backward,
     conv_bn_relu_forward,
     conv_forward_fast,
@@ -16,7 +19,9 @@ from tinyconv.layers import (
     conv_relu_forward,
     conv_relu_pool_backward,
     conv_relu_pool_forward,
+    max_pool_backward_fast,
     max_pool_forward_fast,
+    relu_backward,
     relu_forward,
     residual_block_backward,
     residual_block_forward,
@@ -252,6 +257,31 @@ def test_dtype_and_purity(rng, layer, dtype):
 @pytest.mark.parametrize("layer", SANDWICHES)
 def test_rejects_bad_dout(rng, layer):
     check_rejects_bad_dout(layer.forward, layer.backward, layer.inputs(rng, np.float64))
+
+
+@given(
+    window=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+    stride=st.integers(1, 3),
+    negative_bias=st.booleans(),
+    dtype=st.sampled_from(DTYPES),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_conv_relu_pool_backward_is_the_layers_backward_exactly(window, stride, negative_bias, dtype, seed):
+    # ReLU's mask goes on the pooled gradient; layer by layer it goes on the pool's. Tilings and overlapping
+    # windows, and with a negative bias windows of ReLU zeros (ties) everywhere, must give the same bits.
+    rng = np.random.default_rng(seed)
+    (ph, pw), out_size = window, (3, 4)
+    x, w = arrays(rng, dtype, (2, 2, (out_size[0] - 1) * stride + ph, (out_size[1] - 1) * stride + pw), (3, 2, 3, 3))
+    b = np.full(3, -2.0 if negative_bias else 0.0, dtype=dtype)
+    pool_param = {"pool_height": ph, "pool_width": pw, "stride": stride}
+    out, cache = conv_relu_pool_forward(x, w, b, dict(CONV_PARAM), pool_param)
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    a, conv_cache = conv_forward_fast(x, w, b, dict(CONV_PARAM))
+    s, relu_cache = relu_forward(a)
+    _, pool_cache = max_pool_forward_fast(s, pool_param)
+    expected = conv_backward_fast(relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache), conv_cache)
+    for got, want in zip(conv_relu_pool_backward(dout, cache), expected):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_conv_bn_relu_writes_running_stats_back(rng):
