@@ -319,7 +319,7 @@ def test_limit_workspace_holds_in_its_own_thread_only():
     ((8, 32, 16, 16), (32, 32, 3, 3), 1, "winograd4"),
     ((8, 8, 16, 16), (32, 8, 3, 3), 1, "im2col"),  # too few channels for Winograd
     ((8, 32, 5, 5), (32, 32, 3, 3), 1, "im2col"),  # too few output pixels
-    ((8, 192, 8, 8), (128, 192, 3, 3), 1, "im2col"),  # too many filters
+    ((8, 256, 8, 8), (256, 256, 3, 3), 1, "im2col"),  # too many filters
     ((8, 32, 17, 17), (32, 32, 3, 3), 2, "im2col"),  # a stride Winograd cannot do
 ])
 def test_auto_picks_the_same_algorithm_whatever_the_threads(threads, monkeypatch, x_shape, w_shape, stride,

@@ -27,11 +27,11 @@ ALGORITHMS = ("auto", "im2col", "winograd2", "winograd4")
 # Where Winograd F(4x4) beat im2col both on one thread and on two workers (benchmarks/algorithms.py,
 # float32 and float64, forward + backward): from 16 input channels and 6x6 output pixels per sample up
 # (with 3 channels, or 5x5 outputs, whose tiles are mostly padding, im2col won), and with F * C up to
-# 128 * 128 (F filters). Beyond that its per-chunk filter gradients, (36, C, F) each, cost more than it
-# saves, most in float64 on two workers. F(2x2) was slower than F(4x4) almost everywhere on that grid.
+# 256 * 128 (F filters); at 192 * 192 and 256 * 256 im2col tied or won in float64 on two workers.
+# F(2x2) was slower than F(4x4) almost everywhere on that grid.
 _WINOGRAD_MIN_CHANNELS = 16
 _WINOGRAD_MIN_OUTPUTS = 6 * 6
-_WINOGRAD_MAX_FILTERS = 128 * 128
+_WINOGRAD_MAX_FILTERS = 256 * 128
 
 
 class ConvNaiveCache(NamedTuple):
