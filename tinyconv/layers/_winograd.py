@@ -24,6 +24,7 @@ of shifted slices would pass over the data once per term.
 import numpy as np
 
 from .._backend import array_module, transposed_copy
+from .._parallel import held_blas
 from ._workspace import map_batch_chunks
 
 
@@ -228,10 +229,13 @@ def forward(x, w, b, pad, H_out, W_out, tf):
     xp = array_module(x)
     N, F = x.shape[0], w.shape[0]
     tiles_h, tiles_w = tiles(H_out, W_out, tf.m)
-    U = transform_filters(w, tf)
     out = xp.empty((N, F, H_out, W_out), dtype=x.dtype)
-    map_batch_chunks(xp, lambda chunk: _forward_chunk(x[chunk], U, b, pad, tiles_h, tiles_w, tf, out[chunk]),
-                     N, _bytes_per_sample(x, F, tiles_h, tiles_w, tf))
+    # BLAS at one thread for the filter transform too: threads it spread that product over would spin on after
+    # it, taking the cores from the workers (on 2 cores a 128x128-filter conv ran slower on 2 workers than 1).
+    with held_blas():
+        U = transform_filters(w, tf)
+        map_batch_chunks(xp, lambda chunk: _forward_chunk(x[chunk], U, b, pad, tiles_h, tiles_w, tf, out[chunk]),
+                         N, _bytes_per_sample(x, F, tiles_h, tiles_w, tf))
     return out
 
 
@@ -239,14 +243,15 @@ def backward(dout, x, w, pad, H_out, W_out, tf, need_dx=True):
     """dx (N, C, H, W), or None without ``need_dx``, and dw (F, C, 3, 3) from dout (N, F, H_out, W_out)."""
     xp = array_module(x)
     tiles_h, tiles_w = tiles(H_out, W_out, tf.m)
-    U = transform_filters(w, tf)
     dU = xp.zeros((tf.t ** 2, w.shape[0], x.shape[1]), dtype=x.dtype)
     # C order: _channels_first writes through a reshape.
     dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
-    for part in map_batch_chunks(
-        xp, lambda chunk: _backward_chunk(dout[chunk], x[chunk], U, pad, tiles_h, tiles_w, tf,
-                                          None if dx is None else dx[chunk]),
-        x.shape[0], _bytes_per_sample(x, w.shape[0], tiles_h, tiles_w, tf),
-    ):
-        dU += part
-    return dx, filter_gradient(dU, tf)
+    with held_blas():  # as in forward
+        U = transform_filters(w, tf)
+        for part in map_batch_chunks(
+            xp, lambda chunk: _backward_chunk(dout[chunk], x[chunk], U, pad, tiles_h, tiles_w, tf,
+                                              None if dx is None else dx[chunk]),
+            x.shape[0], _bytes_per_sample(x, w.shape[0], tiles_h, tiles_w, tf),
+        ):
+            dU += part
+        return dx, filter_gradient(dU, tf)
