@@ -29,6 +29,8 @@ from tinyconv.layers import (
     spatial_groupnorm_forward,
 )
 
+from tinyconv.layers.sandwich import _conv_block_max_pool_backward
+
 from .oracle import F
 from .helpers import DTYPES, check_against_oracle, check_backward, check_layer_contract, check_rejects_bad_dout
 
@@ -282,6 +284,30 @@ def test_conv_relu_pool_backward_is_the_layers_backward_exactly(window, stride, 
     expected = conv_backward_fast(relu_backward(max_pool_backward_fast(dout, pool_cache), relu_cache), conv_cache)
     for got, want in zip(conv_relu_pool_backward(dout, cache), expected):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("block", ["relu", "batchnorm", "groupnorm"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_a_conv_block_through_its_max_pool_is_the_layers_backward_exactly(rng, block, dtype):
+    # ConvNet's pooled blocks: ReLU's mask on the pooled gradient, the norm's backward in place on the pool's.
+    x, w, b = arrays(rng, dtype, (2, 3, 4, 6), (4, 3, 3, 3), (4,))
+    b -= 1  # windows of ReLU zeros: ties
+    gamma, beta = arrays(rng, dtype, (4,), (4,))
+    forward, backward = {
+        "relu": (lambda: conv_relu_forward(x, w, b, dict(CONV_PARAM)), conv_relu_backward),
+        "batchnorm": (lambda: conv_bn_relu_forward(x, w, b, gamma, beta, dict(CONV_PARAM), {"mode": "train"}),
+                      conv_bn_relu_backward),
+        "groupnorm": (lambda: conv_gn_relu_forward(x, w, b, gamma.reshape(1, 4, 1, 1), beta.reshape(1, 4, 1, 1), 2,
+                                                   dict(CONV_PARAM), {}), conv_gn_relu_backward),
+    }[block]
+    out, block_cache = forward()
+    pooled, pool_cache = max_pool_forward_fast(out, dict(POOL_PARAM))
+    dout = rng.standard_normal(pooled.shape).astype(dtype)
+    expected = backward(max_pool_backward_fast(dout, pool_cache), block_cache)
+    got = _conv_block_max_pool_backward("test", dout, block_cache, pool_cache, need_dx=True)
+    assert len(got) == len(expected)
+    for mine, theirs in zip(got, expected):
+        np.testing.assert_array_equal(mine, theirs)
 
 
 def test_conv_bn_relu_writes_running_stats_back(rng):

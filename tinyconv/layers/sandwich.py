@@ -93,13 +93,38 @@ def conv_relu_pool_backward(dout, cache, need_dx=True):
     db."""
     where = "conv_relu_pool_backward"
     conv_cache, _, pool_cache = _checks.cache(where, cache, ConvReluPoolCache)
+    return conv_backward_fast(_relu_max_pool_backward(where, dout, pool_cache), conv_cache, need_dx)
+
+
+def _relu_max_pool_backward(where, dout, pool_cache):
+    """The gradient at the input of ReLU for ReLU followed by a fast max pool, from the pool's dout.
+
+    ReLU's backward runs on the pooled side: a window's gradient goes to the position of its maximum, where
+    ReLU's output is that maximum, so ReLU lets it through exactly where the pooled output is positive. The
+    same results as masking the pool's gradient, on an array a quarter of its size (2x2 pools), and the
+    result is a fresh array the caller owns.
+    """
     pooled = _checks.cache(where, pool_cache, MaxPoolFastCache).out
     _checks.gradient(where, dout, pooled.shape, pooled.dtype)
-    # ReLU's backward on the pooled side: a window's gradient goes to the position of its maximum, where ReLU's
-    # output is that maximum, so ReLU lets it through exactly where the pooled output is positive. The same
-    # results as masking the pool's gradient, on an array a quarter of its size (2x2 pools).
-    da = max_pool_backward_fast(dout * (pooled > 0), pool_cache)
-    return conv_backward_fast(da, conv_cache, need_dx)
+    return max_pool_backward_fast(dout * (pooled > 0), pool_cache)
+
+
+def _conv_block_max_pool_backward(where, dout, block_cache, pool_cache, need_dx):
+    """Backward of a conv block (``conv_relu``, ``conv_bn_relu`` or ``conv_gn_relu``) followed by a fast max
+    pool, from the pool's dout: the block's gradients, as its own backward returns them.
+
+    The pool's gradient comes out with ReLU's mask in it (``_relu_max_pool_backward``) and, being this
+    function's own array, the batch norm's backward overwrites it: of the activation-sized arrays that the
+    pool, ReLU and norm backwards would make one after another, one is made.
+    """
+    da = _relu_max_pool_backward(where, dout, pool_cache)
+    if isinstance(block_cache, ConvReluCache):
+        return conv_backward_fast(da, block_cache.conv, need_dx)
+    if isinstance(block_cache, ConvBnReluCache):
+        dan, dgamma, dbeta = _batchnorm_backward(where, da, block_cache.norm, in_place=True)
+    else:
+        dan, dgamma, dbeta = spatial_groupnorm_backward(da, _checks.cache(where, block_cache, ConvGnReluCache).norm)
+    return (*conv_backward_fast(dan, block_cache.conv, need_dx), dgamma, dbeta)
 
 
 def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):

@@ -44,6 +44,7 @@ from tinyconv.layers import (
     residual_block_forward,
     softmax_loss,
 )
+from tinyconv.layers.sandwich import _conv_block_max_pool_backward
 from tinyconv.models._base import POOL_PARAM, Model, pooled_size
 
 DEFAULT_GAUSSIAN_SCALE = 1e-2
@@ -389,9 +390,12 @@ class ConvNet(Model):
         ``need_dx``, which the first layer does not need)."""
         if layer.kind == "conv":
             cache, pool_cache = cache
-            if pool_cache is not None:
-                dout = _POOLS[layer.pool][1](dout, pool_cache)
-            dx, *arrays = _CONV_BLOCKS[self.normalization][1](dout, cache, need_dx)
+            if layer.pool == "p":  # ReLU's mask on the pooled side, and one activation-sized array
+                dx, *arrays = _conv_block_max_pool_backward("ConvNet.loss", dout, cache, pool_cache, need_dx)
+            else:
+                if pool_cache is not None:
+                    dout = _POOLS[layer.pool][1](dout, pool_cache)
+                dx, *arrays = _CONV_BLOCKS[self.normalization][1](dout, cache, need_dx)
             names = ("W", "b", "gamma", "beta")[:len(arrays)]
             grads.update({f"{name}{number}": grad for name, grad in zip(names, arrays)})
             return dx
