@@ -19,8 +19,8 @@ Sections (``--only``, repeatable; all by default):
 Times are medians over repeats in which the contenders take turns, so that a change in machine load
 reaches them all alike. The process keeps freed memory for reuse (``tinyconv.keep_freed_memory``, as
 the ``tinyconv`` command does), which serves both libraries; ``--default-malloc`` leaves malloc as it is.
-The memory probes always run with malloc as it is. torch is imported only where it is used, so that tinyconv's memory is measured
-in a process that never loaded it.
+The memory probes always run with malloc as it is. torch is imported only where it is used, so that
+tinyconv's memory is measured in a process that never loaded it.
 """
 
 from __future__ import annotations

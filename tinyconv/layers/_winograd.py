@@ -119,6 +119,7 @@ def _transposed(a):
 
 
 def _matrix(values, like):
+    """A transform matrix (float64 NumPy) in the array module and dtype of ``like``."""
     return array_module(like).asarray(values, dtype=like.dtype)
 
 
@@ -151,22 +152,30 @@ def input_gradient(dV, dx, pad, tiles_h, tiles_w, tf):
     B = _matrix(tf.BT.T, dV)
     width = m * tiles_w + 2
     # B from the right, over the columns of every tile: (t, t) @ (t, n * C) per tile.
-    per_tile = dV.reshape(t, t, tiles_h, tiles_w, n * C).transpose(0, 2, 3, 1, 4)
     drows = xp.empty((t, tiles_h, width, n * C), dtype=dV.dtype)
-    _product(B[:m], per_tile, drows[:, :, :m * tiles_w].reshape(t, tiles_h, tiles_w, m, n * C))
-    drows[:, :, m * tiles_w:] = 0
-    overlap = B[m:] @ per_tile  # the last t - m columns of each tile, onto the next tile's first ones
-    for r in range(t - m):
-        drows[:, :, m + r:m + r + m * tiles_w:m] += overlap[..., r, :]
+    _add_tiles(B, dV.reshape(t, t, tiles_h, tiles_w, n * C).transpose(0, 2, 3, 1, 4), drows, 2, tiles_w, tf)
     # B^T from the left, over the rows of every tile: (t, t) @ (t, width * n * C) per row of tiles.
-    per_row = drows.reshape(t, tiles_h, width * n * C).transpose(1, 0, 2)
     dx_pad = xp.empty((m * tiles_h + 2, width * n * C), dtype=dV.dtype)
-    _product(B[:m], per_row, dx_pad[:m * tiles_h].reshape(tiles_h, m, width * n * C))
-    dx_pad[m * tiles_h:] = 0
-    overlap = B[m:] @ per_row
-    for r in range(t - m):
-        dx_pad[m + r:m + r + m * tiles_h:m] += overlap[:, r]
+    _add_tiles(B, drows.reshape(t, tiles_h, width * n * C).transpose(1, 0, 2), dx_pad, 0, tiles_h, tf)
     _channels_first(dx_pad.reshape(m * tiles_h + 2, width, n, C)[pad:pad + H, pad:pad + W], dx)
+
+
+def _add_tiles(B, per_tile, out, axis, count, tf):
+    """Adjoint of ``_tiles_along``: fills ``out``, whose ``axis`` holds m * count + t - m entries, with the sum
+    of every tile's ``B @ per_tile`` (t entries each, on that axis) placed m * i onwards.
+
+    per_tile holds each tile's (t, ...) matrix in its last two axes, its tiles in the ``count`` axis before.
+    The first m entries of the tiles cover the axis once and are written; the other t - m of each tile are
+    added onto the next tile's.
+    """
+    m, t = tf.m, tf.t
+    before = (slice(None),) * axis
+    head = out[before + (slice(0, m * count),)]
+    _product(B[:m], per_tile, head.reshape(head.shape[:axis] + (count, m) + head.shape[axis + 1:]))
+    out[before + (slice(m * count, None),)] = 0
+    overlap = B[m:] @ per_tile
+    for r in range(t - m):
+        out[before + (slice(m + r, m + r + m * count, m),)] += overlap[..., r, :]
 
 
 def transform_output(M, n, tiles_h, tiles_w, tf):

@@ -11,6 +11,7 @@ from .._backend import array_module
 from .affine import _relu_backward_in_place, _relu_in_place, affine_backward, affine_forward, relu_backward
 from .conv import conv_backward_fast, conv_forward_fast
 from .norms import (
+    BatchnormCache,
     _batchnorm_backward,
     spatial_batchnorm_backward,
     spatial_batchnorm_forward,
@@ -120,11 +121,9 @@ def _conv_block_max_pool_backward(where, dout, block_cache, pool_cache, need_dx)
     da = _relu_max_pool_backward(where, dout, pool_cache)
     if isinstance(block_cache, ConvReluCache):
         return conv_backward_fast(da, block_cache.conv, need_dx)
-    if isinstance(block_cache, ConvBnReluCache):
-        dan, dgamma, dbeta = _batchnorm_backward(where, da, block_cache.norm, in_place=True)
-    else:
-        dan, dgamma, dbeta = spatial_groupnorm_backward(da, _checks.cache(where, block_cache, ConvGnReluCache).norm)
-    return (*conv_backward_fast(dan, block_cache.conv, need_dx), dgamma, dbeta)
+    if not isinstance(block_cache, ConvBnReluCache):
+        _checks.cache(where, block_cache, ConvGnReluCache)
+    return _conv_norm_backward(where, da, block_cache.conv, block_cache.norm, need_dx)
 
 
 def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
@@ -137,10 +136,7 @@ def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
 
 def conv_bn_relu_backward(dout, cache, need_dx=True):
     """Backward of ``conv_bn_relu_forward``: dx (None without need_dx), dw, db, dgamma (F,), dbeta (F,)."""
-    # ReLU's gradient is this function's own array: the batch norm's backward overwrites it.
-    return _conv_norm_relu_backward("conv_bn_relu_backward", dout, cache, ConvBnReluCache,
-                                    lambda grad, norm_cache: _batchnorm_backward(
-                                        "conv_bn_relu_backward", grad, norm_cache, in_place=True), need_dx)
+    return _conv_norm_relu_backward("conv_bn_relu_backward", dout, cache, ConvBnReluCache, need_dx)
 
 
 def conv_gn_relu_forward(x, w, b, gamma, beta, G, conv_param, gn_param):
@@ -155,13 +151,21 @@ def conv_gn_relu_forward(x, w, b, gamma, beta, G, conv_param, gn_param):
 def conv_gn_relu_backward(dout, cache, need_dx=True):
     """Backward of ``conv_gn_relu_forward``: dx (None without need_dx), dw, db, dgamma (1, F, 1, 1),
     dbeta (1, F, 1, 1)."""
-    return _conv_norm_relu_backward("conv_gn_relu_backward", dout, cache, ConvGnReluCache,
-                                    spatial_groupnorm_backward, need_dx)
+    return _conv_norm_relu_backward("conv_gn_relu_backward", dout, cache, ConvGnReluCache, need_dx)
 
 
-def _conv_norm_relu_backward(where, dout, cache, cache_type, norm_backward, need_dx):
+def _conv_norm_relu_backward(where, dout, cache, cache_type, need_dx):
     conv_cache, norm_cache, relu_cache = _checks.cache(where, cache, cache_type)
-    dan, dgamma, dbeta = norm_backward(relu_backward(dout, relu_cache), norm_cache)
+    return _conv_norm_backward(where, relu_backward(dout, relu_cache), conv_cache, norm_cache, need_dx)
+
+
+def _conv_norm_backward(where, grad, conv_cache, norm_cache, need_dx):
+    """dx, dw, db, dgamma, dbeta of a conv and its batch or group norm from ``grad`` at the norm's output, a
+    fresh array of the caller's (ReLU's gradient), which a batch norm's backward overwrites."""
+    if isinstance(norm_cache, BatchnormCache):
+        dan, dgamma, dbeta = _batchnorm_backward(where, grad, norm_cache, in_place=True)
+    else:
+        dan, dgamma, dbeta = spatial_groupnorm_backward(grad, norm_cache)
     dx, dw, db = conv_backward_fast(dan, conv_cache, need_dx)
     return dx, dw, db, dgamma, dbeta
 
