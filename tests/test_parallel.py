@@ -28,12 +28,13 @@ def threads(monkeypatch):
 
 @pytest.fixture
 def executor_sizes(monkeypatch):
-    """Records the pool size every call that hands chunks to worker threads asks for."""
+    """Records, for every call that hands chunks to worker threads, how many threads run its chunks: the
+    pool threads it asks for and the calling thread, which runs a share itself."""
     sizes = []
     real = _parallel._submit
 
     def spy(size, fn, items):
-        sizes.append(size)
+        sizes.append(size + 1)
         return real(size, fn, items)
 
     monkeypatch.setattr(_parallel, "_submit", spy)
@@ -357,6 +358,36 @@ def test_chunks_run_on_no_more_workers_than_asked_whatever_the_pool(threads):
 
     assert _parallel.run_chunks(work, list(range(8)), 2) == [chunk * 10 for chunk in range(8)]
     assert most[0] <= 2
+
+
+def test_the_calling_thread_runs_a_share_of_the_chunks(threads):
+    _parallel._blas_controller()
+    ran_on = {}
+
+    def work(chunk):
+        ran_on[chunk] = threading.get_ident()
+        time.sleep(0.01)  # long enough for the pool thread to take its share
+        return chunk
+
+    assert _parallel.run_chunks(work, list(range(4)), 2) == list(range(4))
+    assert ran_on[0] == ran_on[2] == threading.get_ident(), "the calling thread did not run the first share"
+    assert ran_on[1] == ran_on[3] != threading.get_ident()
+
+
+def test_a_failing_share_of_the_caller_waits_for_the_others(threads):
+    _parallel._blas_controller()
+    finished = []
+
+    def work(chunk):
+        if chunk == 0:
+            raise ValueError("chunk 0 failed")
+        time.sleep(0.05)
+        finished.append(chunk)
+
+    with pytest.raises(ValueError, match="chunk 0 failed"):
+        _parallel.run_chunks(work, list(range(2)), 2)
+    assert finished == [1], "run_chunks returned before the pool thread's share ended"
+    assert _parallel._state["limit_users"] == 0
 
 
 def test_changing_the_setting_while_threads_compute_disturbs_none_of_them(threads):
