@@ -421,3 +421,22 @@ def test_need_dx_must_be_a_bool(rng, need_dx):
     out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1})
     with pytest.raises(TypeError, match="conv_backward_fast: need_dx must be True or False, got"):
         conv_backward_fast(np.ones_like(out), cache, need_dx=need_dx)
+
+
+@pytest.mark.parametrize("algorithm", ["winograd2", "winograd4"])
+def test_winograd_backward_reuses_the_filters_the_forward_transformed(rng, monkeypatch, algorithm):
+    from tinyconv.layers import _winograd
+
+    x, w, b = (rng.standard_normal(shape) for shape in ((2, 3, 6, 6), (4, 3, 3, 3), (4,)))
+    out, cache = conv_forward_fast(x, w, b, {"stride": 1, "pad": 1, "algorithm": algorithm})
+    dout = rng.standard_normal(out.shape)
+    expected = conv_backward_fast(dout, cache)
+    transformed = []
+    real = _winograd.transform_filters
+    monkeypatch.setattr(_winograd, "transform_filters", lambda *args: transformed.append(1) or real(*args))
+    for got, want in zip(conv_backward_fast(dout, cache), expected):
+        np.testing.assert_array_equal(got, want)
+    assert transformed == [], "the backward transformed the filters again"
+    dx_naive, dw_naive, _ = conv_backward_naive(dout, conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})[1])
+    np.testing.assert_allclose(expected[0], dx_naive, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(expected[1], dw_naive, rtol=1e-9, atol=1e-9)

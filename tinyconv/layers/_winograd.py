@@ -234,7 +234,8 @@ def _backward_chunk(dout, x, U, pad, tiles_h, tiles_w, tf, dx):
 
 
 def forward(x, w, b, pad, H_out, W_out, tf):
-    """out (N, F, H_out, W_out) from x (N, C, H, W), w (F, C, 3, 3), b (F,), stride 1."""
+    """out (N, F, H_out, W_out) from x (N, C, H, W), w (F, C, 3, 3), b (F,), stride 1, and the transformed
+    filters U (t^2, F, C), which the backward takes again rather than transforming w a second time."""
     xp = array_module(x)
     N, F = x.shape[0], w.shape[0]
     tiles_h, tiles_w = tiles(H_out, W_out, tf.m)
@@ -245,18 +246,19 @@ def forward(x, w, b, pad, H_out, W_out, tf):
         U = transform_filters(w, tf)
         map_batch_chunks(xp, lambda chunk: _forward_chunk(x[chunk], U, b, pad, tiles_h, tiles_w, tf, out[chunk]),
                          N, _bytes_per_sample(x, F, tiles_h, tiles_w, tf))
-    return out
+    return out, U
 
 
-def backward(dout, x, w, pad, H_out, W_out, tf, need_dx=True):
-    """dx (N, C, H, W), or None without ``need_dx``, and dw (F, C, 3, 3) from dout (N, F, H_out, W_out)."""
+def backward(dout, x, w, pad, H_out, W_out, tf, need_dx=True, U=None):
+    """dx (N, C, H, W), or None without ``need_dx``, and dw (F, C, 3, 3) from dout (N, F, H_out, W_out);
+    ``U`` from ``forward``, else transformed from w here."""
     xp = array_module(x)
     tiles_h, tiles_w = tiles(H_out, W_out, tf.m)
     dU = xp.zeros((tf.t ** 2, w.shape[0], x.shape[1]), dtype=x.dtype)
     # C order: _channels_first writes through a reshape.
     dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
     with held_blas():  # as in forward
-        U = transform_filters(w, tf)
+        U = transform_filters(w, tf) if U is None else U
         for part in map_batch_chunks(
             xp, lambda chunk: _backward_chunk(dout[chunk], x[chunk], U, pad, tiles_h, tiles_w, tf,
                                               None if dx is None else dx[chunk]),

@@ -46,7 +46,8 @@ class ConvNaiveCache(NamedTuple):
 
 class ConvFastCache(NamedTuple):
     """What ``conv_forward_fast`` keeps for its backward: the inputs, the algorithm it ran and what that
-    algorithm saved (im2col's columns when they fit the workspace, else None)."""
+    algorithm saved (im2col's columns when they fit the workspace, else None; Winograd's transformed
+    filters)."""
 
     x: object
     w: object
@@ -168,7 +169,7 @@ def conv_forward_fast(x, w, b, conv_param):
     w, b, stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     algorithm = _algorithm(where, x, w, conv_param, stride, H_out, W_out)
     if algorithm in _WINOGRAD:
-        out, saved = _winograd.forward(x, w, b, pad, H_out, W_out, _WINOGRAD[algorithm]), None
+        out, saved = _winograd.forward(x, w, b, pad, H_out, W_out, _WINOGRAD[algorithm])
     else:
         out, saved = _im2col.forward(x, w, b, stride, pad, H_out, W_out)
     return out, ConvFastCache(x, w, b, conv_param, algorithm, saved)
@@ -197,7 +198,7 @@ def conv_backward_fast(dout, cache, need_dx=True):
     _, _, stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     _checks.gradient(where, dout, (x.shape[0], w.shape[0], H_out, W_out), x.dtype)
     if algorithm in _WINOGRAD:
-        dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out, _WINOGRAD[algorithm], need_dx)
+        dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out, _WINOGRAD[algorithm], need_dx, saved)
     else:
         dx, dw = _im2col.backward(dout, x, w, stride, pad, H_out, W_out, saved, need_dx)
     return dx, dw, dout.sum(axis=(0, 2, 3))
