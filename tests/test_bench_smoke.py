@@ -5,6 +5,7 @@ Only the output's structure is checked; timings and memory figures depend on the
 """
 
 import subprocess
+import time
 import sys
 from pathlib import Path
 
@@ -52,3 +53,22 @@ def test_the_algorithm_race_prints_both_winograds_and_the_pick():
     assert all(float(ratio) > 0 for row in rows for ratio in row.split()[4:8])
     refused = run_bench("--shapes", "4,32,8", script="algorithms.py")
     assert refused.returncode == 2 and "a shape is N,C,H,F" in refused.stderr
+
+
+def test_a_race_sample_leaves_out_the_first_call_after_each_pause():
+    from tinyconv.benchmark import Contender, Effort, race
+
+    calls = []
+
+    def slow_after_a_pause():
+        calls.append(None)
+        if len(calls) in (2, 4):  # the first call of each round, right after its pause
+            time.sleep(0.2)
+
+    effort = Effort(warmup=1, repeats=2, min_sample_s=0.0, naive_repeats=1, settle_s=0.01)
+    samples = race([Contender(("slow after a pause",), slow_after_a_pause)], effort)
+    assert len(calls) == 5, "one warm-up call, then an untimed and a timed call in each of two rounds"
+    assert max(samples["slow after a pause",]) < 0.1
+    calls.clear()
+    unpaused = race([Contender(("no pause",), slow_after_a_pause)], Effort(1, 2, 0.0, 1, 0.0))
+    assert len(calls) == 3 and sorted(unpaused["no pause",])[-1] >= 0.2, "without a pause every call is timed"
