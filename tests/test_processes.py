@@ -32,7 +32,7 @@ def two_workers():
 
 
 def _layers():
-    """Fast conv forward + backward and fast max pool forward + backward on fixed inputs, each over 1 MiB
+    """Fast conv forward + backward and fast max pool forward + backward on fixed inputs, each over 4 MiB
     of work so that their chunks go to the workers: ([out, dx, dw, db], [out, dx])."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 16, 24, 24))

@@ -154,7 +154,7 @@ def max_pool_forward_fast(x, pool_param):
     xp = array_module(x)
     out = xp.empty((*x.shape[:2], H_out, W_out), dtype=x.dtype)
     map_batch_chunks(xp, lambda chunk: _running_max(x[chunk], ph, pw, stride, out[chunk]),
-                     x.shape[0], _bytes_per_sample(x))
+                     x.shape[0], _bytes_per_sample(x), x.nbytes)
     return out, MaxPoolFastCache(x, out, pool_param)
 
 
@@ -180,7 +180,7 @@ def max_pool_backward_fast(dout, cache):
     dx = xp.empty_like(x)
     map_batch_chunks(
         xp, lambda chunk: _route_to_first_maximum(dout[chunk], x[chunk], out[chunk], ph, pw, stride, dx[chunk]),
-        x.shape[0], _bytes_per_sample(x),
+        x.shape[0], _bytes_per_sample(x), x.nbytes,
     )
     return dx
 
