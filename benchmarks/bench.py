@@ -14,7 +14,7 @@ Sections (``--only``, repeatable; all by default):
 - ``naive``: the loop-based layers against the fast ones on the cs231n speed-test shapes.
 - ``memory``: peak extra memory of one forward + backward, each measured in a fresh process (Linux only).
 - ``e2e``: a whole training step of ThreeLayerConvNet and of a four-block ConvNet with batch norm, against the
-  same networks in torch, with each step's peak memory.
+  same networks in torch, with the peak memory of one warm step and of three steps from a cold start.
 
 Times are medians over repeats in which the contenders take turns, so that a change in machine load
 reaches them all alike. The process keeps freed memory for reuse (``tinyconv.keep_freed_memory``, as
@@ -272,8 +272,19 @@ def memory_section(cases, sweep_case, dtypes, batch_sizes, markdown: bool) -> No
 # ----------------------------------------------------------------------------------------------- end to end
 
 
-def training_memory_probe(library: str, network: str, dtype_name: str) -> int:
-    """Peak resident bytes above baseline of one training step of ``network``, in this (fresh) process."""
+# The baselines of the training steps' peak memory (training_memory_probe).
+MEMORY_BASELINES = ("warm", "cold")
+
+
+def training_memory_probe(library: str, network: str, dtype_name: str, since: str) -> int:
+    """Peak resident bytes of training steps of ``network`` above a baseline, in this (fresh) process.
+
+    ``since`` 'warm': one step's peak above the resident memory after two steps and freed memory given back.
+    glibc gives back all that the main thread's heap holds free but keeps the free top of each thread's heap,
+    which a next step reuses without counting it, so this measure depends on which thread allocated what.
+    'cold': the peak of three steps above the resident memory before the first, with the model and batch
+    built: everything training adds, caches and thread pools included.
+    """
     model = build_network(network, np.dtype(dtype_name).type)
     images, labels = training_batch(network, np.dtype(dtype_name).type)
     if library == "tinyconv":
@@ -281,11 +292,14 @@ def training_memory_probe(library: str, network: str, dtype_name: str) -> int:
     else:
         step = torch_training_step(model, images, labels)
         del model  # torch trains its own copy of the weights
-    step()
-    step()
+    warm = since == "warm"
+    if warm:
+        step()
+        step()
     _release_freed_memory()
     baseline = _proc_status_bytes("VmRSS")
-    step()
+    for _ in range(1 if warm else 3):
+        step()
     return _proc_status_bytes("VmHWM") - baseline
 
 
@@ -296,20 +310,22 @@ def e2e_section(dtypes, thread_settings, effort: Effort, markdown: bool) -> None
     linux = sys.platform.startswith("linux")  # peak memory is read from /proc
     for (network, dtype), times in training_times(dtypes, thread_settings, effort).items():
         label, batch = NETWORKS[network]
-        memory = {lib: measure_in_subprocess(["--training-memory-probe", json.dumps([lib, network, np.dtype(dtype).name])])
-                  for lib in LIBRARIES} if linux else {}
+        memory = {(lib, since): measure_in_subprocess(["--training-memory-probe",
+                                                       json.dumps([lib, network, np.dtype(dtype).name, since])])
+                  for since in MEMORY_BASELINES for lib in LIBRARIES} if linux else {}
         for threads in thread_settings:
             value = times["tinyconv", threads] / times["torch", threads]
             ratios.setdefault((np.dtype(dtype).name, threads), []).append(value)
             rows.append([f"{label}, batch {batch}", np.dtype(dtype).name, thread_label(threads),
                          milliseconds(times["tinyconv", threads]), milliseconds(times["torch", threads]), ratio(value),
-                         *(f"{memory[lib]:.1f}" for lib in LIBRARIES if memory)])
+                         *(f"{memory[lib, since]:.1f}" for since in MEMORY_BASELINES for lib in LIBRARIES if memory)])
     for (dtype, threads), values in ratios.items():
         rows.append([f"geometric mean over {len(values)}", dtype, thread_label(threads), "", "", ratio(geometric_mean(values)),
-                     *([""] * (2 if linux else 0))])
-    memory_headers = ["tinyconv peak MiB", "torch peak MiB"] if linux else []
+                     *([""] * (2 * len(MEMORY_BASELINES) if linux else 0))])
+    memory_headers = [f"{lib} peak MiB ({since})" for since in MEMORY_BASELINES for lib in LIBRARIES] if linux else []
     print_table("Training step: forward, softmax loss, backward, SGD update (median ms; ratio < 1 means tinyconv is "
-                "faster; peak extra RSS at default threads, each in a fresh process)",
+                "faster; peak extra RSS at default threads, each in a fresh process: 'warm' one step after two, "
+                "'cold' three steps from the start)",
                 ["network", "dtype", "threads", "tinyconv ms", "torch ms", "tinyconv/torch", *memory_headers], rows, markdown)
 
 

@@ -34,6 +34,9 @@ def test_quick_run_prints_every_requested_table():
     assert any(row.startswith("| ConvNet c32-c32p-c64-c64p-f256, batchnorm, batch 64 | float32 | 1 thread |")
                for row in rows)
     assert any(row.startswith("| geometric mean over 2 | float32 | 1 thread |") for row in rows)
+    step_rows = [row for row in rows if row.startswith(("| ThreeLayerConvNet", "| ConvNet"))]
+    for row in step_rows:  # peak MiB, one warm step and three from a cold start, of each library
+        assert all(float(cell) > 0 for cell in row.strip("| ").split(" | ")[-4:]), row
     assert "| blas: " in result.stdout
 
 
