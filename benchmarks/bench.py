@@ -12,7 +12,8 @@ Sections (``--only``, repeatable; all by default):
 - ``gemm``: the matrix products an im2col convolution makes, at one BLAS thread and at the default count.
 - ``conv``, ``pool``: forward + backward of each layer case, tinyconv against torch, runs interleaved.
 - ``naive``: the loop-based layers against the fast ones on the cs231n speed-test shapes.
-- ``memory``: peak extra memory of one forward + backward, each measured in a fresh process (Linux only).
+- ``memory``: peak extra memory of one forward + backward, each measured in a fresh process, after a first
+  step and from a cold start (Linux only).
 - ``e2e``: a whole training step of ThreeLayerConvNet and of a four-block ConvNet with batch norm, against the
   same networks in torch, with the peak memory of one warm step and of three steps from a cold start.
 
@@ -200,15 +201,18 @@ def _release_freed_memory() -> None:
 def memory_probe(library: str, case_fields: dict, dtype_name: str, method: str) -> int:
     """Peak bytes above baseline of one forward + backward, in this (fresh) process.
 
-    The inputs are allocated and one full step is run first (libraries, thread pools, BLAS buffers and
-    torch's kernel caches warmed up), then freed memory is released and the peak mark reset. ``method``
-    'rss' reads the peak resident set (VmHWM) over the baseline VmRSS; 'tracemalloc' traces the peak of
-    Python and NumPy allocations (torch does not report to it).
+    The inputs are allocated and, but for ``method`` 'cold', one full step is run first (libraries, thread
+    pools, BLAS buffers and torch's kernel caches warmed up); then freed memory is released and the peak mark
+    reset. ``method`` 'rss' reads the peak resident set (VmHWM) over the baseline VmRSS, and so does 'cold'
+    from before the first step, all that the step adds counted; 'tracemalloc' traces the peak of Python and
+    NumPy allocations (torch does not report to it). 'rss' depends on which thread allocated what, as
+    ``training_memory_probe`` says.
     """
     case = LayerCase(**{name: tuple(v) if isinstance(v, list) else v for name, v in case_fields.items()})
     build = tinyconv_step if library == "tinyconv" else torch_step
     step = build(case, make_inputs(case, np.dtype(dtype_name)))
-    step()
+    if method != "cold":
+        step()
     _release_freed_memory()
     if method == "tracemalloc":
         tracemalloc.start()
@@ -241,6 +245,7 @@ def memory_row(case: LayerCase, dtype) -> list[str]:
     tinyconv_rss = layer_memory("tinyconv", case, dtype, "rss")
     tinyconv_traced = layer_memory("tinyconv", case, dtype, "tracemalloc")
     torch_rss = layer_memory("torch", case, dtype, "rss")
+    tinyconv_cold, torch_cold = (layer_memory(lib, case, dtype, "cold") for lib in LIBRARIES)
     x_mib = math.prod(case.x_shape) * np.dtype(dtype).itemsize / MIB
     return [
         case.label,
@@ -250,10 +255,13 @@ def memory_row(case: LayerCase, dtype) -> list[str]:
         f"{tinyconv_traced:.1f}",
         f"{torch_rss:.1f}",
         ratio(tinyconv_rss / torch_rss) if torch_rss > 0 else "-",
+        f"{tinyconv_cold:.1f}",
+        f"{torch_cold:.1f}",
     ]
 
 
-MEMORY_HEADERS = ["layer", "dtype", "x MiB", "tinyconv MiB (RSS)", "tinyconv MiB (tracemalloc)", "torch MiB (RSS)", "tinyconv/torch"]
+MEMORY_HEADERS = ["layer", "dtype", "x MiB", "tinyconv MiB (RSS)", "tinyconv MiB (tracemalloc)", "torch MiB (RSS)",
+                  "tinyconv/torch", "tinyconv MiB (RSS, cold)", "torch MiB (RSS, cold)"]
 
 
 def memory_section(cases, sweep_case, dtypes, batch_sizes, markdown: bool) -> None:
@@ -261,7 +269,8 @@ def memory_section(cases, sweep_case, dtypes, batch_sizes, markdown: bool) -> No
     if not sys.platform.startswith("linux"):
         print("\nmemory: skipped, it reads /proc and glibc (Linux only)")
         return
-    note = "peak extra memory of one forward + backward, default threads, each in a fresh process"
+    note = ("peak extra memory of one forward + backward, default threads, each in a fresh process: after one "
+            "step, or with 'cold' from before the first")
     if cases:
         rows = [memory_row(case, dtype) for case in cases for dtype in dtypes]
         print_table(f"Memory: {note}", MEMORY_HEADERS, rows, markdown)
