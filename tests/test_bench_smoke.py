@@ -75,3 +75,14 @@ def test_a_race_sample_leaves_out_the_first_call_after_each_pause():
     calls.clear()
     unpaused = race([Contender(("no pause",), slow_after_a_pause)], Effort(1, 2, 0.0, 1, 0.0))
     assert len(calls) == 3 and sorted(unpaused["no pause",])[-1] >= 0.2, "without a pause every call is timed"
+
+
+def test_the_thread_measurements_print_each_part():
+    result = run_bench("--quick", script="threads.py")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.strip().startswith("on two threads:") and line.rstrip().endswith(" us") for line in lines)
+    assert sum("MiB arrays" in line and "speedup" in line for line in lines) == 2
+    layer_rows = [line.split() for line in lines if line.strip().endswith(tuple("0123456789")) and " MiB  float" in line]
+    assert len(layer_rows) == 4  # two input sizes in each dtype
+    assert all(float(value) > 0 for row in layer_rows for value in row[-3:])
