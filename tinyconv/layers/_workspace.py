@@ -17,8 +17,8 @@ _CPU_DEFAULT, _GPU_DEFAULT = 16 * 2**20, 1024 * 2**20
 # What limit_workspace set in this thread or task; None: the defaults above.
 _LIMIT = contextvars.ContextVar("tinyconv_workspace_limit", default=None)
 # Below this much work per call, handing chunks to threads costs more than it saves: on a 2-core machine,
-# max pooling, ReLU and batch norm over 1 MiB inputs took 1.4 to 1.8 times as long on two workers as on one,
-# over 2 MiB about as long, over 4 MiB and more 0.6 to 0.8 of it.
+# max pooling, ReLU and batch norm over 1 MiB inputs took 1.2 to 2.7 times as long on two workers as on one,
+# over 2 MiB 0.9 to 2.5 times, over 4 MiB 0.3 to 1.0 times (benchmarks/threads.py, two runs).
 _PARALLEL_MIN_BYTES = 4 * 2**20
 
 
