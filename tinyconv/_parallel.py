@@ -10,9 +10,11 @@ the last fast layer running in the process returns. Without threadpoolctl, or
 on CuPy arrays, chunks run one after another on the calling thread.
 
 A call reads its worker count once, when it starts, runs one share of its
-chunks on the calling thread and queues the others at once. The shared pool
-only grows, to one thread fewer than the most workers a call has asked for,
-and a pool replaced by a larger one still runs the work queued on it: changing
+chunks on the calling thread and queues the others at once, each to run in a
+copy of the caller's context (NumPy's error settings and tinyconv's scoped
+settings included). The shared pool only grows, to one thread fewer than the
+most shares a call has run, and a pool replaced by a larger one still runs the
+work queued on it: changing
 the setting, from any thread, never disturbs a running call. A child made by
 ``os.fork()`` starts with no pool, lock or BLAS limit of its parent's, whose
 worker threads do not exist in it.
@@ -212,10 +214,12 @@ def run_chunks(work, chunks, workers):
         return [work(chunk) for chunk in share]
 
     shares = [chunks[i::running] for i in range(running)]
+    # Each pool share in its own copy of the caller's context, as the caller's own share runs in it.
+    in_context = [(contextvars.copy_context(), share) for share in shares[1:]]
     with _blas_threads_per_worker(max(1, workers // running)):
-        # The calling thread runs the first share itself: it would only wait otherwise, and a pool thread
-        # woken for it started 40 to 80 microseconds later on a 2-core machine.
-        futures = _submit(running - 1, run_share, shares[1:])
+        # The calling thread runs the first share itself: it would only wait otherwise, for as long as handing
+        # a share to a pool thread takes (tens of microseconds on a 2-core machine; benchmarks/threads.py).
+        futures = _submit(running - 1, lambda item: item[0].run(run_share, item[1]), in_context)
         try:
             results = [run_share(shares[0])]
         finally:
