@@ -14,9 +14,9 @@ columns live in the cache until the backward, outside the scratch limit.
 import math
 
 from .._backend import array_module
-from .._parallel import run_chunks, workers_for
+from .._parallel import run_chunks
 from ._windows import offset_view
-from ._workspace import map_batch_chunks, workspace_limit
+from ._workspace import map_batch_chunks, workers_for_work, workspace_limit
 
 
 def _im2col(x, HH, WW, stride, pad, H_out, W_out):
@@ -131,10 +131,12 @@ def backward(dout, x, w, stride, pad, H_out, W_out, saved=None, need_dx=True):
         return _backward_chunk(dout[chunk], x[chunk], w_rows, *w.shape[2:], stride, pad,
                                None if dx is None else dx[chunk], cols)
 
+    bytes_per_sample = _bytes_per_sample(x, w, pad, H_out, W_out)
     if saved is None:
-        parts = map_batch_chunks(xp, work, x.shape[0], _bytes_per_sample(x, w, pad, H_out, W_out))
-    else:
-        parts = run_chunks(lambda chunk_and_cols: work(*chunk_and_cols), saved, workers_for(xp))
+        parts = map_batch_chunks(xp, work, x.shape[0], bytes_per_sample)
+    else:  # the forward's chunks, on as many workers as the forward had
+        parts = run_chunks(lambda chunk_and_cols: work(*chunk_and_cols), saved,
+                           workers_for_work(xp, x.shape[0] * bytes_per_sample))
     dw_rows = xp.zeros_like(w_rows)
     for part in parts:
         dw_rows += part

@@ -65,12 +65,21 @@ def map_rows(work, a):
     return map_batch_chunks(array_module(a), work, a.shape[0], math.prod(a.shape[1:]) * a.itemsize)
 
 
-def map_batch_chunks(xp, work, num_samples, bytes_per_sample, input_bytes=None):
+def workers_for_work(xp, work_bytes):
+    """Workers for a call on arrays of module ``xp`` with ``work_bytes`` of work: the available ones from
+    4 MiB on, else 1 (the calling thread)."""
+    return workers_for(xp) if work_bytes >= _PARALLEL_MIN_BYTES else 1
+
+
+def map_batch_chunks(xp, work, num_samples, bytes_per_sample, work_bytes=None):
     """``[work(chunk) for chunk in batch_chunks(...)]``, chunks sized for and run on the available workers.
 
-    Workers run the chunks when the call has enough work: ``input_bytes``, for a pass that reads its input a
-    few times and needs less scratch than that, else its whole workspace, ``num_samples * bytes_per_sample``.
+    The call's work is its whole workspace, ``num_samples * bytes_per_sample``, unless ``work_bytes`` is
+    given: pooling's workspace per sample is an upper bound that sizes its chunks, while its passes cost
+    about what reading its input a few times costs, and an affine layer's products cost more than their
+    operands' bytes suggest.
     """
-    work_bytes = num_samples * bytes_per_sample if input_bytes is None else input_bytes
-    workers = workers_for(xp) if work_bytes >= _PARALLEL_MIN_BYTES else 1
+    if work_bytes is None:
+        work_bytes = num_samples * bytes_per_sample
+    workers = workers_for_work(xp, work_bytes)
     return run_chunks(work, batch_chunks(num_samples, bytes_per_sample, workers, workspace_limit(xp)), workers)

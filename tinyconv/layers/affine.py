@@ -61,8 +61,17 @@ def affine_forward(x, w, b):
         out[chunk] += b
 
     # In a training run BLAS is held at one thread: rows in chunks on the workers (see tinyconv._parallel).
-    map_batch_chunks(array_module(x), rows, x.shape[0], (D + w.shape[1]) * x.itemsize)
+    map_batch_chunks(array_module(x), rows, x.shape[0], (D + w.shape[1]) * x.itemsize,
+                     _product_work(x.shape[0], D, w.shape[1], x.itemsize))
     return out, AffineCache(x, w)
+
+
+def _product_work(N, D, M, itemsize):
+    """The work of an (N, D) @ (D, M) product for the least work for workers, in bytes of memory passes:
+    its multiply-adds times itemsize / 16. In float32 on two workers against one, with BLAS at one thread,
+    a forward + backward of 4 million multiply-adds ran 2.1 times as long, of 17 million as long, of 41
+    to 205 million 0.7 to 0.9 times as long (2-core machine)."""
+    return N * D * M * itemsize // 16
 
 
 def affine_backward(dout, cache):
@@ -95,8 +104,9 @@ def affine_backward(dout, cache):
     def dw_rows(chunk):  # rows of dw are columns of x: no partial sums to add up
         dw[chunk] = x2d[:, chunk].T @ dout
 
-    map_batch_chunks(xp, dx_rows, N, (D + M) * x.itemsize)
-    map_batch_chunks(xp, dw_rows, D, (N + M) * x.itemsize)
+    work = _product_work(N, D, M, x.itemsize)
+    map_batch_chunks(xp, dx_rows, N, (D + M) * x.itemsize, work)
+    map_batch_chunks(xp, dw_rows, D, (N + M) * x.itemsize, work)
     return dx.reshape(x.shape), dw, dout.sum(axis=0)
 
 
