@@ -249,20 +249,19 @@ def forward(x, w, b, pad, H_out, W_out, tf):
     return out, U
 
 
-def backward(dout, x, w, pad, H_out, W_out, tf, need_dx=True, U=None):
-    """dx (N, C, H, W), or None without ``need_dx``, and dw (F, C, 3, 3) from dout (N, F, H_out, W_out);
-    ``U`` from ``forward``, else transformed from w here."""
+def backward(dout, x, U, pad, H_out, W_out, tf, need_dx=True):
+    """dx (N, C, H, W), or None without ``need_dx``, and dw (F, C, 3, 3) from dout (N, F, H_out, W_out) and
+    the filters U (t^2, F, C) that ``forward`` transformed."""
     xp = array_module(x)
     tiles_h, tiles_w = tiles(H_out, W_out, tf.m)
-    dU = xp.zeros((tf.t ** 2, w.shape[0], x.shape[1]), dtype=x.dtype)
+    dU = xp.zeros_like(U)
     # C order: _channels_first writes through a reshape.
     dx = xp.empty(x.shape, dtype=x.dtype) if need_dx else None
     with held_blas():  # as in forward
-        U = transform_filters(w, tf) if U is None else U
         for part in map_batch_chunks(
             xp, lambda chunk: _backward_chunk(dout[chunk], x[chunk], U, pad, tiles_h, tiles_w, tf,
                                               None if dx is None else dx[chunk]),
-            x.shape[0], _bytes_per_sample(x, w.shape[0], tiles_h, tiles_w, tf),
+            x.shape[0], _bytes_per_sample(x, U.shape[1], tiles_h, tiles_w, tf),
         ):
             dU += part
         return dx, filter_gradient(dU, tf)

@@ -198,7 +198,7 @@ def conv_backward_fast(dout, cache, need_dx=True):
     _, _, stride, pad, H_out, W_out = _checks.conv_geometry(where, x, w, b, conv_param)
     _checks.gradient(where, dout, (x.shape[0], w.shape[0], H_out, W_out), x.dtype)
     if algorithm in _WINOGRAD:
-        dx, dw = _winograd.backward(dout, x, w, pad, H_out, W_out, _WINOGRAD[algorithm], need_dx, saved)
+        dx, dw = _winograd.backward(dout, x, saved, pad, H_out, W_out, _WINOGRAD[algorithm], need_dx)
     else:
         dx, dw = _im2col.backward(dout, x, w, stride, pad, H_out, W_out, saved, need_dx)
     return dx, dw, dout.sum(axis=(0, 2, 3))
