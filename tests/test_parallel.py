@@ -17,6 +17,7 @@ from tinyconv.layers import (
     limit_workspace,
     max_pool_backward_fast,
     max_pool_forward_fast,
+    relu_forward,
 )
 
 
@@ -27,7 +28,7 @@ def threads(monkeypatch):
 
 
 @pytest.fixture
-def executor_sizes(monkeypatch):
+def threads_per_call(monkeypatch):
     """Records, for every call that hands chunks to worker threads, how many threads run its chunks: the
     pool threads it asks for and the calling thread, which runs a share itself."""
     sizes = []
@@ -118,15 +119,15 @@ def test_num_threads_outlasts_set_num_threads_inside_its_block(threads):
     assert tinyconv.get_num_threads() == 3
 
 
-def test_num_threads_runs_the_layers_on_its_workers(threads, executor_sizes):
+def test_num_threads_runs_the_layers_on_its_workers(threads, threads_per_call):
     tinyconv.set_num_threads(1)
     layer = _conv("im2col", np.float64)
     with tinyconv.num_threads(2):
         layer()
-    assert executor_sizes and set(executor_sizes) == {2}
-    executor_sizes.clear()
+    assert threads_per_call and set(threads_per_call) == {2}
+    threads_per_call.clear()
     layer()
-    assert executor_sizes == []
+    assert threads_per_call == []
 
 
 @pytest.mark.parametrize("bad, error", [(0, ValueError), (1.5, TypeError), ("2", TypeError)])
@@ -182,12 +183,12 @@ def _pool(pool_param, dtype):
     ids=["im2col-kept-columns", "im2col-rebuilt-columns", "winograd2", "winograd4", "pool-overlapping",
          "pool-tiling"],
 )
-def test_workers_give_the_results_of_one_thread(threads, executor_sizes, make_layer, dtype):
+def test_workers_give_the_results_of_one_thread(threads, threads_per_call, make_layer, dtype):
     layer = make_layer(dtype)
     alone = _run(layer, 1)
-    assert executor_sizes == []
+    assert threads_per_call == []
     together = _run(layer, 2)
-    assert executor_sizes and set(executor_sizes) == {2}, "the chunks did not go to the workers"
+    assert threads_per_call and set(threads_per_call) == {2}, "the chunks did not go to the workers"
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     for a, b in zip(alone, together):
         assert a.dtype == b.dtype == dtype
@@ -195,12 +196,12 @@ def test_workers_give_the_results_of_one_thread(threads, executor_sizes, make_la
         np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance * np.abs(a).max())
 
 
-def test_without_threadpoolctl_the_chunks_run_on_the_calling_thread(threads, executor_sizes, monkeypatch):
+def test_without_threadpoolctl_the_chunks_run_on_the_calling_thread(threads, threads_per_call, monkeypatch):
     monkeypatch.setitem(_parallel._state, "blas", None)  # as if threadpoolctl were not installed
     tinyconv.set_num_threads(2)
     layer = _conv("im2col", np.float64)
     layer()
-    assert executor_sizes == []
+    assert threads_per_call == []
 
 
 def _blas_threads():
@@ -344,7 +345,7 @@ def test_chunks_run_on_no_more_workers_than_asked_whatever_the_pool(threads):
     # As when another thread asks for 4 workers while this one asks for 2 (a num_threads block).
     tinyconv.set_num_threads(4)
     _parallel._blas_controller()  # run_chunks holds BLAS down through it, as after workers_for
-    _parallel.run_chunks(lambda chunk: chunk, list(range(8)), 4)  # the pool has 4 threads or more now
+    _parallel.run_chunks(lambda chunk: chunk, list(range(8)), 4)  # the pool has 3 threads or more now
     lock, running, most = threading.Lock(), [0], [0]
 
     def work(chunk):
@@ -366,12 +367,37 @@ def test_the_calling_thread_runs_a_share_of_the_chunks(threads):
 
     def work(chunk):
         ran_on[chunk] = threading.get_ident()
-        time.sleep(0.01)  # long enough for the pool thread to take its share
         return chunk
 
     assert _parallel.run_chunks(work, list(range(4)), 2) == list(range(4))
     assert ran_on[0] == ran_on[2] == threading.get_ident(), "the calling thread did not run the first share"
     assert ran_on[1] == ran_on[3] != threading.get_ident()
+
+
+def test_the_shares_run_in_the_callers_context(threads):
+    # NumPy's error settings are a context variable: every share follows the caller's, not only its own.
+    _parallel._blas_controller()
+    with np.errstate(divide="raise"):
+        settings = _parallel.run_chunks(lambda chunk: np.geterr()["divide"], list(range(4)), 2)
+    assert settings == ["raise"] * 4
+
+
+@pytest.mark.parametrize("failing", [{1}, {0, 1}], ids=["a pool share", "both shares"])
+def test_a_failing_pool_share_is_raised_after_the_callers_share_ends(threads, failing):
+    _parallel._blas_controller()
+    finished = []
+
+    def work(chunk):
+        if chunk == 0:
+            time.sleep(0.05)
+        if chunk in failing:
+            raise ValueError(f"chunk {chunk} failed")
+        finished.append(chunk)
+
+    with pytest.raises(ValueError, match=f"chunk {min(failing)} failed"):
+        _parallel.run_chunks(work, list(range(2)), 2)
+    assert finished == ([0] if 0 not in failing else [])
+    assert _parallel._state["limit_users"] == 0
 
 
 def test_a_failing_share_of_the_caller_waits_for_the_others(threads):
@@ -388,6 +414,35 @@ def test_a_failing_share_of_the_caller_waits_for_the_others(threads):
         _parallel.run_chunks(work, list(range(2)), 2)
     assert finished == [1], "run_chunks returned before the pool thread's share ended"
     assert _parallel._state["limit_users"] == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_calls_with_less_than_4_mib_of_work_stay_on_the_calling_thread(threads, threads_per_call, dtype):
+    tinyconv.set_num_threads(2)
+    rng = np.random.default_rng(3)
+    samples = 4 * 2**20 // (16 * 30 * 30 * np.dtype(dtype).itemsize)  # inputs just under and just over 4 MiB
+    small, large = (rng.standard_normal((n, 16, 30, 30)).astype(dtype) for n in (samples, samples + 1))
+    pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+    # Pooling counts its input, not its workspace (twice the input): the small one stays too.
+    for layer in (lambda x: relu_forward(x), lambda x: max_pool_forward_fast(x, pool_param)):
+        layer(small)
+        assert threads_per_call == []
+        layer(large)
+        assert threads_per_call == [2]
+        threads_per_call.clear()
+
+
+def test_affine_products_go_to_the_workers_by_their_multiply_adds(threads, threads_per_call):
+    tinyconv.set_num_threads(2)
+    rng = np.random.default_rng(4)
+    # 2**22 multiply-adds of 4 bytes count as 1 MiB of work, 2**24 as 4 MiB: the first stays on one thread.
+    small = rng.standard_normal((64, 1024)), rng.standard_normal((1024, 64)), np.zeros(64)
+    large = rng.standard_normal((256, 1024)), rng.standard_normal((1024, 64)), np.zeros(64)
+    with _parallel.held_blas():
+        affine_forward(*(a.astype(np.float32) for a in small))
+        assert threads_per_call == []
+        affine_forward(*(a.astype(np.float32) for a in large))
+        assert threads_per_call == [2]
 
 
 def test_changing_the_setting_while_threads_compute_disturbs_none_of_them(threads):
@@ -445,30 +500,30 @@ def _affine(dtype, batch=512):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("batch", [512, 0])
-def test_affine_rows_go_to_the_workers_only_where_blas_is_held(threads, executor_sizes, dtype, batch):
+def test_affine_rows_go_to_the_workers_only_where_blas_is_held(threads, threads_per_call, dtype, batch):
     layer = _affine(dtype, batch)
     tinyconv.set_num_threads(2)
     alone = layer()
-    assert executor_sizes == [], "outside held_blas the products are BLAS's"
+    assert threads_per_call == [], "outside held_blas the products are BLAS's"
     with _parallel.held_blas():
         assert _parallel.blas_held() and _blas_threads() == [1] * len(_blas_threads())
         together = layer()
     assert not _parallel.blas_held()
     if batch:
-        assert set(executor_sizes) == {2}, "held, the rows did not go to the workers"
+        assert set(threads_per_call) == {2}, "held, the rows did not go to the workers"
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
     for a, b in zip(alone, together):
         assert a.dtype == b.dtype == dtype and a.shape == b.shape
         np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance * max(np.abs(a).max(initial=0), 1))
 
 
-def test_held_blas_with_one_worker_changes_nothing(threads, executor_sizes):
+def test_held_blas_with_one_worker_changes_nothing(threads, threads_per_call):
     before = _blas_threads()
     tinyconv.set_num_threads(1)
     with _parallel.held_blas():
         assert not _parallel.blas_held() and _blas_threads() == before
         _affine(np.float64)()
-    assert executor_sizes == []
+    assert threads_per_call == []
 
 
 def test_held_blas_lifts_its_limit_after_an_error(threads, blas_threads):
