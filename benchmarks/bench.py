@@ -203,9 +203,9 @@ def memory_probe(library: str, case_fields: dict, dtype_name: str, method: str) 
 
     The inputs are allocated and, but for ``method`` 'cold', one full step is run first (libraries, thread
     pools, BLAS buffers and torch's kernel caches warmed up); then freed memory is released and the peak mark
-    reset. ``method`` 'rss' reads the peak resident set (VmHWM) over the baseline VmRSS, and so does 'cold'
+    reset. ``method`` 'warm' reads the peak resident set (VmHWM) over the baseline VmRSS, and so does 'cold'
     from before the first step, all that the step adds counted; 'tracemalloc' traces the peak of Python and
-    NumPy allocations (torch does not report to it). 'rss' depends on which thread allocated what, as
+    NumPy allocations (torch does not report to it). 'warm' depends on which thread allocated what, as
     ``training_memory_probe`` says.
     """
     case = LayerCase(**{name: tuple(v) if isinstance(v, list) else v for name, v in case_fields.items()})
@@ -242,9 +242,9 @@ def layer_memory(library: str, case: LayerCase, dtype, method: str) -> float:
 
 
 def memory_row(case: LayerCase, dtype) -> list[str]:
-    tinyconv_rss = layer_memory("tinyconv", case, dtype, "rss")
+    tinyconv_rss = layer_memory("tinyconv", case, dtype, "warm")
     tinyconv_traced = layer_memory("tinyconv", case, dtype, "tracemalloc")
-    torch_rss = layer_memory("torch", case, dtype, "rss")
+    torch_rss = layer_memory("torch", case, dtype, "warm")
     tinyconv_cold, torch_cold = (layer_memory(lib, case, dtype, "cold") for lib in LIBRARIES)
     x_mib = math.prod(case.x_shape) * np.dtype(dtype).itemsize / MIB
     return [

@@ -3,14 +3,15 @@
     python3 benchmarks/threads.py            # about a minute
     python3 benchmarks/threads.py --quick    # a smoke run
 
-Three measurements, each interleaved in one process and printed as ratios:
+Three measurements, each interleaved in one process:
 
-- a parallel call with nothing to do: ``run_chunks`` over two empty chunks (the calling thread runs one,
-  a pool thread the other) against the same chunks run on the calling thread;
-- memory-bound additions, two threads each adding its own array against one thread adding both, for
+- a parallel call with nothing to do, in microseconds: ``run_chunks`` over two empty chunks (the calling
+  thread runs one, a pool thread the other) against the same chunks on the calling thread, inside
+  ``held_blas`` as in a training run, so that BLAS's limit is not changed by each call;
+- memory-bound additions, two threads each adding its own array against one thread adding both (a ratio), for
   arrays from L2-sized to far larger than the caches, each thread's share long enough (64 MiB of additions
   in full runs) for the start of a thread not to count;
-- pooling, ReLU and batch norm, forward + backward, on two workers against one, over inputs of 1 to 16 MiB
+- pooling, ReLU and batch norm, forward + backward, on two workers against one (a ratio), over inputs of 1 to 16 MiB
   with tinyconv's smallest amount of work for workers lifted: below the limit
   (``tinyconv.layers._workspace._PARALLEL_MIN_BYTES``) a call stays on the calling thread because there a
   second worker lost.
@@ -43,7 +44,7 @@ from tinyconv.layers import (  # noqa: E402
 MIB = 2**20
 
 
-def median_seconds(fn, repeats):
+def median_call_seconds(fn, repeats):
     fn()
     times = []
     for _ in range(repeats):
@@ -53,23 +54,23 @@ def median_seconds(fn, repeats):
     return statistics.median(times)
 
 
-def race(contenders, repeats, rounds):
+def alternate(contenders, repeats, rounds):
     """Median seconds per call of each contender, the contenders taking turns for ``rounds`` rounds."""
     samples = {name: [] for name in contenders}
     for _ in range(rounds):
         for name, fn in contenders.items():
-            samples[name].append(median_seconds(fn, repeats))
+            samples[name].append(median_call_seconds(fn, repeats))
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
 def empty_call(repeats, rounds):
     chunks = [slice(0, 0), slice(0, 0)]
-    with tinyconv.num_threads(2):
-        workers = _parallel.workers_for(np)  # 1 without threadpoolctl, which holds BLAS down during the call
-    times = race({"calling thread": lambda: _parallel.run_chunks(lambda chunk: None, chunks, 1),
-                  "two threads": lambda: _parallel.run_chunks(lambda chunk: None, chunks, workers)}, repeats, rounds)
-    print("A parallel call with nothing to do (run_chunks, two empty chunks; BLAS held to one thread per worker"
-          " meanwhile, as in a layer)")
+    with tinyconv.num_threads(2), _parallel.held_blas():
+        workers = _parallel.workers_for(np)  # 1 without threadpoolctl
+        times = alternate({"calling thread": lambda: _parallel.run_chunks(lambda chunk: None, chunks, 1),
+                           "two threads": lambda: _parallel.run_chunks(lambda chunk: None, chunks, workers)},
+                          repeats, rounds)
+    print("A parallel call with nothing to do (run_chunks, two empty chunks, BLAS held as in a training run)")
     print(f"  on the calling thread: {1e6 * times['calling thread']:8.1f} us")
     print(f"  on two threads:        {1e6 * times['two threads']:8.1f} us")
 
@@ -91,7 +92,7 @@ def memory_bound_additions(sizes_mib, share_mib, repeats, rounds):
             add(arrays[0])
             other.result()
 
-        times = race({"one": lambda: (add(arrays[0]), add(arrays[1])), "two": two_threads}, repeats, rounds)
+        times = alternate({"one": lambda: (add(arrays[0]), add(arrays[1])), "two": two_threads}, repeats, rounds)
         print(f"  {size:6.2f} MiB arrays, {passes:4d} passes each: speedup {times['one'] / times['two']:.2f}")
     pool.shutdown()
 
@@ -120,7 +121,7 @@ def layer_passes(sizes_mib, repeats, rounds):
                 times = {}
                 for threads in (1, 2) * rounds:
                     with thread_setting(threads), _parallel.held_blas():
-                        times.setdefault(threads, []).append(median_seconds(layer, repeats))
+                        times.setdefault(threads, []).append(median_call_seconds(layer, repeats))
                 ratios.append(statistics.median(times[2]) / statistics.median(times[1]))
             print(f"  {x.nbytes / MIB:6.1f} MiB  {np.dtype(dtype).name:<8}"
                   f"{ratios[0]:9.2f}{ratios[1]:7.2f}{ratios[2]:12.2f}")

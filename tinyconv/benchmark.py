@@ -145,9 +145,9 @@ def race(contenders: list[Contender], effort: Effort) -> dict[tuple, list[float]
     """Seconds per call of each contender, one sample per round, keyed by contender name.
 
     After ``effort.warmup`` calls each, the contenders take turns for ``effort.repeats`` rounds; in each
-    round a contender waits ``effort.settle_s``, makes one call untimed, then makes as many calls as fill
-    ``effort.min_sample_s`` (at least one), so that fast calls are not lost in timer noise. The untimed call
-    keeps the pause out of the sample: the first calls after an idle pause ran slower for reasons of the
+    round a contender waits ``effort.settle_s`` and, when that is a pause, makes one call untimed; then it makes
+    as many calls as fill ``effort.min_sample_s`` (at least one), so that fast calls are not lost in timer
+    noise. The untimed call keeps the pause out of the sample: the first calls after an idle pause ran slower for reasons of the
     pause, not of the contender (tinyconv's first training step on two workers took 1.3 to 1.5 times as
     long as the next ones on a 2-core machine, its threads preempted on waking; a network trains step after
     step without such pauses).
