@@ -65,9 +65,8 @@ def _channels_last(x, pad, height, width):
     tile's row is a long contiguous run whatever the image size."""
     xp = array_module(x)
     n, C, H, W = x.shape
-    x_t = transposed_copy(x.reshape(n * C, H * W), xp.empty((H * W, n * C), dtype=x.dtype))
     x_pad = xp.zeros((height, width, n, C), dtype=x.dtype)
-    x_pad[pad:pad + H, pad:pad + W] = x_t.reshape(H, W, n, C)
+    x_pad[pad:pad + H, pad:pad + W] = _transposed(x.reshape(n * C, H * W)).reshape(H, W, n, C)
     return x_pad
 
 
