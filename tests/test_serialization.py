@@ -16,6 +16,8 @@ from tinyconv.data import get_digits_data
 from tinyconv.serialization import load_checkpoint, load_model, save_checkpoint, save_model
 from tinyconv.solver import Solver
 
+from .helpers import assert_close_across_machines
+
 # Files written by tinyconv 0.1.0 (format version 1), with the scores its models gave on five images.
 FORMAT_V1 = Path(__file__).resolve().parent / "data" / "format_v1"
 
@@ -258,11 +260,16 @@ def test_model_file_is_not_a_checkpoint_and_missing_file_is_not_found(tmp_path):
 @pytest.mark.parametrize("name", ["three_layer.npz", "fc_batchnorm.npz", "convnet_groupnorm.npz",
                                   "convnet_batchnorm.npz", "convnet_batchnorm_checkpoint_epoch_2.npz"])
 def test_model_files_of_format_version_1_still_load_and_score_as_before(name):
+    # The stored scores come from another machine, whose BLAS kernels round differently: equal within a
+    # few dozen units in the last place of the scores' scale, not bit for bit (bits are promised between
+    # two runs on one machine, which the resume tests check).
     model = load_model(FORMAT_V1 / name)
     with np.load(FORMAT_V1 / "expected_scores.npz") as expected:
         X = expected["X"]
         scores = model.loss(X.reshape(len(X), -1) if isinstance(model, FullyConnectedNet) else X)
-        np.testing.assert_array_equal(scores, expected[name.replace("_checkpoint_epoch_2", "")])
+        stored = expected[name.replace("_checkpoint_epoch_2", "")]
+    assert scores.dtype == stored.dtype
+    assert_close_across_machines(scores, stored)
 
 
 def test_a_format_version_1_checkpoint_resumes_training():
