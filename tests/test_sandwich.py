@@ -10,6 +10,7 @@ from tinyconv.layers import (
     affine_relu_backward,
     affine_relu_forward,
     conv_backward_fast,
+    conv_block_max_pool_backward,
     conv_bn_relu_backward,
     conv_bn_relu_forward,
     conv_forward_fast,
@@ -29,7 +30,6 @@ from tinyconv.layers import (
     spatial_groupnorm_forward,
 )
 
-from tinyconv.layers.sandwich import _conv_block_max_pool_backward
 
 from .oracle import F
 from .helpers import DTYPES, check_against_oracle, check_backward, check_layer_contract, check_rejects_bad_dout
@@ -304,7 +304,7 @@ def test_a_conv_block_through_its_max_pool_is_the_layers_backward_exactly(rng, b
     pooled, pool_cache = max_pool_forward_fast(out, dict(POOL_PARAM))
     dout = rng.standard_normal(pooled.shape).astype(dtype)
     expected = backward(max_pool_backward_fast(dout, pool_cache), block_cache)
-    got = _conv_block_max_pool_backward("test", dout, block_cache, pool_cache, need_dx=True)
+    got = conv_block_max_pool_backward(dout, (block_cache, pool_cache), need_dx=True)
     assert len(got) == len(expected)
     for mine, theirs in zip(got, expected):
         np.testing.assert_array_equal(mine, theirs)

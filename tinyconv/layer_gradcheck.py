@@ -26,6 +26,13 @@ def _residual_projection_forward(x, w1, b1, gamma1, beta1, w2, b2, gamma2, beta2
                                     (ws, bs, gammas, betas))
 
 
+def _conv_bn_relu_max_pool_forward(x, w, b, gamma, beta, conv_param, bn_param, pool_param):
+    """conv-bn-relu then a fast max pool, with the cache ``conv_block_max_pool_backward`` takes."""
+    out, block_cache = L.conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param)
+    pooled, pool_cache = L.max_pool_forward_fast(out, pool_param)
+    return pooled, (block_cache, pool_cache)
+
+
 _RESIDUAL = (("w1", (3, 3, 3, 3)), ("b1", (3,)), ("gamma1", (3,)), ("beta1", (3,)),
              ("w2", (3, 3, 3, 3)), ("b2", (3,)), ("gamma2", (3,)), ("beta2", (3,)))
 _PROJECTION = (("ws", (3, 2, 1, 1)), ("bs", (3,)), ("gammas", (3,)), ("betas", (3,)))
@@ -109,6 +116,9 @@ CASES = (
     GradCase("conv-bn-relu", L.conv_bn_relu_forward, L.conv_bn_relu_backward,
              (("x", (2, 3, 4, 4)), ("w", (3, 3, 3, 3)), ("b", (3,)), ("gamma", (3,)), ("beta", (3,))),
              (_CONV, _TRAIN_BN), _NORM_TOLERANCE, zero_gradients=("db",)),  # batchnorm removes any per-channel shift
+    GradCase("conv-bn-relu-max pool (block backward)", _conv_bn_relu_max_pool_forward, L.conv_block_max_pool_backward,
+             (("x", (2, 3, 4, 4)), ("w", (3, 3, 3, 3)), ("b", (3,)), ("gamma", (3,)), ("beta", (3,))),
+             (_CONV, _TRAIN_BN, _POOL), _NORM_TOLERANCE, zero_gradients=("db",)),
     GradCase("conv-gn-relu", L.conv_gn_relu_forward, L.conv_gn_relu_backward,
              (("x", (2, 3, 4, 4)), ("w", (4, 3, 3, 3)), ("b", (4,)), ("gamma", (1, 4, 1, 1)),
               ("beta", (1, 4, 1, 1))), (2, _CONV, {}), _NORM_TOLERANCE),

@@ -37,6 +37,7 @@ from .pool import (
 from .sandwich import (
     affine_relu_backward,
     affine_relu_forward,
+    conv_block_max_pool_backward,
     conv_bn_relu_backward,
     conv_bn_relu_forward,
     conv_gn_relu_backward,
@@ -72,7 +73,7 @@ __all__ = [
     "conv_relu_forward", "conv_relu_backward",
     "conv_relu_pool_forward", "conv_relu_pool_backward",
     "conv_bn_relu_forward", "conv_bn_relu_backward",
-    "conv_gn_relu_forward", "conv_gn_relu_backward",
+    "conv_gn_relu_forward", "conv_gn_relu_backward", "conv_block_max_pool_backward",
     "residual_block_forward", "residual_block_backward",
     # _workspace.py
     "limit_workspace", "workspace_limit",

@@ -110,14 +110,20 @@ def _relu_max_pool_backward(where, dout, pool_cache):
     return max_pool_backward_fast(dout * (pooled > 0), pool_cache)
 
 
-def _conv_block_max_pool_backward(where, dout, block_cache, pool_cache, need_dx):
+def conv_block_max_pool_backward(dout, cache, need_dx=True):
     """Backward of a conv block (``conv_relu``, ``conv_bn_relu`` or ``conv_gn_relu``) followed by a fast max
-    pool, from the pool's dout: the block's gradients, as its own backward returns them.
+    pool, from the pool's dout (N, F, H_pool, W_pool). ``cache`` is ``(block_cache, pool_cache)``, the two
+    forwards' caches. Returns the block's gradients, as its own backward returns them.
 
     The pool's gradient comes out with ReLU's mask in it (``_relu_max_pool_backward``) and, being this
     function's own array, the batch norm's backward overwrites it: of the activation-sized arrays that the
     pool, ReLU and norm backwards would make one after another, one is made.
     """
+    where = "conv_block_max_pool_backward"
+    if not isinstance(cache, tuple) or len(cache) != 2:
+        raise TypeError(f"{where}: cache must be the pair (block_cache, pool_cache) of the conv block's and the "
+                        f"max pool's forwards, got {_checks.describe(cache)}")
+    block_cache, pool_cache = cache
     da = _relu_max_pool_backward(where, dout, pool_cache)
     if isinstance(block_cache, ConvReluCache):
         return conv_backward_fast(da, block_cache.conv, need_dx)

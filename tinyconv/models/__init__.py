@@ -7,6 +7,10 @@ Every model has ``params`` (dict name -> array), ``dtype``, ``reg``,
 ``from_config(config, params, state)``, which builds a model around given
 parameters without drawing anything.
 
+Each model is a list of ops (``model.ops``, see :mod:`tinyconv.ops`) that :class:`Model`'s one ``loss``
+runs forward and back; a model class says which ops, in what order, with which parameter names, and how
+it draws its initial weights.
+
 Where the initial weights come from
 -----------------------------------
 - The cs231n classes, ``ThreeLayerConvNet`` and ``FullyConnectedNet``, draw
@@ -20,9 +24,10 @@ Where the initial weights come from
   draws no random numbers at all.
 """
 
+from tinyconv.models._base import Model
 from tinyconv.models.convnet import ConvNet
 from tinyconv.models.fc_net import FullyConnectedNet
 from tinyconv.models.three_layer import ThreeLayerConvNet
 from tinyconv.models.two_layer import TwoLayerNet
 
-__all__ = ["ThreeLayerConvNet", "FullyConnectedNet", "TwoLayerNet", "ConvNet"]
+__all__ = ["Model", "ThreeLayerConvNet", "FullyConnectedNet", "TwoLayerNet", "ConvNet"]

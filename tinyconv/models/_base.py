@@ -7,10 +7,9 @@ import math
 import numpy as np
 
 from tinyconv import _checks
+from tinyconv.layers import softmax_loss
 
 _RUNNING_STATS = ("running_mean", "running_var")
-# The 2x2 max pool, stride 2, of the cs231n conv nets.
-POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
 
 
 def buffers(model):
@@ -55,8 +54,10 @@ def set_buffers(model, state, where="load_state"):
 class Model:
     """Base class of the tinyconv models.
 
-    A subclass's ``__init__`` validates its arguments in ``_configure`` (which computes every parameter
-    shape and allocates nothing) and then draws the initial values in ``_initialize``.
+    A model is a list of ops (:mod:`tinyconv.ops`), run by one :meth:`loss`. A subclass's ``__init__``
+    validates its arguments in ``_configure``, which builds the ops and plans them through the input shape
+    (:meth:`_build`: every parameter shape, allocating nothing), and then draws the initial values in
+    ``_initialize``.
     :meth:`from_config` runs only the first step and takes the parameters it is given, so loading a
     model file draws no random numbers and checks the stored shapes before anything is allocated.
 
@@ -74,7 +75,12 @@ class Model:
     bn_params : list of dict
         One dict per normalized layer (cs231n's convention): its ``mode`` and, for batch norm, the
         running statistics.
+    ops : tuple of tinyconv.ops.Op
+        What the model computes, in forward order; the last op gives the scores.
     """
+
+    # The softmax loss's label smoothing; a subclass with the option sets it in _configure.
+    _label_smoothing = 0.0
 
     def _configure_base(self, config, reg, dtype):
         """Store the validated ``config`` (the subclass's own arguments) with ``reg`` and ``dtype``."""
@@ -90,8 +96,23 @@ class Model:
         self._batchnorm_sizes = {}
 
     def _configure(self, config):
-        """Validate constructor arguments ``config`` and compute every shape; allocate nothing."""
+        """Validate constructor arguments ``config``, build the ops and compute every shape; allocate nothing."""
         raise NotImplementedError
+
+    def _build(self, ops, input_shape):
+        """Use ``ops`` for the model, planned through one input of ``input_shape``: every parameter shape (in
+        the order the ops list them, which is the order of initialization) and one norm dict per norm."""
+        self.ops = tuple(ops)
+        self._input_shape = input_shape
+        shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+        for op in self.ops:
+            plan = op.plan(type(self).__name__, shape)
+            self._param_shapes.update(plan.params)
+            for statistics in plan.norms:
+                self.bn_params.append({"mode": "train"})
+                if statistics is not None:
+                    self._batchnorm_sizes[len(self.bn_params)] = statistics
+            shape = plan.out_shape
 
     def _arguments(self, config):
         """``config`` completed with the constructor's defaults; an unknown key is a TypeError, as in a call."""
@@ -207,6 +228,48 @@ class Model:
                 raise ValueError(f"{where}: state[{key!r}] must have shape {expected[key]}, got {value.shape}")
         set_buffers(self, state, where)
 
+    # --- the forward and backward pass ----------------------------------------------------
+
+    def loss(self, X, y=None):
+        """Scores for ``X``, or the loss and gradients when labels ``y`` are given.
+
+        ``y is None`` runs the network in test mode (running statistics of batch normalization, no
+        dropout); otherwise in train mode.
+
+        Parameters
+        ----------
+        X : ndarray (N, C, H, W) for the conv nets, (N, d1, ..., dk) with d1 * ... * dk == input_dim for
+            the fully connected ones; cast to the model dtype.
+        y : ndarray (N,) of int, optional
+            Labels in ``[0, num_classes)``.
+
+        Returns
+        -------
+        scores : ndarray (N, num_classes)
+            When ``y`` is None.
+        loss, grads : float, dict
+            When ``y`` is given: softmax loss (with the model's label smoothing) plus L2, and gradients
+            keyed like params.
+        """
+        X = self._prepare_input(X, self._input_shape)
+        mode = "test" if y is None else "train"
+        self._set_batchnorm_mode(mode)
+        norms = iter(self.bn_params)  # each op takes its norm dicts in forward order
+        out, caches = X, []
+        for op in self.ops:
+            out, cache = op.forward(self.params, out, norms, mode)
+            caches.append(cache)
+        if y is None:
+            return out
+
+        grads = {}
+        data_loss, dout = softmax_loss(out, y, self._label_smoothing)
+        for index in reversed(range(len(self.ops))):
+            # Nothing needs the gradient of the images: need_dx=False saves a third of a conv's backward.
+            dout, op_grads = self.ops[index].backward(dout, caches[index], need_dx=index > 0)
+            grads.update(op_grads)
+        return self._add_l2(data_loss, grads)
+
     # --- shared pieces of loss() -----------------------------------------------------
 
     def _set_batchnorm_mode(self, mode):
@@ -248,10 +311,3 @@ class Model:
                 grads[name] = grads[name] + self.dtype(self.reg) * weight
         return loss, grads
 
-
-def pooled_size(where, name, size, block):
-    """The size after a 2x2, stride-2 pool, which needs an even input size."""
-    if size % 2:
-        raise ValueError(f"{where}: {block} pools a feature map of {name} {size}, but 2x2 pooling needs an "
-                         "even size; remove that pool or change input_dim")
-    return size // 2

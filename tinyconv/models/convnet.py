@@ -21,31 +21,8 @@ from typing import NamedTuple
 import numpy as np
 
 from tinyconv import _checks
-from tinyconv.layers import (
-    affine_backward,
-    affine_forward,
-    affine_relu_backward,
-    affine_relu_forward,
-    avg_pool_backward_fast,
-    avg_pool_forward_fast,
-    conv_bn_relu_backward,
-    conv_bn_relu_forward,
-    conv_gn_relu_backward,
-    conv_gn_relu_forward,
-    conv_relu_backward,
-    conv_relu_forward,
-    dropout_backward,
-    dropout_forward,
-    global_avg_pool_backward,
-    global_avg_pool_forward,
-    max_pool_backward_fast,
-    max_pool_forward_fast,
-    residual_block_backward,
-    residual_block_forward,
-    softmax_loss,
-)
-from tinyconv.layers.sandwich import _conv_block_max_pool_backward
-from tinyconv.models._base import POOL_PARAM, Model, pooled_size
+from tinyconv.models._base import Model
+from tinyconv.ops import Affine, ConvBlock, Dropout, GlobalAvgPool, ResidualBlock
 
 DEFAULT_GAUSSIAN_SCALE = 1e-2
 NORMALIZATIONS = (None, "batchnorm", "groupnorm")
@@ -60,13 +37,6 @@ _SPEC_GRAMMAR = (
     "then optionally g (global average pooling), then fN (a hidden layer of N units) and dP (dropout keeping "
     "a unit with probability P, e.g. d0.5), e.g. 'c16p-c32p-f128' or 'c32-r32-r64p-r128p-g'"
 )
-_POOLS = {"p": (max_pool_forward_fast, max_pool_backward_fast), "a": (avg_pool_forward_fast, avg_pool_backward_fast)}
-_CONV_BLOCKS = {
-    None: (conv_relu_forward, conv_relu_backward),
-    "batchnorm": (conv_bn_relu_forward, conv_bn_relu_backward),
-    "groupnorm": (conv_gn_relu_forward, conv_gn_relu_backward),
-}
-
 
 class Layer(NamedTuple):
     """One token of a spec: ``kind`` is 'conv', 'residual', 'global_pool', 'affine' or 'dropout'."""
@@ -265,70 +235,35 @@ class ConvNet(Model):
             config["reg"],
             config["dtype"],
         )
-        self._input_shape = tuple(input_dim)
         self.normalization = normalization
         self.num_groups = num_groups
-        self._conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
-        self._plan_shapes()
+        self._label_smoothing = self._config["label_smoothing"]
+        self._build(self._ops(), tuple(input_dim))
 
-    def _plan_shapes(self):
-        """Walk the layers through the input's shape: every parameter's shape and every norm dict."""
-        where, config = "ConvNet", self._config
-        channels, height, width = config["input_dim"]
-        size = config["filter_size"]
-        features = None  # the flattened size, once the feature layers are done
-        self._numbers = []  # the parameter number of each layer (None for dropout and global pooling)
-        number = 0
+    def _ops(self):
+        """The op of each layer of the spec, then the classifier; numbers the layers' parameters."""
+        where, size = "ConvNet", self._config["filter_size"]
+        ops, self._numbers, number = [], [], 0  # the parameter number of each layer (None for those without)
         for index, layer in enumerate(self.layers, start=1):
             label = f"layer {index} ({layer.token})"
-            if layer.kind in ("conv", "residual", "affine"):
-                number += 1
-                self._numbers.append(number)
-            else:
-                self._numbers.append(None)
+            numbered = layer.kind in ("conv", "residual", "affine")
+            number += numbered
+            self._numbers.append(number if numbered else None)
             if layer.kind == "conv":
-                self._add_conv(str(number), layer.units, channels, size, config["normalization"])
-                if self.normalization == "groupnorm" and layer.units % self.num_groups:
-                    raise ValueError(f"{where}: num_groups={self.num_groups} does not divide the {layer.units} "
-                                     f"filters of {label}; choose num_groups that divides every block's filters")
-                channels = layer.units
-                if layer.pool:
-                    height = pooled_size(where, "height", height, label)
-                    width = pooled_size(where, "width", width, label)
+                ops.append(ConvBlock(str(number), layer.units, size, self.normalization, self.num_groups,
+                                     {"p": "max", "a": "avg", "": ""}[layer.pool], label))
             elif layer.kind == "residual":
                 if self.normalization != "batchnorm":
                     raise ValueError(f"{where}: {label} is a residual block, which uses batch normalization; pass "
                                      "normalization='batchnorm'")
-                stride = 2 if layer.pool else 1
-                self._add_conv(f"{number}a", layer.units, channels, size, "batchnorm")
-                self._add_conv(f"{number}b", layer.units, layer.units, size, "batchnorm")
-                if stride != 1 or channels != layer.units:
-                    self._add_conv(f"{number}s", layer.units, channels, 1, "batchnorm")
-                channels = layer.units
-                height, width = (height - 1) // stride + 1, (width - 1) // stride + 1
+                ops.append(ResidualBlock(number, layer.units, size, stride=2 if layer.pool else 1))
             elif layer.kind == "global_pool":
-                height = width = 1
+                ops.append(GlobalAvgPool())
             elif layer.kind == "affine":
-                inputs = features or channels * height * width
-                self._add_affine(number, inputs, layer.units)
-                features = layer.units
-        self._classifier = number + 1
-        self._add_affine(self._classifier, features or channels * height * width, config["num_classes"])
-
-    def _add_conv(self, suffix, filters, channels, size, normalization):
-        self._param_shapes[f"W{suffix}"] = (filters, channels, size, size)
-        self._param_shapes[f"b{suffix}"] = (filters,)
-        if normalization is not None:
-            shape = (1, filters, 1, 1) if normalization == "groupnorm" else (filters,)
-            self._param_shapes[f"gamma{suffix}"] = shape
-            self._param_shapes[f"beta{suffix}"] = shape
-            self.bn_params.append({"mode": "train"})
-            if normalization == "batchnorm":
-                self._batchnorm_sizes[len(self.bn_params)] = filters
-
-    def _add_affine(self, number, inputs, outputs):
-        self._param_shapes[f"W{number}"] = (inputs, outputs)
-        self._param_shapes[f"b{number}"] = (outputs,)
+                ops.append(Affine(number, layer.units, relu=True))
+            else:
+                ops.append(Dropout({"p": layer.keep}))
+        return [*ops, Affine(number + 1, self._config["num_classes"])]
 
     def _initialize(self):
         """Weights (He, Gaussian or PyTorch's uniform) drawn from a generator seeded with ``seed``, in the order
@@ -350,103 +285,3 @@ class ConvNet(Model):
             else:
                 self.params[name] = (np.ones if name.startswith("gamma") else np.zeros)(shape, dtype=self.dtype)
         self._zero_running_stats()
-
-    # --- forward and backward, layer by layer ---------------------------------------------------------
-
-    def _conv_arrays(self, suffix):
-        p = self.params
-        names = ("W", "b", "gamma", "beta") if f"gamma{suffix}" in p else ("W", "b")
-        return [p[f"{name}{suffix}"] for name in names]
-
-    def _layer_forward(self, layer, number, x, norms, mode):
-        """Run one layer; ``norms`` yields the layer's norm dicts in order. Returns (out, cache)."""
-        if layer.kind == "conv":
-            forward = _CONV_BLOCKS[self.normalization][0]
-            arrays = self._conv_arrays(number)
-            if self.normalization == "groupnorm":
-                out, cache = forward(x, *arrays, self.num_groups, self._conv_param, next(norms))
-            elif self.normalization == "batchnorm":
-                out, cache = forward(x, *arrays, self._conv_param, next(norms))
-            else:
-                out, cache = forward(x, *arrays, self._conv_param)
-            pool_cache = None
-            if layer.pool:
-                out, pool_cache = _POOLS[layer.pool][0](out, POOL_PARAM)
-            return out, (cache, pool_cache)
-        if layer.kind == "residual":
-            projected = f"W{number}s" in self.params
-            block_param = {"stride": 2 if layer.pool else 1, "bn_params": [next(norms) for _ in range(2 + projected)]}
-            projection = tuple(self._conv_arrays(f"{number}s")) if projected else None
-            return residual_block_forward(x, *self._conv_arrays(f"{number}a"), *self._conv_arrays(f"{number}b"),
-                                          block_param, projection)
-        if layer.kind == "global_pool":
-            return global_avg_pool_forward(x)
-        if layer.kind == "dropout":
-            return dropout_forward(x, {"p": layer.keep, "mode": mode})
-        return affine_relu_forward(x, self.params[f"W{number}"], self.params[f"b{number}"])
-
-    def _layer_backward(self, layer, number, dout, cache, grads, need_dx):
-        """Backward of :meth:`_layer_forward`; stores the layer's grads, returns dx (None without
-        ``need_dx``, which the first layer does not need)."""
-        if layer.kind == "conv":
-            cache, pool_cache = cache
-            if layer.pool == "p":  # ReLU's mask on the pooled side, and one activation-sized array
-                dx, *arrays = _conv_block_max_pool_backward("ConvNet.loss", dout, cache, pool_cache, need_dx)
-            else:
-                if pool_cache is not None:
-                    dout = _POOLS[layer.pool][1](dout, pool_cache)
-                dx, *arrays = _CONV_BLOCKS[self.normalization][1](dout, cache, need_dx)
-            names = ("W", "b", "gamma", "beta")[:len(arrays)]
-            grads.update({f"{name}{number}": grad for name, grad in zip(names, arrays)})
-            return dx
-        if layer.kind == "residual":
-            dx, *arrays = residual_block_backward(dout, cache, need_dx)
-            names = [f"{name}{number}{part}" for part in "abs" for name in ("W", "b", "gamma", "beta")]
-            grads.update(zip(names, arrays))
-            return dx
-        if layer.kind == "global_pool":
-            return global_avg_pool_backward(dout, cache)
-        if layer.kind == "dropout":
-            return dropout_backward(dout, cache)
-        dx, grads[f"W{number}"], grads[f"b{number}"] = affine_relu_backward(dout, cache)
-        return dx
-
-    def loss(self, X, y=None):
-        """Scores for ``X``, or the loss and gradients when labels ``y`` are given.
-
-        ``y is None`` runs the network in test mode (running statistics of batch normalization, no
-        dropout); otherwise in train mode.
-
-        Parameters
-        ----------
-        X : ndarray (N, C, H, W)
-        y : ndarray (N,) of int, optional
-
-        Returns
-        -------
-        scores : ndarray (N, num_classes)
-            When ``y`` is None.
-        loss, grads : float, dict
-            When ``y`` is given: softmax loss (with the label smoothing) plus L2, and gradients keyed like
-            params.
-        """
-        X = self._prepare_input(X, self._input_shape)
-        mode = "test" if y is None else "train"
-        self._set_batchnorm_mode(mode)
-        norms = iter(self.bn_params)
-        out, caches = X, []
-        for layer, number in zip(self.layers, self._numbers):
-            out, cache = self._layer_forward(layer, number, out, norms, mode)
-            caches.append(cache)
-        last = self._classifier
-        scores, scores_cache = affine_forward(out, self.params[f"W{last}"], self.params[f"b{last}"])
-        if y is None:
-            return scores
-
-        grads = {}
-        data_loss, dscores = softmax_loss(scores, y, self._config["label_smoothing"])
-        dout, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, scores_cache)
-        for index in reversed(range(len(self.layers))):
-            dout = self._layer_backward(self.layers[index], self._numbers[index], dout, caches[index], grads,
-                                        need_dx=index > 0)
-        return self._add_l2(data_loss, grads)

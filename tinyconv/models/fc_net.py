@@ -4,28 +4,9 @@ import warnings
 
 import numpy as np
 
-from tinyconv.layers import (
-    affine_backward,
-    affine_forward,
-    affine_relu_backward,
-    affine_relu_forward,
-    batchnorm_backward,
-    batchnorm_forward,
-    dropout_backward,
-    dropout_forward,
-    layernorm_backward,
-    layernorm_forward,
-    relu_backward,
-    relu_forward,
-    softmax_loss,
-)
 from tinyconv import _checks
 from tinyconv.models._base import Model
-
-_NORM_LAYERS = {
-    "batchnorm": (batchnorm_forward, batchnorm_backward),
-    "layernorm": (layernorm_forward, layernorm_backward),
-}
+from tinyconv.ops import Affine, Dropout
 
 
 class FullyConnectedNet(Model):
@@ -132,103 +113,23 @@ class FullyConnectedNet(Model):
             config["reg"],
             config["dtype"],
         )
-        self._input_dim = input_dim
         self.normalization = normalization
         self.use_dropout = keep != 1
         self.num_layers = 1 + len(hidden_dims)
-
-        layer_dims = [input_dim, *hidden_dims, num_classes]
-        for number in range(1, self.num_layers + 1):
-            fan_in, fan_out = layer_dims[number - 1], layer_dims[number]
-            self._param_shapes[f"W{number}"] = (fan_in, fan_out)
-            self._param_shapes[f"b{number}"] = (fan_out,)
-            if normalization is not None and number < self.num_layers:
-                self._param_shapes[f"gamma{number}"] = (fan_out,)
-                self._param_shapes[f"beta{number}"] = (fan_out,)
-
+        # One dropout dict for every hidden layer, as in cs231n: with a seed, each layer draws its mask
+        # after seeding NumPy's global RNG with it.
         self.dropout_param = {}
         if self.use_dropout:
             self.dropout_param = {"mode": "train", "p": keep}
             if seed is not None:
                 self.dropout_param["seed"] = seed
-        if normalization is not None:
-            self.bn_params = [{"mode": "train"} for _ in hidden_dims]
-        if normalization == "batchnorm":
-            self._batchnorm_sizes = dict(enumerate(hidden_dims, start=1))
+        ops = []
+        for number, units in enumerate(hidden_dims, start=1):
+            ops.append(Affine(number, units, relu=True, normalization=normalization))
+            if self.use_dropout:
+                ops.append(Dropout(self.dropout_param))
+        self._build([*ops, Affine(self.num_layers, num_classes)], input_dim)
 
     # Weights from N(0, weight_scale**2) drawn from NumPy's global RNG in the order W1, W2, ...; zero biases
     # and betas, unit gammas, zero running statistics.
     _initialize = Model._initialize_as_cs231n
-
-    def _hidden_forward(self, x, number):
-        """One hidden layer; returns (out, cache) with out (N, hidden_dims[number - 1])."""
-        p = self.params
-        if self.normalization is None:
-            out, cache = affine_relu_forward(x, p[f"W{number}"], p[f"b{number}"])
-        else:
-            norm_forward, _ = _NORM_LAYERS[self.normalization]
-            affine_out, affine_cache = affine_forward(x, p[f"W{number}"], p[f"b{number}"])
-            normed, norm_cache = norm_forward(
-                affine_out, p[f"gamma{number}"], p[f"beta{number}"], self.bn_params[number - 1]
-            )
-            out, relu_cache = relu_forward(normed)
-            cache = (affine_cache, norm_cache, relu_cache)
-        dropout_cache = None
-        if self.use_dropout:
-            out, dropout_cache = dropout_forward(out, self.dropout_param)
-        return out, (cache, dropout_cache)
-
-    def _hidden_backward(self, dout, cache, number, grads):
-        """Backward of :meth:`_hidden_forward`; stores the layer's grads, returns dx."""
-        cache, dropout_cache = cache
-        if self.use_dropout:
-            dout = dropout_backward(dout, dropout_cache)
-        if self.normalization is None:
-            dx, grads[f"W{number}"], grads[f"b{number}"] = affine_relu_backward(dout, cache)
-            return dx
-        _, norm_backward = _NORM_LAYERS[self.normalization]
-        affine_cache, norm_cache, relu_cache = cache
-        dnormed = relu_backward(dout, relu_cache)
-        daffine, grads[f"gamma{number}"], grads[f"beta{number}"] = norm_backward(dnormed, norm_cache)
-        dx, grads[f"W{number}"], grads[f"b{number}"] = affine_backward(daffine, affine_cache)
-        return dx
-
-    def loss(self, X, y=None):
-        """Scores for ``X``, or the loss and gradients when labels ``y`` are given.
-
-        ``y is None`` runs the network in test mode (dropout off, batchnorm
-        with running statistics); otherwise in train mode.
-
-        Parameters
-        ----------
-        X : ndarray (N, d1, ..., dk) with d1 * ... * dk == input_dim
-        y : ndarray (N,) of int, optional
-
-        Returns
-        -------
-        scores : ndarray (N, num_classes)
-            When ``y`` is None.
-        loss, grads : float, dict
-            When ``y`` is given: softmax loss plus L2, and gradients keyed like params.
-        """
-        X = self._prepare_input(X, self._input_dim)
-        mode = "test" if y is None else "train"
-        if self.use_dropout:
-            self.dropout_param["mode"] = mode
-        self._set_batchnorm_mode(mode)
-
-        hidden, caches = X, []
-        for number in range(1, self.num_layers):
-            hidden, cache = self._hidden_forward(hidden, number)
-            caches.append(cache)
-        last = self.num_layers
-        scores, scores_cache = affine_forward(hidden, self.params[f"W{last}"], self.params[f"b{last}"])
-        if y is None:
-            return scores
-
-        grads = {}
-        data_loss, dscores = softmax_loss(scores, y)
-        dhidden, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, scores_cache)
-        for number in range(self.num_layers - 1, 0, -1):
-            dhidden = self._hidden_backward(dhidden, caches[number - 1], number, grads)
-        return self._add_l2(data_loss, grads)

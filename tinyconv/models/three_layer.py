@@ -2,17 +2,9 @@
 
 import numpy as np
 
-from tinyconv.layers import (
-    affine_backward,
-    affine_forward,
-    affine_relu_backward,
-    affine_relu_forward,
-    conv_relu_pool_backward,
-    conv_relu_pool_forward,
-    softmax_loss,
-)
 from tinyconv import _checks
-from tinyconv.models._base import POOL_PARAM, Model, pooled_size
+from tinyconv.models._base import Model
+from tinyconv.ops import Affine, ConvBlock
 
 
 class ThreeLayerConvNet(Model):
@@ -82,55 +74,9 @@ class ThreeLayerConvNet(Model):
             config["reg"],
             config["dtype"],
         )
-        self._input_shape = (C, H, W)
-        self._conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
-        # Padding (f - 1) // 2 keeps odd sizes and shrinks by one for even filter sizes.
-        shrink = 1 - filter_size % 2
-        pooled_h = pooled_size(where, "height", H - shrink, "the 2x2 max pool")
-        pooled_w = pooled_size(where, "width", W - shrink, "the 2x2 max pool")
-        weight_shapes = [
-            (num_filters, C, filter_size, filter_size),
-            (num_filters * pooled_h * pooled_w, hidden_dim),
-            (hidden_dim, num_classes),
-        ]
-        for number, shape in enumerate(weight_shapes, start=1):
-            self._param_shapes[f"W{number}"] = shape
-            # Every bias has one entry per output unit: the first axis of a conv
-            # weight, the last of an affine one.
-            self._param_shapes[f"b{number}"] = (shape[0] if number == 1 else shape[-1],)
+        self._build([ConvBlock("1", num_filters, filter_size, pool="max", label="the 2x2 max pool"),
+                     Affine(2, hidden_dim, relu=True),
+                     Affine(3, num_classes)], (C, H, W))
 
     # Weights from N(0, weight_scale**2) drawn from NumPy's global RNG in the order W1, W2, W3; zero biases.
     _initialize = Model._initialize_as_cs231n
-
-    def loss(self, X, y=None):
-        """Scores for ``X``, or the loss and gradients when labels ``y`` are given.
-
-        Parameters
-        ----------
-        X : ndarray (N, C, H, W)
-            Input images; cast to the model dtype.
-        y : ndarray (N,) of int, optional
-            Labels in ``[0, num_classes)``.
-
-        Returns
-        -------
-        scores : ndarray (N, num_classes)
-            When ``y`` is None.
-        loss, grads : float, dict
-            When ``y`` is given: softmax loss plus L2, and gradients keyed like params.
-        """
-        X = self._prepare_input(X, self._input_shape)
-        p = self.params
-        pooled, pool_cache = conv_relu_pool_forward(X, p["W1"], p["b1"], self._conv_param, POOL_PARAM)
-        hidden, hidden_cache = affine_relu_forward(pooled, p["W2"], p["b2"])
-        scores, scores_cache = affine_forward(hidden, p["W3"], p["b3"])
-        if y is None:
-            return scores
-
-        grads = {}
-        data_loss, dscores = softmax_loss(scores, y)
-        dhidden, grads["W3"], grads["b3"] = affine_backward(dscores, scores_cache)
-        dpooled, grads["W2"], grads["b2"] = affine_relu_backward(dhidden, hidden_cache)
-        # Nothing needs the gradient of the images: need_dx=False saves a third of the conv's backward.
-        _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dpooled, pool_cache, need_dx=False)
-        return self._add_l2(data_loss, grads)

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from tinyconv.layers import affine_backward, affine_forward, affine_relu_backward, affine_relu_forward, softmax_loss
 from tinyconv import _checks
 from tinyconv.models._base import Model
+from tinyconv.ops import Affine
 
 
 class TwoLayerNet(Model):
@@ -50,38 +50,7 @@ class TwoLayerNet(Model):
             config["reg"],
             config["dtype"],
         )
-        self._input_dim = input_dim
-        for number, shape in enumerate([(input_dim, hidden_dim), (hidden_dim, num_classes)], start=1):
-            self._param_shapes[f"W{number}"] = shape
-            self._param_shapes[f"b{number}"] = (shape[1],)
+        self._build([Affine(1, hidden_dim, relu=True), Affine(2, num_classes)], input_dim)
 
     # As FullyConnectedNet: W1, W2 from N(0, weight_scale**2) on NumPy's global RNG, zero biases.
     _initialize = Model._initialize_as_cs231n
-
-    def loss(self, X, y=None):
-        """Scores for ``X``, or the loss and gradients when labels ``y`` are given.
-
-        Parameters
-        ----------
-        X : ndarray (N, d1, ..., dk) with d1 * ... * dk == input_dim
-        y : ndarray (N,) of int, optional
-
-        Returns
-        -------
-        scores : ndarray (N, num_classes)
-            When ``y`` is None.
-        loss, grads : float, dict
-            When ``y`` is given: softmax loss plus L2, and gradients keyed like params.
-        """
-        X = self._prepare_input(X, self._input_dim)
-        p = self.params
-        hidden, hidden_cache = affine_relu_forward(X, p["W1"], p["b1"])
-        scores, scores_cache = affine_forward(hidden, p["W2"], p["b2"])
-        if y is None:
-            return scores
-
-        grads = {}
-        data_loss, dscores = softmax_loss(scores, y)
-        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, scores_cache)
-        _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, hidden_cache)
-        return self._add_l2(data_loss, grads)

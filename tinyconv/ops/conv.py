@@ -1,0 +1,191 @@
+"""The ops over feature maps (N, C, H, W): conv blocks, residual blocks and global average pooling."""
+
+from dataclasses import dataclass
+
+from tinyconv.layers import (
+    avg_pool_backward_fast,
+    avg_pool_forward_fast,
+    conv_block_max_pool_backward,
+    conv_bn_relu_backward,
+    conv_bn_relu_forward,
+    conv_gn_relu_backward,
+    conv_gn_relu_forward,
+    conv_relu_backward,
+    conv_relu_forward,
+    global_avg_pool_backward,
+    global_avg_pool_forward,
+    max_pool_forward_fast,
+    residual_block_backward,
+    residual_block_forward,
+)
+from tinyconv.ops import inference
+from tinyconv.ops._op import Op, Plan, inference_norm, norm_names
+
+# The 2x2 max or average pool, stride 2, of the conv blocks.
+POOL_PARAM = {"pool_height": 2, "pool_width": 2, "stride": 2}
+_BLOCKS = {
+    None: (conv_relu_forward, conv_relu_backward),
+    "batchnorm": (conv_bn_relu_forward, conv_bn_relu_backward),
+    "groupnorm": (conv_gn_relu_forward, conv_gn_relu_backward),
+}
+
+
+def pooled_size(where, name, size, label):
+    """The size after a 2x2, stride-2 pool, which needs an even input size."""
+    if size % 2:
+        raise ValueError(f"{where}: {label} pools a feature map of {name} {size}, but 2x2 pooling needs an "
+                         "even size; remove that pool or change input_dim")
+    return size // 2
+
+
+def _conv_params(suffix, filters, channels, size, normalization):
+    shapes = {f"W{suffix}": (filters, channels, size, size), f"b{suffix}": (filters,)}
+    if normalization is not None:
+        shape = (1, filters, 1, 1) if normalization == "groupnorm" else (filters,)
+        shapes.update({f"gamma{suffix}": shape, f"beta{suffix}": shape})
+    return shapes
+
+
+@dataclass(frozen=True)
+class ConvBlock(Op):
+    """conv (stride 1, pad ``(size - 1) // 2``) - [batchnorm | groupnorm] - relu - [2x2 max | avg pool].
+
+    ``(N, C, H, W) -> (N, filters, H', W')`` with ``H' = H + 2 * pad - size + 1`` (H for odd sizes), halved
+    by the pool. Params ``W{suffix} (filters, C, size, size)``, ``b{suffix} (filters,)`` and with a norm
+    ``gamma{suffix}``, ``beta{suffix}`` (``(filters,)``, or ``(1, filters, 1, 1)`` for groupnorm).
+    """
+
+    suffix: str
+    filters: int
+    size: int
+    normalization: str = None  # None, 'batchnorm' or 'groupnorm'
+    num_groups: int = 1
+    pool: str = ""  # '', 'max' or 'avg'
+    label: str = "the conv block"  # how error messages name the block
+
+    @property
+    def conv_param(self):
+        return {"stride": 1, "pad": (self.size - 1) // 2}
+
+    def plan(self, where, in_shape):
+        channels, height, width = in_shape
+        if self.normalization == "groupnorm" and self.filters % self.num_groups:
+            raise ValueError(f"{where}: num_groups={self.num_groups} does not divide the {self.filters} filters "
+                             f"of {self.label}; choose num_groups that divides every block's filters")
+        shrink = 1 - self.size % 2  # pad (size - 1) // 2 keeps odd sizes and takes one off for even ones
+        height, width = height - shrink, width - shrink
+        if self.pool:
+            height = pooled_size(where, "height", height, self.label)
+            width = pooled_size(where, "width", width, self.label)
+        norms = () if self.normalization is None else (self.filters if self.normalization == "batchnorm" else None,)
+        return Plan((self.filters, height, width),
+                    _conv_params(self.suffix, self.filters, channels, self.size, self.normalization), norms)
+
+    def forward(self, params, x, norms, mode):
+        arrays = [params[name] for name in norm_names(params, self.suffix)]
+        forward = _BLOCKS[self.normalization][0]
+        if self.normalization == "groupnorm":
+            out, cache = forward(x, *arrays, self.num_groups, self.conv_param, next(norms))
+        elif self.normalization == "batchnorm":
+            out, cache = forward(x, *arrays, self.conv_param, next(norms))
+        else:
+            out, cache = forward(x, *arrays, self.conv_param)
+        pool_cache = None
+        if self.pool == "max":
+            out, pool_cache = max_pool_forward_fast(out, POOL_PARAM)
+        elif self.pool == "avg":
+            out, pool_cache = avg_pool_forward_fast(out, POOL_PARAM)
+        return out, (cache, pool_cache)
+
+    def backward(self, dout, cache, need_dx):
+        if self.pool == "max":  # ReLU's mask on the pooled side, and one activation-sized array
+            dx, *arrays = conv_block_max_pool_backward(dout, cache, need_dx)
+        else:
+            cache, pool_cache = cache
+            if self.pool == "avg":
+                dout = avg_pool_backward_fast(dout, pool_cache)
+            dx, *arrays = _BLOCKS[self.normalization][1](dout, cache, need_dx)
+        names = ("W", "b", "gamma", "beta")[:len(arrays)]
+        return dx, {f"{name}{self.suffix}": grad for name, grad in zip(names, arrays)}
+
+    def inference(self, params, norms, cast):
+        ops = [inference.Conv(self.suffix, cast(params[f"W{self.suffix}"]), cast(params[f"b{self.suffix}"]), 1,
+                              self.conv_param["pad"])]
+        if self.normalization is not None:
+            ops.append(inference_norm(self.normalization, params, self.suffix, next(norms), cast, self.num_groups))
+        ops.append(inference.ReLU())
+        if self.pool:
+            ops.append(inference.Pool(self.pool))
+        return tuple(ops)
+
+
+@dataclass(frozen=True)
+class ResidualBlock(Op):
+    """A basic residual block with batch norms: ``relu(bn(conv(relu(bn(conv(x))))) + shortcut(x))``.
+
+    ``(N, C, H, W) -> (N, filters, H', W')`` with ``H' = (H - 1) // stride + 1``. The shortcut is the
+    identity, or a 1x1 conv at ``stride`` with a batch norm (``W{n}s, b{n}s, gamma{n}s, beta{n}s``) where
+    the shape changes; the two convs are ``W{n}a, ...`` and ``W{n}b, ...`` of ``size x size``.
+    """
+
+    number: int
+    filters: int
+    size: int
+    stride: int = 1
+
+    @property
+    def pad(self):
+        return (self.size - 1) // 2
+
+    def plan(self, where, in_shape):
+        channels, height, width = in_shape
+        n, filters = self.number, self.filters
+        params = {**_conv_params(f"{n}a", filters, channels, self.size, "batchnorm"),
+                  **_conv_params(f"{n}b", filters, filters, self.size, "batchnorm")}
+        if self.stride != 1 or channels != filters:
+            params.update(_conv_params(f"{n}s", filters, channels, 1, "batchnorm"))
+        norms = (filters,) * (len(params) // 4)
+        return Plan((filters, (height - 1) // self.stride + 1, (width - 1) // self.stride + 1), params, norms)
+
+    def forward(self, params, x, norms, mode):
+        n = self.number
+        projected = f"W{n}s" in params
+        block_param = {"stride": self.stride, "bn_params": [next(norms) for _ in range(2 + projected)]}
+        projection = tuple(params[name] for name in norm_names(params, f"{n}s")) if projected else None
+        return residual_block_forward(x, *(params[name] for name in norm_names(params, f"{n}a")),
+                                      *(params[name] for name in norm_names(params, f"{n}b")),
+                                      block_param, projection)
+
+    def backward(self, dout, cache, need_dx):
+        dx, *arrays = residual_block_backward(dout, cache, need_dx)
+        names = [f"{name}{self.number}{part}" for part in "abs" for name in ("W", "b", "gamma", "beta")]
+        return dx, dict(zip(names, arrays))
+
+    def inference(self, params, norms, cast):
+        n = self.number
+
+        def conv_bn(part, stride, pad):
+            suffix = f"{n}{part}"
+            return (inference.Conv(suffix, cast(params[f"W{suffix}"]), cast(params[f"b{suffix}"]), stride, pad),
+                    inference_norm("batchnorm", params, suffix, next(norms), cast))
+
+        body = (*conv_bn("a", self.stride, self.pad), inference.ReLU(), *conv_bn("b", 1, self.pad))
+        shortcut = conv_bn("s", self.stride, 0) if f"W{n}s" in params else ()
+        return (inference.Residual(body, shortcut),)
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool(Op):
+    """``(N, C, H, W) -> (N, C)``: the mean of each feature map. No parameters."""
+
+    def plan(self, where, in_shape):
+        return Plan((in_shape[0],), {})
+
+    def forward(self, params, x, norms, mode):
+        return global_avg_pool_forward(x)
+
+    def backward(self, dout, cache, need_dx):
+        return global_avg_pool_backward(dout, cache), {}
+
+    def inference(self, params, norms, cast):
+        return (inference.GlobalAvgPool(),)
