@@ -611,11 +611,12 @@ def test_a_model_the_command_line_did_not_build_is_named_by_its_class(tmp_path):
 
 
 def test_adamw_without_weight_decay_trains_without_it(tmp_path):
-    from tinyconv.cli.train import resolve_settings, solver_settings
+    from tinyconv.recipes import DATASETS
+    from tinyconv.run.settings import resolve, solver_keywords
 
-    settings = solver_settings(resolve_settings("digits", {"update_rule": "adamw"}), seed=0)
+    settings = solver_keywords(resolve(DATASETS["digits"].recipe, {"update_rule": "adamw"}), seed=0)
     assert settings["update_rule"] == "adamw" and settings["optim_config"]["weight_decay"] == 0.0
-    settings = solver_settings(resolve_settings("digits", {"weight_decay": 0.01}), seed=0)
+    settings = solver_keywords(resolve(DATASETS["digits"].recipe, {"weight_decay": 0.01}), seed=0)
     assert settings["update_rule"] == "adamw" and settings["optim_config"]["weight_decay"] == 0.01
 
 

@@ -1,14 +1,15 @@
 """What the command line knows about each dataset: its images, its classes, and the recipe that trains a
 good model on it when no option says otherwise.
 
-A recipe is the model, its normalization, the optimizer and schedule, the batch size, the epochs and the
-augmentation. ``tinyconv train --dataset NAME`` uses NAME's recipe; every option given on the command line
+A recipe is a dataset's run settings (:class:`tinyconv.run.settings.RunSettings`): the model, its
+normalization, the optimizer and schedule, the batch size, the epochs and the augmentation. ``tinyconv train --dataset NAME`` uses NAME's recipe; every option given on the command line
 replaces the recipe's value.
 """
 
 from dataclasses import dataclass, field
 
 from .data import cifar10, fashion_mnist
+from .run.settings import RunSettings
 
 
 @dataclass(frozen=True)
@@ -31,32 +32,10 @@ class ImageFormat:
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """The training settings of a dataset's default run (see ``tinyconv train --help``)."""
-
-    model: str
-    normalization: str = "none"
-    init: str = "he"
-    epochs: int = 10
-    batch_size: int = 50
-    update_rule: str = "adam"
-    lr: float = 3e-3
-    lr_decay: float = 0.9
-    lr_schedule: str = "step"
-    warmup_epochs: float = 0.0
-    weight_decay: float = 0.0
-    reg: float = 0.0
-    label_smoothing: float = 0.0
-    augment: str = "none"
-    early_stopping: object = None  # patience in epochs, or None
-    keep: str = "best"  # the epoch the model file holds: the best on validation, or the last
-
-
-@dataclass(frozen=True)
 class DatasetInfo:
     image: ImageFormat
     class_names: tuple
-    recipe: Recipe
+    recipe: RunSettings
     bundled: bool = False
     defaults: dict = field(default_factory=dict)  # the split sizes when not given
 
@@ -70,7 +49,7 @@ DATASETS = {
     "digits": DatasetInfo(
         ImageFormat(1, 8, 8, (0, 16), "dark", "content"),
         tuple(str(digit) for digit in range(10)),
-        Recipe(model="three-layer"),
+        RunSettings(model="three-layer"),
         bundled=True,
         defaults={"num_val": 200, "num_test": 200},
     ),
@@ -78,7 +57,7 @@ DATASETS = {
         ImageFormat(1, 28, 28, (0, 255), "dark", "pad"),
         fashion_mnist.CLASS_NAMES,
         # Measured on 2 cores (README): test accuracy 0.931 in 16.0 minutes.
-        Recipe(model="c32p-c64-c64p-c128-f256-d0.5", normalization="batchnorm", init="pytorch", epochs=12,
+        RunSettings(model="c32p-c64-c64p-c128-f256-d0.5", normalization="batchnorm", init="pytorch", epochs=12,
                batch_size=128, update_rule="adam", lr=2e-3, lr_decay=1.0, lr_schedule="cosine", warmup_epochs=0.5,
                weight_decay=5e-4, augment="crop2-flip", keep="last"),
         defaults={"num_train": 59000, "num_val": 1000, "num_test": 10000},
@@ -87,7 +66,7 @@ DATASETS = {
     "cifar10": DatasetInfo(
         ImageFormat(3, 32, 32, (0, 255), None, "crop"),
         cifar10.CLASS_NAMES,
-        Recipe(model="c32-r32-r64p-r128p-g", normalization="batchnorm", init="pytorch", epochs=30, batch_size=128,
+        RunSettings(model="c32-r32-r64p-r128p-g", normalization="batchnorm", init="pytorch", epochs=30, batch_size=128,
                update_rule="adam", lr=2e-3, lr_decay=1.0, lr_schedule="cosine", warmup_epochs=1.0,
                weight_decay=5e-4, augment="crop4-flip", keep="last"),
         defaults={"num_train": 49000, "num_val": 1000, "num_test": 1000},

@@ -1,55 +1,17 @@
 """``--device``: where the arrays of a run live, NumPy's memory or a GPU's through CuPy."""
 
 import click
-import numpy as np
+
+from ..run import device
 
 device_option = click.option(
     "--device", type=click.Choice(["cpu", "gpu"]), default="cpu", show_default=True,
     help="gpu runs the same code on CuPy arrays (pip install cupy-cuda12x or the build for your CUDA).")
 
 
-def array_module_for(device):
-    """NumPy for 'cpu'; CuPy for 'gpu', or a usage error that says what is missing."""
-    if device == "cpu":
-        return np
+def array_module_for(name):
+    """NumPy for 'cpu'; CuPy for 'gpu', or a usage error naming --device that says what is missing."""
     try:
-        import cupy
-    except ImportError:
-        raise click.BadParameter("CuPy is not installed: pip install cupy-cuda12x (or the build for your CUDA "
-                                 "version), or use --device cpu", param_hint="--device") from None
-    try:
-        count = cupy.cuda.runtime.getDeviceCount()
-    except Exception as error:  # CuPy raises its own CUDA errors when no driver answers
-        raise click.BadParameter(f"CuPy found no usable GPU ({error}); use --device cpu",
-                                 param_hint="--device") from None
-    if count == 0:
-        raise click.BadParameter("CuPy found no GPU; use --device cpu", param_hint="--device")
-    return cupy
-
-
-def move(tree, xp):
-    """``tree`` (nested dicts and lists of arrays and plain values) with every array moved to module ``xp``."""
-    if isinstance(tree, dict):
-        return {key: move(value, xp) for key, value in tree.items()}
-    if isinstance(tree, list):
-        return [move(value, xp) for value in tree]
-    if hasattr(tree, "shape") and hasattr(tree, "dtype"):
-        return tree.get() if xp is np and hasattr(tree, "get") else xp.asarray(tree)
-    return tree
-
-
-def move_model(model, xp):
-    """Move a model's parameters and batch-norm buffers to module ``xp``."""
-    model.params = move(model.params, xp)
-    model.bn_params[:] = move(list(model.bn_params), xp)
-
-
-def move_run(solver, xp):
-    """Move everything a Solver trains with (model parameters and buffers, optimizer state, best parameters
-    and buffers, data) to module ``xp``."""
-    move_model(solver.model, xp)
-    solver.optim_configs = move(solver.optim_configs, xp)
-    solver.best_params = move(solver.best_params, xp)
-    solver.best_state = move(solver.best_state, xp)
-    for name in ("X_train", "y_train", "X_val", "y_val"):
-        setattr(solver, name, move(getattr(solver, name), xp))
+        return device.array_module_for(name)
+    except device.SettingError as error:
+        raise click.BadParameter(f"{error}; use --device cpu", param_hint="--device") from None

@@ -7,8 +7,10 @@ import click
 import numpy as np
 
 from ..recipes import DATASETS
-from ._app import EXIT_STATUS_HELP, dataset_options, integer, load_dataset, load_model_file, main, model_name, scores
-from ._device import array_module_for, device_option, move_model
+from ..run.device import move_model
+from ..run.models import model_name, scores
+from ._app import EXIT_STATUS_HELP, dataset_options, integer, load_dataset, load_model_file, main
+from ._device import array_module_for, device_option
 
 MODEL_ARGUMENT = click.argument("model_path", metavar="MODEL",
                                 type=click.Path(dir_okay=False, exists=True, readable=True, path_type=Path))

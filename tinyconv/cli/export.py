@@ -6,7 +6,8 @@ from pathlib import Path
 import click
 
 from .. import _checks
-from ._app import EXIT_STATUS_HELP, load_model_file, main, model_name
+from ..run.models import model_name
+from ._app import EXIT_STATUS_HELP, load_model_file, main
 
 
 @main.command(epilog=EXIT_STATUS_HELP)

@@ -7,8 +7,11 @@ from pathlib import Path
 import click
 
 from .._files import write_bytes
-from ._app import SEED, dataset_options, integer, load_dataset, main
-from .train import dtype_option, make_folder, recipe_options, resolve_settings
+from ..recipes import DATASETS
+from ..run.settings import resolve
+from ..run.training import make_folder
+from ._app import SEED, dataset_options, integer, library_errors, load_dataset, main
+from .train import dtype_option, recipe_options
 
 SWEEP_EXIT_STATUS_HELP = """Exit status: 0 when the sweep has run its trials (some may have failed: trials.csv says
 why); 1 when no trial completed, or a file cannot be written; 2 when the command line is wrong (a bad option,
@@ -81,7 +84,8 @@ def sweep(trials, parallel, address, space_file, seed, sampler, pruner, prune_af
 
     dataset = dataset or "digits"
     given = {name: value for name, value in options.items() if value is not None}
-    settings = resolve_settings(dataset, given)
+    with library_errors():
+        settings = resolve(DATASETS[dataset].recipe, given)
     space = _read_space(space_file, settings, given)
     if address is not None:
         _reachable(address)
@@ -109,7 +113,7 @@ def sweep(trials, parallel, address, space_file, seed, sampler, pruner, prune_af
 
 def _read_space(space_file, settings, given):
     """The space of ``space_file``, or the default around ``settings``; a usage error if it searches a given option."""
-    from ..sweep.space import SEARCHABLE, SpaceError, default_space, read_space
+    from ..sweep.space import SpaceError, default_space, read_space
 
     if space_file is None:
         space = default_space(settings, given)
@@ -117,9 +121,8 @@ def _read_space(space_file, settings, given):
             raise click.UsageError("every option of the default search space is given on the command line; leave "
                                    "one out or give --space.")
         return space
-    params = {param.name: param for param in main.commands["train"].params if param.name in SEARCHABLE}
     try:
-        space = read_space(space_file, params)
+        space = read_space(space_file)
     except SpaceError as error:
         raise click.BadParameter(str(error), param_hint="--space") from None
     both = [name for name in space if name in given]
@@ -141,7 +144,8 @@ def _reachable(address):
 
 def _check_folder(out):
     """Make ``out`` and refuse trial folders without the study that owns them (new trials would overwrite them)."""
-    make_folder(out)
+    with library_errors():
+        make_folder(out)
     trials = out / "trials"
     if not (out / "study.db").exists() and trials.is_dir() and any(trials.iterdir()):
         raise click.BadParameter(f"{trials} holds trials but {out / 'study.db'}, their study, is missing; choose a "

@@ -21,9 +21,7 @@ import json
 import re
 import sys
 
-import click
-
-from ..recipes import Recipe
+from ..run.settings import SETTINGS
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,8 +29,8 @@ else:  # Python 3.10 has no TOML reader of its own
     import tomli as tomllib
 
 KINDS = ("log_uniform", "uniform", "int", "choice")
-# The train options a sweep can search: those of a dataset's recipe (the data and the seed stay fixed).
-SEARCHABLE = tuple(field.name for field in dataclasses.fields(Recipe))
+# The train options a sweep can search: the run settings (the data and the seed stay fixed).
+SEARCHABLE = tuple(SETTINGS)
 
 
 class SpaceError(ValueError):
@@ -81,7 +79,7 @@ def default_space(settings, fixed):
     the settings use it, else the L2 strength (reg) log-uniform in [1e-6, 1e-2]; the batch size half, the
     same or double. Options in ``fixed`` (given on the command line) are not searched.
     """
-    lr, batch, decay = settings["lr"], settings["batch_size"], settings["weight_decay"]
+    lr, batch, decay = settings.lr, settings.batch_size, settings.weight_decay
     space = {"lr": Dimension("lr", "log_uniform", _decade_each_side(lr))}
     if decay:
         space["weight_decay"] = Dimension("weight_decay", "log_uniform", _decade_each_side(decay))
@@ -96,10 +94,10 @@ def _decade_each_side(value):
     return float(f"{value / 10:.6g}"), float(f"{value * 10:.6g}")
 
 
-def read_space(path, options):
+def read_space(path):
     """The space that the TOML file ``path`` defines, as a dict name -> Dimension in the file's order.
 
-    ``options`` maps each train option's name to its click.Option, whose type checks every value.
+    Every value is checked as its run setting checks its own (:data:`tinyconv.run.settings.SETTINGS`).
     Raises SpaceError naming the file, the line and the key.
     """
     try:
@@ -117,7 +115,7 @@ def read_space(path, options):
     space = {}
     for key, entry in table.items():
         try:
-            name, dimension = _table(key, entry, options, space)
+            name, dimension = _table(key, entry, space)
         except _Misplaced as error:
             raise SpaceError(f"{path}, line {_line_of(text, key, error.inner)}, [{key}]: {error}") from None
         space[name] = dimension
@@ -135,7 +133,7 @@ class _Misplaced(ValueError):
         self.inner = inner
 
 
-def _table(key, entry, options, space):
+def _table(key, entry, space):
     """The option name and Dimension of table ``key``, given the dimensions read before it."""
     name = key.replace("-", "_")
     if name not in SEARCHABLE:
@@ -143,7 +141,7 @@ def _table(key, entry, options, space):
     if name in space:
         raise _Misplaced(f"{name} is searched twice (as {name} and {name.replace('_', '-')}); keep one")
     if not isinstance(entry, dict) or not entry:
-        raise _Misplaced(f"give a table with one distribution, e.g. [{key}] then {_example(options[name])}")
+        raise _Misplaced(f"give a table with one distribution, e.g. [{key}] then {_example(SETTINGS[name])}")
     unknown = [kind for kind in entry if kind not in KINDS]
     if unknown:
         raise _Misplaced(f"unknown distribution {unknown[0]!r}: give one of {', '.join(KINDS)}", unknown[0])
@@ -151,21 +149,20 @@ def _table(key, entry, options, space):
         raise _Misplaced(f"give one distribution, not {len(entry)} ({', '.join(entry)})", list(entry)[1])
     kind, values = next(iter(entry.items()))
     try:
-        return name, _dimension(name, kind, values, options[name])
+        return name, _dimension(name, kind, values, SETTINGS[name])
     except ValueError as error:
         raise _Misplaced(str(error), kind) from None
 
 
-def _dimension(name, kind, values, option):
-    """The Dimension of one table, its values checked by the train option's own type; ValueError if wrong."""
-    value_type = _value_type(option)
-    if kind not in _KINDS_OF[value_type]:
-        raise ValueError(f"{name} takes {' or '.join(_KINDS_OF[value_type])}, not {kind}")
+def _dimension(name, kind, values, setting):
+    """The Dimension of one table, its values checked by the setting's own check; ValueError if wrong."""
+    if kind not in _KINDS_OF[setting.kind]:
+        raise ValueError(f"{name} takes {' or '.join(_KINDS_OF[setting.kind])}, not {kind}")
     if not isinstance(values, list) or not values:
-        raise ValueError(f"{kind} takes a list, e.g. {_example(option)}")
+        raise ValueError(f"{kind} takes a list, e.g. {_example(setting)}")
     if kind != "choice" and len(values) != 2:
         raise ValueError(f"{kind} takes two bounds [low, high], got {len(values)} values")
-    checked = [_check_value(name, value, option, value_type) for value in values]
+    checked = [_check_value(name, value, setting) for value in values]
     if kind == "choice":
         if len(set(checked)) < len(checked):
             raise ValueError(f"the choices {values} repeat a value")
@@ -180,52 +177,23 @@ def _dimension(name, kind, values, option):
 
 
 _KINDS_OF = {"number": ("log_uniform", "uniform", "choice"), "integer": ("int", "choice"), "text": ("choice",)}
-
-
-def _value_type(option):
-    """'number', 'integer' or 'text': what the option's values are."""
-    return option.type.name if option.type.name in ("number", "integer") else "text"
-
-
 _TAKES = {"number": "a number", "integer": "an integer", "text": "a string"}
 
 
-def _check_value(name, value, option, value_type):
-    """``value`` as the train option would take it, or ValueError with the option's own reason."""
-    wanted = {"number": (int, float), "integer": (int,), "text": (str,)}[value_type]
+def _check_value(name, value, setting):
+    """``value`` as the setting takes it, or ValueError with the setting's own reason."""
+    wanted = {"number": (int, float), "integer": (int,), "text": (str,)}[setting.kind]
     if isinstance(value, bool) or not isinstance(value, wanted):
-        raise ValueError(f"{name} takes {_TAKES[value_type]}, got {value!r}")
+        raise ValueError(f"{name} takes {_TAKES[setting.kind]}, got {value!r}")
     try:
-        value = option.type.convert(value, option, None)
-        if name in _EXTRA_CHECKS:
-            _EXTRA_CHECKS[name](value)
-    except click.BadParameter as error:
-        raise ValueError(f"{value!r}: {error.message}") from None
-    return value
+        return setting.validate(value)
+    except ValueError as error:
+        raise ValueError(f"{value!r}: {error}") from None
 
 
-def _check_model(spec):
-    from ..models.convnet import parse_spec
-
-    if spec not in ("three-layer", "fc"):
-        try:
-            parse_spec(spec)
-        except (TypeError, ValueError) as error:
-            raise click.BadParameter(f"{error} (or use three-layer or fc)") from None
-
-
-def _check_augment(text):
-    from ..cli.train import augmentation
-
-    augmentation(text)
-
-
-_EXTRA_CHECKS = {"model": _check_model, "augment": _check_augment}
-
-
-def _example(option):
+def _example(setting):
     return {"number": "log_uniform = [1e-4, 1e-2]", "integer": "int = [2, 6]"}.get(
-        option.type.name, 'choice = ["a", "b"]')
+        setting.kind, 'choice = ["a", "b"]')
 
 
 def _line_of(text, key, inner=None):

@@ -8,14 +8,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import click
-
 # The files of a trial's run that the sweep keeps (the pictures and checkpoints stay behind).
 FILES = ("model.npz", "metrics.json", "metrics.csv")
 
 
 def run_trial(options, data, data_options, dtype, seed, report):
-    """Train as ``tinyconv train`` does with the option values ``options`` (train's keywords, such as
+    """Train as ``tinyconv train`` does with the setting values ``options`` (such as
     ``{"lr": 1e-3, "batch_size": 64}``; a dataset's recipe fills in the rest).
 
     ``data`` is what ``load_dataset`` returns for ``data_options`` (dataset, num_train, num_val, num_test),
@@ -28,7 +26,10 @@ def run_trial(options, data, data_options, dtype, seed, report):
     FILES; empty when it failed) and ``seconds`` (the whole trial, from building the model to reading
     the files).
     """
-    from ..cli.train import new_model, resolve_settings, run_training
+    from ..recipes import DATASETS
+    from ..run.models import new_model
+    from ..run.settings import SettingError, resolve
+    from ..run.training import RunError, run_training
 
     started = time.perf_counter()
     pruned = []
@@ -45,14 +46,14 @@ def run_trial(options, data, data_options, dtype, seed, report):
                 "seconds": time.perf_counter() - started}
 
     try:
-        settings = resolve_settings(data_options["dataset"], options)
+        settings = resolve(DATASETS[data_options["dataset"]].recipe, options)
         model = new_model(data_options["dataset"], settings, dtype, seed)
         with tempfile.TemporaryDirectory(prefix="tinyconv-trial-") as folder:
             metrics = run_training(model, data, settings, data_options, seed, Path(folder), verbose=False,
                                    pictures=False, epoch_callback=epoch_callback)
             files = {name: (Path(folder) / name).read_bytes() for name in FILES}
-    except click.ClickException as error:  # diverged, or options that do not go together
-        return result("fail", error.format_message())
+    except (RunError, SettingError) as error:  # diverged, or options that do not go together
+        return result("fail", str(error))
     except Exception as error:  # whatever else goes wrong ends this trial, not the sweep
         return result("fail", f"{type(error).__name__}: {error}")
     summary = {key: metrics[key] for key in ("val_acc", "epochs", "val_acc_history")}

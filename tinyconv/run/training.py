@@ -1,0 +1,184 @@
+"""A whole training run: a model, its data and settings through the Solver into a run folder.
+
+The folder gets the model file, ``metrics.json``, ``metrics.csv``, the last checkpoint and, with pictures,
+``curves.png`` and ``filters.png``; :func:`run_training` is what ``tinyconv train`` and each sweep trial do.
+"""
+
+import csv
+import dataclasses
+import io
+import json
+import tempfile
+import time
+
+import numpy as np
+
+from tinyconv import __version__
+from tinyconv._files import remove_stale_temporaries, write_bytes
+from tinyconv.recipes import DATASETS
+from tinyconv.run.device import array_module_for, move_run
+from tinyconv.run.models import accuracy, model_name
+from tinyconv.run.settings import SettingError, solver_keywords
+
+# The files of a finished or interrupted run, which a new run in the same folder would replace.
+RUN_FILES = ("model.npz", "metrics.json", "metrics.csv", "checkpoint_epoch_*.npz")
+
+
+class RunError(RuntimeError):
+    """A run that failed while running: training diverged, or the folder could not be written."""
+
+
+def make_folder(out):
+    """Create the folder ``out`` and check that files can be written there (SettingError on ``out`` if not);
+    remove the temporary files that interrupted writes left there."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        raise SettingError("out", f"cannot write into {out}: {error.strerror or error}") from None
+    remove_stale_temporaries(out)
+
+
+def model_metadata(data_options, mean_image):
+    """What a model file records beside the parameters: the dataset and its split (for ``tinyconv evaluate``),
+    its class names, how its images look (for ``tinyconv predict``) and the mean image subtracted in
+    training."""
+    info = DATASETS[data_options["dataset"]]
+    return {"dataset": data_options["dataset"], "data": data_options, "class_names": list(info.class_names),
+            "input": {**dataclasses.asdict(info.image), "value_range": list(info.image.value_range)},
+            "mean_image": mean_image, "tinyconv_version": __version__}
+
+
+def run_training(model, data, settings, data_options, seed, out, *, resume=None, device="cpu", verbose=True,
+                 pictures=True, epoch_callback=None):
+    """Train ``model`` with run ``settings`` (a RunSettings) and ``seed``, and write the run into the folder
+    ``out``.
+
+    ``data`` is what :func:`tinyconv.run.datasets.load_dataset` returns for ``data_options`` (dataset,
+    num_train, num_val, num_test); ``resume`` a checkpoint to continue. Writes model.npz, metrics.json,
+    metrics.csv and the last checkpoint, and with ``pictures`` curves.png and filters.png; ``verbose``
+    prints the progress and a summary. ``epoch_callback`` goes to the Solver (a true return value stops the
+    run after that epoch). Returns the metrics that metrics.json holds.
+
+    Raises SettingError for settings the Solver refuses, RunError when training diverges (no model file is
+    written then) or the folder cannot be written.
+    """
+    from tinyconv.serialization import save_model
+    from tinyconv.solver import Solver, TrainingDivergedError
+    from tinyconv.viz import save_conv_filters, save_training_curves
+
+    dataset = data_options["dataset"]
+    run = {"data": data_options, "settings": settings.as_dict(), "seed": seed,
+           "model_file": model_metadata(data_options, data["mean_image"])}
+    xp = array_module_for(device)
+    try:
+        solver = Solver(model, data, num_epochs=settings.epochs, checkpoint_name=out / "checkpoint",
+                        resume_from=resume, metadata={"run": run}, raise_on_divergence=True, verbose=verbose,
+                        epoch_callback=epoch_callback, **solver_keywords(settings, seed))
+    except (TypeError, ValueError) as error:
+        raise SettingError(None, str(error)) from error
+    solver.print_every = max(solver.iterations_per_epoch // 4, 1)
+    move_run(solver, xp)
+    if verbose:
+        print(f"Training {type(model).__name__} {model_name(model)} on {dataset} ({len(data['X_train'])} "
+              f"training, {len(data['X_val'])} validation images) for {settings.epochs} epochs; results in {out}",
+              flush=True)
+    started, updates_before = time.perf_counter(), len(solver.loss_history)
+    try:
+        # Overflow on the way to a NaN loss is reported once, as the divergence, not as warnings.
+        with np.errstate(over="ignore", invalid="ignore"):
+            solver.train()
+    except TrainingDivergedError as error:
+        raise RunError(f"{error} No model file was written.") from error
+    except OSError as error:
+        raise RunError(f"cannot write the run into {out}: {error}") from error
+    finally:
+        # An interrupted run keeps only its last checkpoint, as a finished one does.
+        _keep_last_checkpoint(out, solver.epoch)
+    seconds = time.perf_counter() - started
+    move_run(solver, np)
+
+    updates = len(solver.loss_history) - updates_before
+    metrics = {
+        "dataset": dataset,
+        "model": model_name(model),
+        "model_class": type(model).__name__,
+        "model_config": model.get_config(),
+        "model_epoch": solver.model_epoch,
+        "best_epoch": solver.best_epoch,
+        "val_acc": accuracy(model, data["X_val"], data["y_val"]),
+        "last_val_acc": solver.val_acc_history[-1],
+        "train_acc": accuracy(model, data["X_train"], data["y_train"]),
+        "test_acc": accuracy(model, data["X_test"], data["y_test"]),
+        "epochs": solver.epoch,
+        "stopped_early": solver.stopped_early,
+        "iterations": len(solver.loss_history),
+        "seconds": round(seconds, 3),
+        "images_per_second": round(solver.batch_size * updates / solver.step_seconds, 1) if solver.step_seconds else None,
+        "final_loss": solver.loss_history[-1] if solver.loss_history else None,
+        "train_acc_history": solver.train_acc_history,
+        "val_acc_history": solver.val_acc_history,
+        "options": {**settings.as_dict(), **data_options, "dtype": np.dtype(model.dtype).name, "seed": seed,
+                    "device": device},
+    }
+    info = DATASETS[dataset]
+    try:
+        save_model(out / "model.npz", model, run["model_file"])
+        if pictures:
+            save_training_curves(solver, out / "curves.png")
+            save_conv_filters(_first_layer_filters(model, info.input_dim)[:64], out / "filters.png",
+                              title="First-layer weights")
+        write_bytes(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
+        write_bytes(out / "metrics.csv", _metrics_csv(solver))
+    except OSError as error:
+        raise RunError(f"cannot write the run into {out}: {error}") from error
+    if verbose:
+        print(_summary(solver, metrics, seconds, out, pictures), flush=True)
+    return metrics
+
+
+def _summary(solver, metrics, seconds, out, pictures):
+    """The line that ends a run: which epoch the model is, its accuracies, the time and the files."""
+    test = "" if metrics["test_acc"] is None else f"; test accuracy {metrics['test_acc']:.4f}"
+    stopped = f" (stopped early after epoch {solver.stopped_early})" if solver.stopped_early else ""
+    rate = "" if metrics["images_per_second"] is None else f", {metrics['images_per_second']:.0f} images/s"
+    files = "model.npz, metrics.json, metrics.csv" + (", curves.png, filters.png" if pictures else "")
+    epochs = f"{solver.epoch} epoch{'' if solver.epoch == 1 else 's'}"
+    if solver.model_epoch == solver.best_epoch:
+        which = f"the best on validation: accuracy {metrics['val_acc']:.4f} (last epoch {metrics['last_val_acc']:.4f})"
+    else:
+        which = (f"the last: validation accuracy {metrics['val_acc']:.4f} (best: epoch {solver.best_epoch}, "
+                 f"{solver.best_val_acc:.4f})")
+    return (f"The model is epoch {solver.model_epoch}'s, {which}{test}. {epochs}{stopped} in {seconds:.1f} s"
+            f"{rate}. Wrote {out}/{files}")
+
+
+def _keep_last_checkpoint(out, epoch):
+    """Delete the checkpoints of earlier epochs; the last one can resume or extend the run."""
+    for path in out.glob("checkpoint_epoch_*.npz"):
+        if path.name != f"checkpoint_epoch_{epoch}.npz":
+            path.unlink()
+
+
+def _metrics_csv(solver):
+    """One row per accuracy check: after the first update (epoch 0), then after every epoch."""
+    per_epoch = solver.iterations_per_epoch
+    losses = solver.loss_history
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(["epoch", "train_acc", "val_acc", "mean_loss", "learning_rate", "seconds"])
+    rows = zip(solver.train_acc_history, solver.val_acc_history, solver.seconds_history)
+    for epoch, (train_acc, val_acc, seconds) in enumerate(rows):
+        window = losses[:1] if epoch == 0 else losses[(epoch - 1) * per_epoch:epoch * per_epoch]
+        # The learning rate of the epoch's last update (the first one's for epoch 0).
+        rate = solver.learning_rate(max(epoch * per_epoch - 1, 0))
+        writer.writerow([epoch, f"{train_acc:.6f}", f"{val_acc:.6f}", f"{np.mean(window):.6f}", f"{rate:.6g}",
+                         f"{seconds:.3f}"])
+    return table.getvalue().encode()
+
+
+def _first_layer_filters(model, input_dim):
+    """The first layer's weights as images ``(F, C, H, W)``: conv filters, or affine columns reshaped."""
+    weights = model.params.get("W1", model.params.get("W1a"))
+    return weights if weights.ndim == 4 else weights.T.reshape(-1, *input_dim)
