@@ -517,13 +517,16 @@ def test_affine_rows_go_to_the_workers_only_where_blas_is_held(threads, threads_
         np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance * max(np.abs(a).max(initial=0), 1))
 
 
-def test_held_blas_with_one_worker_changes_nothing(threads, threads_per_call):
-    before = _blas_threads()
+def test_held_blas_with_one_worker_holds_blas_at_one_thread_and_leaves_it_the_products(threads, threads_per_call,
+                                                                                        blas_threads):
+    # One worker means one thread everywhere: a training run with TINYCONV_NUM_THREADS=1 must not have
+    # BLAS's own threads spinning beside it.
     tinyconv.set_num_threads(1)
     with _parallel.held_blas():
-        assert not _parallel.blas_held() and _blas_threads() == before
+        assert not _parallel.blas_held() and _blas_threads() == [1] * len(blas_threads)
         _affine(np.float64)()
     assert threads_per_call == []
+    assert _blas_threads() == blas_threads
 
 
 def test_held_blas_lifts_its_limit_after_an_error(threads, blas_threads):

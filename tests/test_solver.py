@@ -704,3 +704,86 @@ def test_a_convolutional_network_trains_with_blas_held_for_the_workers(threads, 
     with tinyconv.num_threads(threads):
         Solver(recorder, _data(), num_epochs=1, batch_size=20, verbose=False, seed=0).train()
     assert recorder.held and set(recorder.held) == {held}
+
+
+def _blas_threads():
+    from tinyconv import _parallel
+
+    return {lib["num_threads"] for lib in _parallel._blas_controller().info() if lib["user_api"] == "blas"}
+
+
+@pytest.mark.parametrize("convolutional", [True, False])
+def test_with_one_worker_every_model_trains_with_blas_at_one_thread(convolutional):
+    import tinyconv
+
+    before = _blas_threads()
+    if before == {1}:
+        pytest.skip("BLAS runs one thread here: there is no limit to see")
+    model = (ConvNet.from_spec("c2p-f8", input_dim=(3, 4, 4), num_classes=4, seed=0) if convolutional
+             else _small_fc())
+    seen = []
+
+    class Recorder:
+        params = model.params
+
+        def loss(self, X, y=None):
+            seen.append(_blas_threads())
+            return model.loss(X, y)
+
+    with tinyconv.num_threads(1):
+        Solver(Recorder(), _data(), num_epochs=1, batch_size=20, verbose=False, seed=0).train()
+    assert seen and all(threads == {1} for threads in seen)
+    assert _blas_threads() == before
+
+
+def test_check_accuracy_refuses_labels_of_another_shape_or_beyond_the_models_classes():
+    data = _data()
+    solver = Solver(_small_fc(), data, verbose=False, seed=0)
+    with pytest.raises(ValueError, match=r"check_accuracy: y must have shape \(N,\) = \(20,\), got \(20, 1\)"):
+        solver.check_accuracy(data["X_val"], data["y_val"][:, None])
+    with pytest.raises(ValueError, match=r"labels in y must lie in \[0, 4\) for 4 classes, got values from 1 to 7"):
+        solver.check_accuracy(data["X_val"], data["y_val"] * 2 + 1)
+    with pytest.raises(TypeError, match="check_accuracy: X must be a NumPy or CuPy array, got list"):
+        solver.check_accuracy(data["X_val"].tolist(), data["y_val"])
+
+
+def test_validation_labels_the_model_cannot_give_stop_the_run_at_the_first_check():
+    data = _data()
+    data["y_val"] = data["y_val"] + 4  # 4..7 for 4 classes: every prediction would be wrong
+    solver = Solver(_small_fc(), data, num_epochs=2, batch_size=20, verbose=False, seed=0)
+    with pytest.raises(ValueError, match=r"labels in y must lie in \[0, 4\)"):
+        solver.train()
+    assert solver.val_acc_history == []
+
+
+@pytest.mark.parametrize("key, value, error, message", [
+    ("X_train", "list", TypeError, r"data\['X_train'\] must be a NumPy or CuPy array, got list"),
+    ("X_val", "flat", ValueError, r"data\['X_val'\] must have shape \(N, \.\.\.\)"),
+    ("y_val", "column", TypeError, r"data\['y_val'\] must be a 1-D array of integer class labels, got shape \(20, 1\)"),
+    ("y_train", "float", TypeError, r"data\['y_train'\] must be a 1-D array of integer class labels.*float64"),
+])
+def test_both_splits_are_checked_before_training(key, value, error, message):
+    data = _data()
+    data[key] = {"list": lambda a: a.tolist(), "flat": lambda a: a.reshape(-1)[:20],
+                 "column": lambda a: a[:, None], "float": lambda a: a.astype(float)}[value](data[key])
+    with pytest.raises(error, match=message):
+        Solver(_small_fc(), data, verbose=False)
+
+
+def test_a_named_update_rule_refuses_keys_it_does_not_take():
+    with pytest.raises(ValueError, match=r"optim_config has \['learnin_rate'\], which update rule 'adam' does not "
+                                         r"take; its keys are \['learning_rate', 'beta1'"):
+        Solver(_small_fc(), _data(), update_rule="adam", optim_config={"learnin_rate": 1e-3})
+    for rule, keys in optim.CONFIG_KEYS.items():  # each rule reads every key it declares, and no other
+        config = {key: value for key, value in {"learning_rate": 1e-3, "momentum": 0.5, "decay_rate": 0.9,
+                                                "epsilon": 1e-8, "beta1": 0.9, "beta2": 0.99,
+                                                "weight_decay": 0.1}.items() if key in keys}
+        w = np.ones(3)
+        _, config = getattr(optim, rule)(w, w, config)
+        assert set(config) == set(keys), rule
+
+    def own_rule(w, dw, config):
+        return w - config["step"] * dw, config
+
+    solver = Solver(_small_fc(), _data(), update_rule=own_rule, optim_config={"step": 1e-3}, verbose=False)
+    assert solver.optim_config == {"step": 1e-3}

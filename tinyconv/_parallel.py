@@ -173,9 +173,9 @@ def workers_for(xp):
 
 @contextlib.contextmanager
 def held_blas():
-    """A context in which BLAS stays at one thread throughout, when tinyconv runs more than one worker
-    (otherwise it changes nothing), and the affine layers called in it run their products in row chunks
-    on the workers instead of on BLAS's threads.
+    """A context in which BLAS stays at one thread throughout (when threadpoolctl is installed), and, when
+    tinyconv runs more than one worker, the affine layers called in it run their products in row chunks on
+    the workers instead of on BLAS's threads.
 
     Each fast layer holds BLAS down only while its own workers run. Between them, a product that BLAS
     runs on all its threads leaves those threads spinning for a while after it returns, competing with
@@ -183,8 +183,14 @@ def held_blas():
     ConvNet step on two cores ran 1.2 to 1.4 times faster so. Outside such a context the affine layers
     leave their products to BLAS, whose own threads serve a lone product best.
     """
-    if workers_for(np) == 1:
+    if _blas_controller() is None:
         yield
+        return
+    if workers_for(np) == 1:
+        # One worker means one thread everywhere: BLAS's own threads, spinning after each small product of a
+        # training step, cost more than they bring (a digits run took 3 to 12 times as long with them).
+        with _blas_threads_per_worker(1):
+            yield
         return
     token = _HELD.set(True)
     try:

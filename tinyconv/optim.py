@@ -32,6 +32,15 @@ from tinyconv._backend import array_module
 
 __all__ = ["sgd", "sgd_momentum", "rmsprop", "adam", "adamw"]
 
+# The keys each update rule reads from its config: hyperparameters, then the state it keeps there.
+CONFIG_KEYS = {
+    "sgd": ("learning_rate",),
+    "sgd_momentum": ("learning_rate", "momentum", "velocity"),
+    "rmsprop": ("learning_rate", "decay_rate", "epsilon", "cache"),
+    "adam": ("learning_rate", "beta1", "beta2", "epsilon", "m", "v", "t"),
+    "adamw": ("learning_rate", "beta1", "beta2", "epsilon", "weight_decay", "m", "v", "t"),
+}
+
 
 def _prepare(where, w, dw, config, defaults):
     """Validate the inputs, fill in default hyperparameters, return (xp, config)."""

@@ -26,7 +26,7 @@ import numpy as np
 
 from tinyconv import _checks, optim
 from tinyconv._backend import array_module
-from tinyconv._parallel import held_blas
+from tinyconv._parallel import get_num_threads, held_blas
 from tinyconv.models._base import buffers, set_buffers
 from tinyconv.serialization import MODEL_CLASSES, read_checkpoint, save_checkpoint
 
@@ -263,6 +263,12 @@ class Solver:
         self._update_rule_name = _rule_name(settings["update_rule"])
         optim_config = settings["optim_config"]
         self.optim_config = {} if optim_config is None else _checks.dictionary("Solver", "optim_config", optim_config)
+        if isinstance(settings["update_rule"], str):  # a function of the user's own takes what it likes
+            known = optim.CONFIG_KEYS[settings["update_rule"]]
+            unknown = sorted((key for key in self.optim_config if key not in known), key=str)
+            if unknown:
+                raise ValueError(f"Solver: optim_config has {unknown}, which update rule "
+                                 f"{settings['update_rule']!r} does not take; its keys are {list(known)}")
         self.lr_decay = _checks.nonnegative_float("Solver", "lr_decay", settings["lr_decay"])
         self.batch_size = _checks.positive_int("Solver", "batch_size", settings["batch_size"])
         self.num_epochs = _checks.positive_int("Solver", "num_epochs", settings["num_epochs"])
@@ -346,6 +352,14 @@ class Solver:
             raise ValueError(f"Solver: data is missing {missing}; it needs X_train, y_train, X_val, y_val.")
         for split in ("train", "val"):
             X, y = data[f"X_{split}"], data[f"y_{split}"]
+            _checks.array("Solver", f"data['X_{split}']", X)
+            if X.ndim < 2:
+                raise ValueError(f"Solver: data['X_{split}'] must have shape (N, ...) with a sample per row, got "
+                                 f"shape {tuple(X.shape)}")
+            _checks.array("Solver", f"data['y_{split}']", y)
+            if y.dtype.kind not in "iu" or y.ndim != 1:
+                raise TypeError(f"Solver: data['y_{split}'] must be a 1-D array of integer class labels, got shape "
+                                f"{tuple(y.shape)} of dtype {y.dtype}")
             if len(X) != len(y) or len(X) == 0:
                 raise ValueError(f"Solver: data's X_{split} and y_{split} must hold the same positive number of "
                                  f"samples, got {len(X)} and {len(y)}")
@@ -557,22 +571,25 @@ class Solver:
         -------
         float in [0, 1]
         """
-        batch_size = _checks.positive_int("Solver.check_accuracy", "batch_size", batch_size)
+        where = "Solver.check_accuracy"
+        batch_size = _checks.positive_int(where, "batch_size", batch_size)
         if num_samples is not None:
-            num_samples = _checks.positive_int("Solver.check_accuracy", "num_samples", num_samples)
-        N = X.shape[0]
+            num_samples = _checks.positive_int(where, "num_samples", num_samples)
+        _checks.array(where, "X", X)
+        N = X.shape[0] if X.ndim else 0
         if N == 0 or len(y) != N:
-            raise ValueError(
-                f"Solver.check_accuracy: X and y must hold the same positive number of samples, got {N} "
-                f"and {len(y)}."
-            )
+            raise ValueError(f"{where}: X and y must hold the same positive number of samples, got {N} and {len(y)}.")
+        all_labels = y
         if num_samples is not None and N > num_samples:
             chosen = array_module(X).asarray(self._rng.integers(N, size=num_samples))
-            X, y, N = X[chosen], y[chosen], num_samples
-        predictions = [
-            np.argmax(self.model.loss(X[start : start + batch_size]), axis=1)
-            for start in range(0, N, batch_size)
-        ]
+            X, y = X[chosen], y[chosen]
+        predictions = []
+        for start in range(0, len(X), batch_size):
+            scores = self.model.loss(X[start : start + batch_size])
+            predictions.append(np.argmax(scores, axis=1))
+        # The labels are checked against the model's own number of scores: labels it cannot give would make
+        # every prediction wrong, and an (N, 1) y would be compared with the (N,) predictions as N x N.
+        _checks.labels(where, all_labels, N, scores.shape[1])
         return float(np.mean(np.concatenate(predictions) == y))
 
     def _record_accuracies(self):
@@ -637,10 +654,10 @@ class Solver:
         ``keep='last'``. A NaN or infinite loss stops training early: see ``raise_on_divergence`` and
         ``diverged``.
 
-        A model with 4-D parameters (convolutions) trains with BLAS held at one thread
-        (``tinyconv._parallel.held_blas``) when tinyconv runs more than one worker. That
-        limit is process-wide: other threads' matrix products run on one BLAS thread too
-        until this run ends.
+        A model with 4-D parameters (convolutions), and any model when tinyconv runs one worker,
+        trains with BLAS held at one thread (``tinyconv._parallel.held_blas``). That limit is
+        process-wide: other threads' matrix products run on one BLAS thread too until this run
+        ends.
 
         Raises
         ------
@@ -657,8 +674,9 @@ class Solver:
         # A network with convolutions runs best with BLAS at one thread for the whole run and the fast
         # layers' workers doing the parallel work (see held_blas); one of matrix products alone runs
         # best on BLAS's own threads.
+        # With one worker (TINYCONV_NUM_THREADS=1) every model runs on one thread, BLAS's products included.
         convolutional = any(getattr(p, "ndim", 0) == 4 for p in self.model.params.values())
-        with held_blas() if convolutional else contextlib.nullcontext():
+        with held_blas() if convolutional or get_num_threads() == 1 else contextlib.nullcontext():
             self._train_loop(progress, iterations_per_epoch, num_iterations)
 
     def _train_loop(self, progress, iterations_per_epoch, num_iterations):
