@@ -316,12 +316,19 @@ def _interrupt_in_the_third_epoch(monkeypatch):
     return real_step
 
 
-def test_an_interrupted_run_keeps_only_its_last_checkpoint(tmp_path, monkeypatch):
+def test_an_interrupted_run_says_how_to_continue_and_keeps_what_ran(tmp_path, monkeypatch):
     _interrupt_in_the_third_epoch(monkeypatch)
     out = tmp_path / "run"
     result = invoke("train", *SMALL_RUN[:2], "--epochs", "4", *SMALL_RUN[4:], "--out", out)
-    assert isinstance(result.exception, KeyboardInterrupt) or result.exit_code == 1
+    assert result.exit_code == 130, result.output  # as a process stopped by SIGINT
+    checkpoint = out / "checkpoint_epoch_2.npz"
+    assert f"Interrupted in epoch 3; the last checkpoint is {checkpoint} (epoch 2)." in result.output
+    assert f"Continue it with: tinyconv train --resume {checkpoint}" in result.output
     assert sorted(path.name for path in out.glob("checkpoint_*")) == ["checkpoint_epoch_2.npz"]
+    with open(out / "metrics.csv") as table:
+        assert [row["epoch"] for row in csv.DictReader(table)] == ["0", "1", "2"]
+    assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (out / "model.npz").exists()
 
 
 def test_demo_convolve_creates_the_folder_or_says_why_it_cannot(tmp_path):
@@ -626,7 +633,7 @@ def test_a_resume_keeps_early_stopping_and_may_end_where_the_checkpoint_is(tmp_p
     assert result.exit_code == 0, result.output
     result = invoke("train", "--resume", first / "checkpoint_epoch_2.npz", "--epochs", "2")
     assert result.exit_code == 0, result.output  # nothing left to train: the run is written again as it was
-    assert "2 epochs in" in result.output and "images/s" not in result.output
+    assert "0 epochs (resumed at the end) in" in result.output and "images/s" not in result.output
     assert json.loads((first / "metrics.json").read_text())["options"]["early_stopping"] == 5
 
 

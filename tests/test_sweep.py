@@ -423,3 +423,24 @@ def test_without_an_address_the_sweep_starts_ray_on_this_machine(tmp_path, ray_e
     rows = _rows(out)
     assert [row["state"] for row in rows] == ["COMPLETE", "COMPLETE"]
     assert set(rows[0]) == {"number", "state", "lr", "reg", "val_acc", "epochs", "seconds", "fail_reason"}
+
+
+def test_a_second_sweep_on_a_folder_in_use_is_refused_naming_the_first(tmp_path, ray_env, head_node):
+    out = tmp_path / "out"
+    args = ["--model", "c8p-f32", *SMALL, "--epochs", "3", "--address", head_node, "--out", out]
+    first = subprocess.Popen([sys.executable, "-m", "tinyconv", "sweep", "--trials", "40",
+                              *(str(arg) for arg in args)], env=ray_env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / ".tinyconv.running").exists():
+            assert first.poll() is None, first.communicate()[0]
+            assert time.monotonic() < deadline, "the first sweep never started"
+            time.sleep(0.1)
+        second = sweep(ray_env, "--trials", "2", *args, timeout=120)
+        assert second.returncode == 2, second.stdout + second.stderr
+        assert f"is in use by a run that has not ended (pid {first.pid}," in second.stderr
+        assert first.poll() is None  # the first sweep goes on, its study untouched by the second
+    finally:
+        first.terminate()
+        first.communicate(timeout=120)

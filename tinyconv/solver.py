@@ -247,6 +247,9 @@ class Solver:
     step_seconds : float
         Time spent in minibatch updates (forward, backward, update) by ``train()`` in this
         process; ``batch_size * updates / step_seconds`` is the training speed in images per second.
+    last_checkpoint : str or None
+        The path of the run's last complete checkpoint: the last one written, or the one resumed from;
+        None before either. A checkpoint whose write fails never becomes it.
     """
 
     def __init__(self, model, data, **kwargs):
@@ -308,6 +311,8 @@ class Solver:
         # The epochs the learning-rate schedule spans: fixed when a run starts, kept by a resume.
         self.schedule_epochs = self.num_epochs
 
+        # The path of the last complete checkpoint of this run: the one written last, or the one resumed from.
+        self.last_checkpoint = None
         self._reset()
         if self.resume_from is not None:
             self._resume(self.resume_from)
@@ -432,10 +437,12 @@ class Solver:
         }
         path = f"{os.fspath(self.checkpoint_name)}_epoch_{self.epoch}.npz"
         save_checkpoint(path, self.model, state)
+        self.last_checkpoint = path
 
     def _resume(self, path):
         record, state = read_checkpoint(path)
         path = os.fspath(path)
+        self.last_checkpoint = path
         self._check_same_model(path, record)
         try:
             stored_settings = state["settings"]

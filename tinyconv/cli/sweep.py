@@ -9,6 +9,7 @@ import click
 from .._files import write_bytes
 from ..recipes import DATASETS
 from ..run.settings import resolve
+from ..run.folder import holding
 from ..run.training import make_folder
 from ._app import SEED, dataset_options, integer, library_errors, load_dataset, main
 from .train import dtype_option, recipe_options
@@ -89,26 +90,29 @@ def sweep(trials, parallel, address, space_file, seed, sampler, pruner, prune_af
     space = _read_space(space_file, settings, given)
     if address is not None:
         _reachable(address)
-    _check_folder(out)
-    data_options = {"dataset": dataset, "num_train": num_train, "num_val": num_val, "num_test": num_test}
-    fixed = {**{name: value for name, value in data_options.items() if value is not None},
-             **({"data_dir": str(data_dir)} if data_dir is not None else {}), "dtype": dtype, **given, "seed": seed}
-    try:  # before the data: a study of another sweep is refused without loading anything
-        study = studies.open_study(out, space, fixed, sampler, pruner, seed, prune_after)
-    except studies.StudyMismatch as error:
-        raise click.UsageError(str(error)) from None
-    data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
-    count = trials - len(studies.finished_trials(study))
-    started = time.perf_counter()
-    if count > 0:
-        trial_args = dict(fixed=given, data=data, data_options=data_options, dtype=dtype, seed=seed)
-        _run(study, space, count, parallel, address, threads_per_trial, out, fixed, trial_args)
-    else:
-        click.echo(f"{out / 'study.db'} already holds {trials - count} trials; give a larger --trials to run more.")
-    best = _write_all(out, study, space, fixed)
-    if best is None:
-        raise click.ClickException(f"no trial completed; {out / 'trials.csv'} says why each failed.")
-    _summary(study, best, out, time.perf_counter() - started)
+    with library_errors():
+        make_folder(out)
+    with library_errors(), holding(out):  # one sweep at a time writes the study and its trials
+        _check_folder(out)
+        data_options = {"dataset": dataset, "num_train": num_train, "num_val": num_val, "num_test": num_test}
+        fixed = {**{name: value for name, value in data_options.items() if value is not None},
+                 **({"data_dir": str(data_dir)} if data_dir is not None else {}), "dtype": dtype, **given, "seed": seed}
+        try:  # before the data: a study of another sweep is refused without loading anything
+            study = studies.open_study(out, space, fixed, sampler, pruner, seed, prune_after)
+        except studies.StudyMismatch as error:
+            raise click.UsageError(str(error)) from None
+        data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
+        count = trials - len(studies.finished_trials(study))
+        started = time.perf_counter()
+        if count > 0:
+            trial_args = dict(fixed=given, data=data, data_options=data_options, dtype=dtype, seed=seed)
+            _run(study, space, count, parallel, address, threads_per_trial, out, fixed, trial_args)
+        else:
+            click.echo(f"{out / 'study.db'} already holds {trials - count} trials; give a larger --trials to run more.")
+        best = _write_all(out, study, space, fixed)
+        if best is None:
+            raise click.ClickException(f"no trial completed; {out / 'trials.csv'} says why each failed.")
+        _summary(study, best, out, time.perf_counter() - started)
 
 
 def _read_space(space_file, settings, given):
@@ -143,9 +147,7 @@ def _reachable(address):
 
 
 def _check_folder(out):
-    """Make ``out`` and refuse trial folders without the study that owns them (new trials would overwrite them)."""
-    with library_errors():
-        make_folder(out)
+    """Refuse trial folders without the study that owns them (new trials would overwrite them)."""
     trials = out / "trials"
     if not (out / "study.db").exists() and trials.is_dir() and any(trials.iterdir()):
         raise click.BadParameter(f"{trials} holds trials but {out / 'study.db'}, their study, is missing; choose a "

@@ -1,6 +1,7 @@
 """``tinyconv train``: a dataset's recipe (or the options given) through the Solver into a run folder."""
 
 import json
+import shlex
 from datetime import datetime
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from ..run.settings import (
     resolve,
     spell_settings,
 )
-from ..run.training import RUN_FILES, make_folder, run_training
+from ..run.folder import RUNNING_FILE, holding
+from ..run.training import RunInterrupted, checkpoints, make_folder, run_files, run_training
 from ._app import EXIT_STATUS_HELP, SEED, dataset_options, library_errors, load_dataset, main, option_name
 from ._device import array_module_for, device_option
 
@@ -75,25 +77,30 @@ def _resume(context, checkpoint, epochs):
     return model, run, settings
 
 
-def _check_out(out, overwrite, resume):
-    """Create ``out`` and make sure a run can be written there, before any work starts; return the files of
-    an earlier run there that this one replaces.
+def _replaced_run(out, overwrite, resume):
+    """The files of an earlier run in ``out`` that this one replaces, after making sure that it may.
 
     A folder that already holds a run's files is refused unless ``overwrite`` is given or the run resumes
     from a checkpoint in that same folder.
     """
-    with library_errors():
-        make_folder(out)
-    existing = sorted(path for pattern in RUN_FILES for path in out.glob(pattern))
+    existing = run_files(out)
     continuing = resume is not None and resume.resolve().parent == out.resolve()
-    if existing and not continuing:
-        if not overwrite:
-            names = ", ".join(path.name for path in existing[:4]) + (", ..." if len(existing) > 4 else "")
-            raise click.BadParameter(
-                f"{out} already holds a run ({names}). Choose a new folder, continue that run with --resume "
-                f"{out}/checkpoint_epoch_K.npz, or pass --overwrite to replace it.", param_hint="--out")
-        return existing
-    return []
+    if not existing or continuing:
+        return []
+    if not overwrite:
+        names = ", ".join(path.name for path in existing[:4]) + (", ..." if len(existing) > 4 else "")
+        last = list(checkpoints(out).values())[-1:]
+        resume_hint = f", continue that run with --resume {shlex.quote(str(last[0]))}" if last else ""
+        raise click.BadParameter(f"{out} already holds a run ({names}). Choose a new folder{resume_hint}, or pass "
+                                 "--overwrite to replace it.", param_hint="--out")
+    return existing
+
+
+def _remove_if_unused(out):
+    """Remove the folder ``out`` if nothing but a run's record is in it (a run refused before it wrote)."""
+    if out.is_dir() and {path.name for path in out.iterdir()} <= {RUNNING_FILE}:
+        (out / RUNNING_FILE).unlink(missing_ok=True)
+        out.rmdir()
 
 
 class SettingType(click.ParamType):
@@ -214,15 +221,46 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed,
             model = new_model(dataset, settings, dtype, seed)
     out = out or Path("runs") / f"{dataset}-{model_name(model)}-{datetime.now():%Y%m%d-%H%M%S}"
     array_module_for(device)  # before any work: a missing GPU is a usage error
-    replaced = _check_out(out, overwrite, resume)
-    data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
+    created = not out.exists()
+    with library_errors():
+        make_folder(out)
+    try:
+        with library_errors(), holding(out):
+            replaced = _replaced_run(out, overwrite, resume)
+            data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
+            _check_fits(model, data, dataset, resume)
+            for path in replaced:
+                path.unlink()
+            data_options = dict(zip(_DATA_OPTIONS, (dataset, num_train, num_val, num_test)))
+            try:
+                run_training(model, data, settings, data_options, seed, out, resume=resume, device=device)
+            except RunInterrupted as interrupted:
+                _report_interrupt(context, interrupted)
+    except (click.ClickException, KeyboardInterrupt) as error:
+        if created:
+            _remove_if_unused(out)
+        if isinstance(error, KeyboardInterrupt):
+            click.echo("Interrupted before training began; nothing was written.", err=True)
+            context.exit(130)
+        raise
+
+
+def _check_fits(model, data, dataset, resume):
+    """A usage error if the images of ``data`` are not what ``model`` takes."""
     try:
         model.loss(data["X_val"][:1])
     except ValueError as error:
-        raise click.BadParameter(f"the checkpoint's model does not fit {dataset}: {error}",
-                                 param_hint="--resume") from error
-    for path in replaced:
-        path.unlink()
-    data_options = dict(zip(_DATA_OPTIONS, (dataset, num_train, num_val, num_test)))
-    with library_errors():
-        run_training(model, data, settings, data_options, seed, out, resume=resume, device=device)
+        if resume is not None:
+            raise click.BadParameter(f"the checkpoint's model does not fit {dataset}: {error}",
+                                     param_hint="--resume") from error
+        raise click.UsageError(f"the {dataset} images found have shape {tuple(data['X_val'].shape[1:])}, which "
+                               f"the model does not take: {error}") from error
+
+
+def _report_interrupt(context, interrupted):
+    """Say where an interrupted run stopped and how to continue it; exit with 130, as after SIGINT."""
+    click.echo(str(interrupted), err=True)
+    if interrupted.last_checkpoint is not None:
+        click.echo(f"Continue it with: tinyconv train --resume {shlex.quote(str(interrupted.last_checkpoint))}",
+                   err=True)
+    context.exit(130)

@@ -8,8 +8,10 @@ import csv
 import dataclasses
 import io
 import json
+import re
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -21,11 +23,38 @@ from tinyconv.run.models import accuracy, model_name
 from tinyconv.run.settings import SettingError, solver_keywords
 
 # The files of a finished or interrupted run, which a new run in the same folder would replace.
-RUN_FILES = ("model.npz", "metrics.json", "metrics.csv", "checkpoint_epoch_*.npz")
+RUN_FILES = ("model.npz", "metrics.json", "metrics.csv", "curves.png", "filters.png")
+# The name of a checkpoint the Solver writes into a run folder; nothing else there is one.
+_CHECKPOINT = re.compile(r"checkpoint_epoch_([0-9]+)\.npz")
 
 
 class RunError(RuntimeError):
     """A run that failed while running: training diverged, or the folder could not be written."""
+
+
+class RunInterrupted(RunError):
+    """A run stopped by an interrupt (Ctrl-C). ``last_checkpoint`` is the path of its last complete
+    checkpoint, from which it can resume, or None when it wrote none."""
+
+    def __init__(self, message, last_checkpoint):
+        super().__init__(message)
+        self.last_checkpoint = last_checkpoint
+
+
+def checkpoints(folder):
+    """The checkpoints that runs wrote into ``folder``, by epoch: ``{epoch: path}``, found by exact name."""
+    found = {}
+    for path in folder.iterdir() if folder.is_dir() else ():
+        match = _CHECKPOINT.fullmatch(path.name)
+        if match and path.is_file():
+            found[int(match.group(1))] = path
+    return dict(sorted(found.items()))
+
+
+def run_files(folder):
+    """The files of a run in ``folder`` (results, pictures and checkpoints), which a new run would replace."""
+    named = [folder / name for name in RUN_FILES if (folder / name).is_file()]
+    return sorted(named + list(checkpoints(folder).values()))
 
 
 def make_folder(out):
@@ -72,10 +101,14 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     run = {"data": data_options, "settings": settings.as_dict(), "seed": seed,
            "model_file": model_metadata(data_options, data["mean_image"])}
     xp = array_module_for(device)
+    def on_epoch(solver):
+        log.write()
+        return epoch_callback is not None and epoch_callback(solver)
+
     try:
         solver = Solver(model, data, num_epochs=settings.epochs, checkpoint_name=out / "checkpoint",
                         resume_from=resume, metadata={"run": run}, raise_on_divergence=True, verbose=verbose,
-                        epoch_callback=epoch_callback, **solver_keywords(settings, seed))
+                        epoch_callback=on_epoch, **solver_keywords(settings, seed))
     except (TypeError, ValueError) as error:
         raise SettingError(None, str(error)) from error
     solver.print_every = max(solver.iterations_per_epoch // 4, 1)
@@ -84,7 +117,8 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
         print(f"Training {type(model).__name__} {model_name(model)} on {dataset} ({len(data['X_train'])} "
               f"training, {len(data['X_val'])} validation images) for {settings.epochs} epochs; results in {out}",
               flush=True)
-    started, updates_before = time.perf_counter(), len(solver.loss_history)
+    started, updates_before, epochs_before = time.perf_counter(), len(solver.loss_history), solver.epoch
+    log = _EpochLog(out / "metrics.csv", solver)
     try:
         # Overflow on the way to a NaN loss is reported once, as the divergence, not as warnings.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -93,9 +127,18 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
         raise RunError(f"{error} No model file was written.") from error
     except OSError as error:
         raise RunError(f"cannot write the run into {out}: {error}") from error
+    except KeyboardInterrupt:
+        move_run(solver, np)
+        if pictures and solver.val_acc_history:
+            save_training_curves(solver, out / "curves.png")
+        last = solver.last_checkpoint
+        raise RunInterrupted(f"Interrupted in epoch {solver.epoch + 1}; "
+                             + (f"the last checkpoint is {last} (epoch {solver.epoch})." if last else
+                                "no epoch had ended, so there is no checkpoint."), last) from None
     finally:
-        # An interrupted run keeps only its last checkpoint, as a finished one does.
-        _keep_last_checkpoint(out, solver.epoch)
+        # A run keeps only its last complete checkpoint, whatever stopped it.
+        _keep_only(out, solver.last_checkpoint)
+        log.close()
     seconds = time.perf_counter() - started
     move_run(solver, np)
 
@@ -114,8 +157,10 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
         "epochs": solver.epoch,
         "stopped_early": solver.stopped_early,
         "iterations": len(solver.loss_history),
-        "seconds": round(seconds, 3),
-        "images_per_second": round(solver.batch_size * updates / solver.step_seconds, 1) if solver.step_seconds else None,
+        # Training time in all, across resumes, as metrics.csv's last row has it.
+        "seconds": round(solver.seconds_history[-1], 3),
+        "images_per_second": (round(solver.batch_size * updates / solver.step_seconds, 1) if solver.step_seconds
+                              else None),
         "final_loss": solver.loss_history[-1] if solver.loss_history else None,
         "train_acc_history": solver.train_acc_history,
         "val_acc_history": solver.val_acc_history,
@@ -134,17 +179,21 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     except OSError as error:
         raise RunError(f"cannot write the run into {out}: {error}") from error
     if verbose:
-        print(_summary(solver, metrics, seconds, out, pictures), flush=True)
+        print(_summary(solver, metrics, seconds, epochs_before, out, pictures), flush=True)
     return metrics
 
 
-def _summary(solver, metrics, seconds, out, pictures):
-    """The line that ends a run: which epoch the model is, its accuracies, the time and the files."""
+def _summary(solver, metrics, seconds, epochs_before, out, pictures):
+    """The line that ends a run: which epoch the model is, its accuracies, the epochs this call trained and
+    their time, and the files."""
     test = "" if metrics["test_acc"] is None else f"; test accuracy {metrics['test_acc']:.4f}"
     stopped = f" (stopped early after epoch {solver.stopped_early})" if solver.stopped_early else ""
     rate = "" if metrics["images_per_second"] is None else f", {metrics['images_per_second']:.0f} images/s"
     files = "model.npz, metrics.json, metrics.csv" + (", curves.png, filters.png" if pictures else "")
-    epochs = f"{solver.epoch} epoch{'' if solver.epoch == 1 else 's'}"
+    trained = solver.epoch - epochs_before
+    epochs = f"{trained} epoch{'' if trained == 1 else 's'}"
+    if epochs_before:
+        epochs += f" (epochs {epochs_before + 1} to {solver.epoch}, resumed)" if trained else " (resumed at the end)"
     if solver.model_epoch == solver.best_epoch:
         which = f"the best on validation: accuracy {metrics['val_acc']:.4f} (last epoch {metrics['last_val_acc']:.4f})"
     else:
@@ -154,28 +203,60 @@ def _summary(solver, metrics, seconds, out, pictures):
             f"{rate}. Wrote {out}/{files}")
 
 
-def _keep_last_checkpoint(out, epoch):
-    """Delete the checkpoints of earlier epochs; the last one can resume or extend the run."""
-    for path in out.glob("checkpoint_epoch_*.npz"):
-        if path.name != f"checkpoint_epoch_{epoch}.npz":
+def _keep_only(out, last_checkpoint):
+    """Delete the checkpoints in ``out`` other than ``last_checkpoint``, the run's last complete one (which
+    resumes or extends it); with none complete, delete nothing."""
+    if last_checkpoint is None:
+        return
+    for path in checkpoints(out).values():
+        if path.name != Path(last_checkpoint).name or path.parent.resolve() != Path(last_checkpoint).parent.resolve():
             path.unlink()
 
 
-def _metrics_csv(solver):
-    """One row per accuracy check: after the first update (epoch 0), then after every epoch."""
+_CSV_HEADER = ["epoch", "train_acc", "val_acc", "mean_loss", "learning_rate", "seconds"]
+
+
+def _metrics_rows(solver, start=0):
+    """The rows of metrics.csv from row ``start`` on: one per accuracy check, after the first update (epoch 0),
+    then after every epoch."""
     per_epoch = solver.iterations_per_epoch
     losses = solver.loss_history
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
-    writer.writerow(["epoch", "train_acc", "val_acc", "mean_loss", "learning_rate", "seconds"])
-    rows = zip(solver.train_acc_history, solver.val_acc_history, solver.seconds_history)
-    for epoch, (train_acc, val_acc, seconds) in enumerate(rows):
+    rows = list(zip(solver.train_acc_history, solver.val_acc_history, solver.seconds_history))
+    for epoch in range(start, len(rows)):
+        train_acc, val_acc, seconds = rows[epoch]
         window = losses[:1] if epoch == 0 else losses[(epoch - 1) * per_epoch:epoch * per_epoch]
         # The learning rate of the epoch's last update (the first one's for epoch 0).
         rate = solver.learning_rate(max(epoch * per_epoch - 1, 0))
-        writer.writerow([epoch, f"{train_acc:.6f}", f"{val_acc:.6f}", f"{np.mean(window):.6f}", f"{rate:.6g}",
-                         f"{seconds:.3f}"])
+        yield [epoch, f"{train_acc:.6f}", f"{val_acc:.6f}", f"{np.mean(window):.6f}", f"{rate:.6g}", f"{seconds:.3f}"]
+
+
+def _metrics_csv(solver):
+    table = io.StringIO()
+    writer = csv.writer(table, lineterminator="\n")
+    writer.writerow(_CSV_HEADER)
+    writer.writerows(_metrics_rows(solver))
     return table.getvalue().encode()
+
+
+class _EpochLog:
+    """metrics.csv, followed as the run goes: written whole (atomically) with the rows of what the run has
+    done when it starts, then a row appended and flushed as each epoch ends, so that ``tail -f`` shows it."""
+
+    def __init__(self, path, solver):
+        self.solver = solver
+        write_bytes(path, _metrics_csv(solver))
+        self.rows = len(solver.val_acc_history)
+        self.file = open(path, "a", newline="")
+        self.writer = csv.writer(self.file, lineterminator="\n")
+
+    def write(self):
+        rows = list(_metrics_rows(self.solver, self.rows))
+        self.writer.writerows(rows)
+        self.file.flush()
+        self.rows += len(rows)
+
+    def close(self):
+        self.file.close()
 
 
 def _first_layer_filters(model, input_dim):
