@@ -54,3 +54,22 @@ def transposed_copy(src, dst):
                 tile = buffer[:tile.shape[0], :tile.shape[1]]
             dst[j:j + block, i:i + block] = tile.T
     return dst
+
+
+def move_tree(tree, xp):
+    """``tree`` (nested dicts and lists of arrays and plain values) with every array moved to module ``xp``
+    (NumPy or CuPy)."""
+    if isinstance(tree, dict):
+        return {key: move_tree(value, xp) for key, value in tree.items()}
+    if isinstance(tree, list):
+        return [move_tree(value, xp) for value in tree]
+    if hasattr(tree, "shape") and hasattr(tree, "dtype"):
+        return tree.get() if xp is np and hasattr(tree, "get") else xp.asarray(tree)
+    return tree
+
+
+def move_model(model, xp):
+    """Move a model's parameters and batch-norm buffers (cs231n's ``bn_params``) to module ``xp``."""
+    model.params = move_tree(model.params, xp)
+    if getattr(model, "bn_params", None):
+        model.bn_params[:] = move_tree(list(model.bn_params), xp)

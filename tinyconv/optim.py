@@ -32,14 +32,17 @@ from tinyconv._backend import array_module
 
 __all__ = ["sgd", "sgd_momentum", "rmsprop", "adam", "adamw"]
 
-# The keys each update rule reads from its config: hyperparameters, then the state it keeps there.
-CONFIG_KEYS = {
-    "sgd": ("learning_rate",),
-    "sgd_momentum": ("learning_rate", "momentum", "velocity"),
-    "rmsprop": ("learning_rate", "decay_rate", "epsilon", "cache"),
-    "adam": ("learning_rate", "beta1", "beta2", "epsilon", "m", "v", "t"),
-    "adamw": ("learning_rate", "beta1", "beta2", "epsilon", "weight_decay", "m", "v", "t"),
+# Each update rule's hyperparameters with their defaults, and the state it keeps in its config.
+DEFAULTS = {
+    "sgd": {"learning_rate": 1e-2},
+    "sgd_momentum": {"learning_rate": 1e-2, "momentum": 0.9},
+    "rmsprop": {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8},
+    "adam": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 0},
+    "adamw": {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 0, "weight_decay": 1e-2},
 }
+_STATE = {"sgd": (), "sgd_momentum": ("velocity",), "rmsprop": ("cache",), "adam": ("m", "v"), "adamw": ("m", "v")}
+# The keys each update rule reads from its config.
+CONFIG_KEYS = {rule: (*DEFAULTS[rule], *_STATE[rule]) for rule in DEFAULTS}
 
 
 def _prepare(where, w, dw, config, defaults):
@@ -76,7 +79,7 @@ def sgd(w, dw, config=None):
 
     config: ``learning_rate`` (default 1e-2).
     """
-    _, config = _prepare("sgd", w, dw, config, {"learning_rate": 1e-2})
+    _, config = _prepare("sgd", w, dw, config, DEFAULTS["sgd"])
     next_w = w - _as_w_dtype(config["learning_rate"], w) * dw
     return next_w, config
 
@@ -89,7 +92,7 @@ def sgd_momentum(w, dw, config=None):
     config: ``learning_rate`` (default 1e-2), ``momentum`` (default 0.9; 0 gives
     plain SGD), ``velocity`` (array like ``w``, starts at zeros).
     """
-    xp, config = _prepare("sgd_momentum", w, dw, config, {"learning_rate": 1e-2, "momentum": 0.9})
+    xp, config = _prepare("sgd_momentum", w, dw, config, DEFAULTS["sgd_momentum"])
     velocity = _state("sgd_momentum", xp, config, "velocity", w)
     velocity = (
         _as_w_dtype(config["momentum"], w) * velocity - _as_w_dtype(config["learning_rate"], w) * dw
@@ -108,9 +111,7 @@ def rmsprop(w, dw, config=None):
     ``epsilon`` (default 1e-8, added after the square root), ``cache`` (array
     like ``w``, starts at zeros).
     """
-    xp, config = _prepare(
-        "rmsprop", w, dw, config, {"learning_rate": 1e-2, "decay_rate": 0.99, "epsilon": 1e-8}
-    )
+    xp, config = _prepare("rmsprop", w, dw, config, DEFAULTS["rmsprop"])
     decay = float(config["decay_rate"])
     cache = (
         _as_w_dtype(decay, w) * _state("rmsprop", xp, config, "cache", w)
@@ -137,13 +138,7 @@ def adam(w, dw, config=None):
     ``epsilon`` (1e-8), ``m`` and ``v`` (arrays like ``w``, start at zeros),
     ``t`` (int step count, starts at 0).
     """
-    xp, config = _prepare(
-        "adam",
-        w,
-        dw,
-        config,
-        {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "t": 0},
-    )
+    xp, config = _prepare("adam", w, dw, config, DEFAULTS["adam"])
     beta1, beta2 = float(config["beta1"]), float(config["beta2"])
     config["t"] = t = int(config["t"]) + 1
     m = _as_w_dtype(beta1, w) * _state("adam", xp, config, "m", w) + _as_w_dtype(1 - beta1, w) * dw
@@ -168,6 +163,6 @@ def adamw(w, dw, config=None):
 
     config: as for :func:`adam`, plus ``weight_decay`` (default 1e-2, as PyTorch's AdamW).
     """
-    _, config = _prepare("adamw", w, dw, config, {"weight_decay": 1e-2, "learning_rate": 1e-3})
+    _, config = _prepare("adamw", w, dw, config, DEFAULTS["adamw"])
     shrink = _as_w_dtype(1 - config["learning_rate"] * config["weight_decay"], w)
     return adam(w * shrink, dw, config)

@@ -12,21 +12,17 @@ array) and ``loss(X, y=None)`` returning scores ``(N, C)`` without labels and
 ``(loss, grads)`` with them.
 """
 
-import contextlib
 import dataclasses
 import math
 import os
-import shutil
-import sys
 import time
 import warnings
 from typing import NamedTuple
 
 import numpy as np
 
-from tinyconv import _checks, optim
-from tinyconv._backend import array_module
-from tinyconv._parallel import get_num_threads, held_blas
+from tinyconv import _checks, callbacks, optim
+from tinyconv._backend import array_module, move_model, move_tree
 from tinyconv.models._base import buffers, set_buffers
 from tinyconv.serialization import MODEL_CLASSES, read_checkpoint, save_checkpoint
 
@@ -53,6 +49,7 @@ _DEFAULTS = {
     "augment": None,
     "epoch_callback": None,
     "keep": "best",
+    "callbacks": None,
 }
 # Settings that change the course of training: a resumed run must use the
 # values its checkpoint was written with, or it would not continue that run.
@@ -199,6 +196,12 @@ class Solver:
         and its checkpoint written (``solver.epoch`` and ``solver.val_acc_history[-1]`` are that
         epoch's). A true return value stops training there as early stopping does: the model gets the best
         parameters and ``stopped_early`` holds the epoch. A hyperparameter search prunes runs this way.
+    callbacks : list of tinyconv.callbacks.Callback, optional
+        Told of each moment of the run (its start, each update, each accuracy check, each epoch's end, its
+        end); one that returns True at an epoch's end stops the run there. ``solver.callbacks`` holds the
+        run's callbacks in the order they are called: ``HoldBlas``, the progress report (with
+        ``verbose``), these, then ``EpochFunction(epoch_callback)`` and ``EarlyStopping(early_stopping)``
+        when those are given.
     augment : callable, optional
         ``augment(X_batch, rng) -> X_batch``, applied to every training minibatch with the Solver's
         own generator, so a seeded run augments the same way every time (see
@@ -306,6 +309,7 @@ class Solver:
         if self.epoch_callback is not None and not callable(self.epoch_callback):
             raise TypeError(f"Solver: epoch_callback must be None or a function epoch_callback(solver) -> bool, got "
                             f"{_checks.describe(self.epoch_callback)}")
+        self.callbacks = self._callbacks(settings["callbacks"])
         self.stopped_early = None
         self.step_seconds = 0.0
         # The epochs the learning-rate schedule spans: fixed when a run starts, kept by a resume.
@@ -316,6 +320,35 @@ class Solver:
         self._reset()
         if self.resume_from is not None:
             self._resume(self.resume_from)
+
+    def _callbacks(self, given):
+        """The run's callbacks: BLAS holding, the progress report (with ``verbose``), those ``given``, then
+        ``epoch_callback`` and early stopping, in the order they are called."""
+        given = [] if given is None else given
+        if not isinstance(given, (list, tuple)) or not all(isinstance(item, callbacks.Callback) for item in given):
+            raise TypeError(f"Solver: callbacks must be a list of tinyconv.callbacks.Callback objects, got "
+                            f"{_checks.describe(given)}")
+        chosen = [callbacks.HoldBlas(), *([callbacks.progress()] if self.verbose else []), *given]
+        if self.epoch_callback is not None:
+            chosen.append(callbacks.EpochFunction(self.epoch_callback))
+        if self.early_stopping is not None:
+            chosen.append(callbacks.EarlyStopping(self.early_stopping))
+        return chosen
+
+    def move_to(self, xp):
+        """Move everything the run trains with (the model's parameters and buffers, the optimizer state,
+        the best parameters and buffers, the data) to array module ``xp``: NumPy, or CuPy for a GPU."""
+        move_model(self.model, xp)
+        self.optim_configs = move_tree(self.optim_configs, xp)
+        self.best_params = move_tree(self.best_params, xp)
+        self.best_state = move_tree(self.best_state, xp)
+        for name in ("X_train", "y_train", "X_val", "y_val"):
+            setattr(self, name, move_tree(getattr(self, name), xp))
+
+    @property
+    def iteration(self):
+        """Minibatch updates done in the run so far (over every resumed part of it)."""
+        return self._iteration
 
     def _configure_schedule(self, settings):
         self.lr_schedule = _checks.one_of("Solver", "lr_schedule", settings["lr_schedule"], LR_SCHEDULES)
@@ -332,8 +365,12 @@ class Solver:
         return self.lr_schedule is not None or self.warmup_epochs > 0
 
     def learning_rate(self, iteration):
-        """The learning rate of update ``iteration`` (0-based) under the schedule and warmup."""
-        base = self.optim_config["learning_rate"]
+        """The learning rate of update ``iteration`` (0-based) under the schedule and warmup; None for an
+        update rule of the user's own that was given none."""
+        base = self.optim_config.get("learning_rate", optim.DEFAULTS.get(self._update_rule_name, {}).get(
+            "learning_rate"))
+        if base is None:
+            return None
         per_epoch = self.iterations_per_epoch
         warmup = self.warmup_epochs * per_epoch
         factor = min(1.0, (iteration + 1) / warmup) if warmup else 1.0
@@ -621,16 +658,6 @@ class Solver:
         """The epoch whose parameters the model holds once ``train()`` has returned (see ``keep``)."""
         return self.best_epoch if self.keep == "best" or self.diverged else self.epoch
 
-    def _patience_ran_out(self):
-        """Whether ``early_stopping`` epochs have passed without a better validation accuracy."""
-        if self.early_stopping is None:
-            return False
-        return self.epoch - self.best_epoch >= self.early_stopping
-
-    def _callback_stops(self):
-        """Whether ``epoch_callback`` asks to stop after this epoch."""
-        return self.epoch_callback is not None and bool(self.epoch_callback(self))
-
     def _use_best_params(self):
         """Put the best epoch's parameters and running statistics into the model."""
         if self.best_params:
@@ -672,166 +699,47 @@ class Solver:
             With ``raise_on_divergence=True``, when the loss becomes NaN or infinite;
             the model then holds the best parameters seen so far.
         """
-        iterations_per_epoch = self.iterations_per_epoch
-        num_iterations = self.num_epochs * iterations_per_epoch
-        progress = _make_progress(self, num_iterations, iterations_per_epoch)
+        num_iterations = self.num_epochs * self.iterations_per_epoch
         self.diverged = self.stopped_early = None
         self._started = time.perf_counter()
         self._seconds_before = self.seconds_history[-1] if self.seconds_history else 0.0
-        # A network with convolutions runs best with BLAS at one thread for the whole run and the fast
-        # layers' workers doing the parallel work (see held_blas); one of matrix products alone runs
-        # best on BLAS's own threads.
-        # With one worker (TINYCONV_NUM_THREADS=1) every model runs on one thread, BLAS's products included.
-        convolutional = any(getattr(p, "ndim", 0) == 4 for p in self.model.params.values())
-        with held_blas() if convolutional or get_num_threads() == 1 else contextlib.nullcontext():
-            self._train_loop(progress, iterations_per_epoch, num_iterations)
-
-    def _train_loop(self, progress, iterations_per_epoch, num_iterations):
+        begun = []
         try:
-            for t in range(self._iteration, num_iterations):
-                loss = self._step()
-                if not np.isfinite(loss):
-                    self._stop_diverged(loss, t + 1, num_iterations)
-                    return
-                self._iteration = t + 1
-                progress.iteration(t, loss)
-                epoch_end = self._iteration % iterations_per_epoch == 0
-                if epoch_end:
-                    self.epoch += 1
-                    if not self._scheduled():
-                        for config in self.optim_configs.values():
-                            if "learning_rate" in config:
-                                config["learning_rate"] *= self.lr_decay
-                if t == 0 or epoch_end:
-                    progress.accuracies(*self._record_accuracies())
-                if epoch_end:
-                    self._save_checkpoint()
-                    progress.epoch_done()
-                    # The callback hears of every epoch, the last too; stopping early means before the last.
-                    stop = self._callback_stops() or self._patience_ran_out()
-                    if stop and self._iteration < num_iterations:
-                        self.stopped_early = self.epoch
-                        break
+            for callback in self.callbacks:
+                callback.on_train_begin(self)
+                begun.append(callback)
+            self._train_loop(num_iterations)
         finally:
-            progress.close()
-        if self.keep == "best":
+            for callback in begun:
+                callback.on_train_end(self)
+        if self.keep == "best" and not self.diverged:
             self._use_best_params()
 
-
-# --- progress reports -----------------------------------------------------------------
-
-
-class _Progress:
-    """Silent progress report; the subclasses print lines or draw a bar."""
-
-    def __init__(self, solver, num_iterations, iterations_per_epoch):
-        self.solver = solver
-        self.num_iterations = num_iterations
-        self.iterations_per_epoch = iterations_per_epoch
-
-    def iteration(self, t, loss):
-        """Iteration ``t`` (0-based) finished with minibatch loss ``loss``."""
-
-    def accuracies(self, train_acc, val_acc):
-        """Accuracies measured after the first iteration or at the end of an epoch."""
-
-    def epoch_done(self):
-        """An epoch ended (its checkpoint, if any, is written)."""
-
-    def close(self):
-        """Training stopped, normally or by an exception."""
-
-    def pace(self):
-        """Images per second of the updates so far and the seconds the rest of the run should take."""
-        solver = self.solver
-        updates = solver._iteration - self._first_iteration
-        if not updates or not solver.step_seconds:
-            return None, None
-        seconds_per_update = (time.perf_counter() - solver._started) / updates
-        return (solver.batch_size * updates / solver.step_seconds,
-                seconds_per_update * (self.num_iterations - solver._iteration))
-
-    def start(self):
-        self._first_iteration = self.solver._iteration
-
-
-def _duration(seconds):
-    minutes, seconds = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
-
-
-class _PrintProgress(_Progress):
-    """The starter code's report lines, and after each epoch the speed and the time left."""
-
-    def iteration(self, t, loss):
-        if t % self.solver.print_every == 0:
-            print("(Iteration %d / %d) loss: %f" % (t + 1, self.num_iterations, loss))
-
-    def accuracies(self, train_acc, val_acc):
-        print(
-            "(Epoch %d / %d) train acc: %f; val_acc: %f"
-            % (self.solver.epoch, self.solver.num_epochs, train_acc, val_acc)
-        )
-
-    def epoch_done(self):
-        rate, left = self.pace()
-        if rate is not None:
-            print(f"  {rate:.0f} images/s, about {_duration(left)} left")
-
-
-class _BarProgress(_Progress):
-    """One bar for the whole run, in images, with its rate and time left; the current epoch's own bar, the
-    loss and the latest accuracies follow it on the same line."""
-
-    _EPOCH_BAR = 10
-
-    def __init__(self, solver, num_iterations, iterations_per_epoch, tqdm):
-        super().__init__(solver, num_iterations, iterations_per_epoch)
-        self._tqdm = tqdm
-        self._bar = None
-        self._postfix = {}
-
-    def _epoch_text(self, t):
-        done = (t + 1) % self.iterations_per_epoch or self.iterations_per_epoch
-        filled = self._EPOCH_BAR * done // self.iterations_per_epoch
-        epoch = min(t // self.iterations_per_epoch + 1, self.solver.num_epochs)
-        return f"epoch {epoch}/{self.solver.num_epochs} [{'#' * filled}{'.' * (self._EPOCH_BAR - filled)}]"
-
-    def iteration(self, t, loss):
-        batch = self.solver.batch_size
-        if self._bar is None:
-            self._bar = self._tqdm(total=self.num_iterations * batch, initial=t * batch, unit="img",
-                                   unit_scale=True, file=sys.stdout, dynamic_ncols=True, smoothing=0.05,
-                                   bar_format="{percentage:3.0f}%|{bar}| {elapsed}<{remaining}, {rate_fmt} {desc}")
-        self._postfix["loss"] = f"{loss:.4f}"
-        postfix = ", ".join(f"{key} {value}" for key, value in self._postfix.items())
-        self._bar.set_description_str(f"{self._epoch_text(t)} {postfix}", refresh=False)
-        self._bar.update(batch)
-
-    def accuracies(self, train_acc, val_acc):
-        self._postfix.update(train=f"{train_acc:.3f}", val=f"{val_acc:.3f}")
-
-    def close(self):
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-
-# Narrower than this, a bar is unreadable: print lines instead.
-_MIN_BAR_COLUMNS = 60
-
-
-def _make_progress(solver, num_iterations, iterations_per_epoch):
-    progress = _Progress(solver, num_iterations, iterations_per_epoch)
-    if solver.verbose:
-        progress = _PrintProgress(solver, num_iterations, iterations_per_epoch)
-        if getattr(sys.stdout, "isatty", lambda: False)() and shutil.get_terminal_size((0, 0)).columns >= _MIN_BAR_COLUMNS:
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                pass
-            else:
-                progress = _BarProgress(solver, num_iterations, iterations_per_epoch, tqdm)
-    progress.start()
-    return progress
+    def _train_loop(self, num_iterations):
+        """The updates from where the run stands to ``num_iterations``, the callbacks told of each moment."""
+        for t in range(self._iteration, num_iterations):
+            loss = self._step()
+            if not np.isfinite(loss):
+                self._stop_diverged(loss, t + 1, num_iterations)
+                return
+            self._iteration = t + 1
+            for callback in self.callbacks:
+                callback.on_iteration_end(self, t, loss)
+            epoch_end = self._iteration % self.iterations_per_epoch == 0
+            if epoch_end:
+                self.epoch += 1
+                if not self._scheduled():
+                    for config in self.optim_configs.values():
+                        if "learning_rate" in config:
+                            config["learning_rate"] *= self.lr_decay
+            if t == 0 or epoch_end:
+                train_acc, val_acc = self._record_accuracies()
+                for callback in self.callbacks:
+                    callback.on_accuracies(self, train_acc, val_acc)
+            if epoch_end:
+                self._save_checkpoint()
+                # Every callback hears of every epoch, the last too; stopping early means before the last.
+                stops = [callback.on_epoch_end(self) for callback in self.callbacks]
+                if any(stops) and self._iteration < num_iterations:
+                    self.stopped_early = self.epoch
+                    return

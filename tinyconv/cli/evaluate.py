@@ -7,7 +7,7 @@ import click
 import numpy as np
 
 from ..recipes import DATASETS
-from ..run.device import move_model
+from .._backend import move_model
 from ..run.models import model_name, scores
 from ._app import EXIT_STATUS_HELP, dataset_options, integer, load_dataset, load_model_file, main
 from ._device import array_module_for, device_option

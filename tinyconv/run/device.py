@@ -1,4 +1,4 @@
-"""Where a run's arrays live: NumPy's memory, or a GPU's through CuPy."""
+"""Where a run's arrays live: NumPy's memory, or a GPU's through CuPy (``Solver.move_to`` moves a run)."""
 
 import numpy as np
 
@@ -22,31 +22,3 @@ def array_module_for(device):
     if count == 0:
         raise SettingError("device", "CuPy found no GPU")
     return cupy
-
-
-def move(tree, xp):
-    """``tree`` (nested dicts and lists of arrays and plain values) with every array moved to module ``xp``."""
-    if isinstance(tree, dict):
-        return {key: move(value, xp) for key, value in tree.items()}
-    if isinstance(tree, list):
-        return [move(value, xp) for value in tree]
-    if hasattr(tree, "shape") and hasattr(tree, "dtype"):
-        return tree.get() if xp is np and hasattr(tree, "get") else xp.asarray(tree)
-    return tree
-
-
-def move_model(model, xp):
-    """Move a model's parameters and batch-norm buffers to module ``xp``."""
-    model.params = move(model.params, xp)
-    model.bn_params[:] = move(list(model.bn_params), xp)
-
-
-def move_run(solver, xp):
-    """Move everything a Solver trains with (model parameters and buffers, optimizer state, best parameters
-    and buffers, data) to module ``xp``."""
-    move_model(solver.model, xp)
-    solver.optim_configs = move(solver.optim_configs, xp)
-    solver.best_params = move(solver.best_params, xp)
-    solver.best_state = move(solver.best_state, xp)
-    for name in ("X_train", "y_train", "X_val", "y_val"):
-        setattr(solver, name, move(getattr(solver, name), xp))

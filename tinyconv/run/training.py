@@ -4,9 +4,7 @@ The folder gets the model file, ``metrics.json``, ``metrics.csv``, the last chec
 ``curves.png`` and ``filters.png``; :func:`run_training` is what ``tinyconv train`` and each sweep trial do.
 """
 
-import csv
 import dataclasses
-import io
 import json
 import re
 import tempfile
@@ -17,8 +15,9 @@ import numpy as np
 
 from tinyconv import __version__
 from tinyconv._files import remove_stale_temporaries, write_bytes
+from tinyconv.callbacks import CSVLogger
 from tinyconv.recipes import DATASETS
-from tinyconv.run.device import array_module_for, move_run
+from tinyconv.run.device import array_module_for
 from tinyconv.run.models import accuracy, model_name
 from tinyconv.run.settings import SettingError, solver_keywords
 
@@ -101,24 +100,20 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     run = {"data": data_options, "settings": settings.as_dict(), "seed": seed,
            "model_file": model_metadata(data_options, data["mean_image"])}
     xp = array_module_for(device)
-    def on_epoch(solver):
-        log.write()
-        return epoch_callback is not None and epoch_callback(solver)
-
     try:
         solver = Solver(model, data, num_epochs=settings.epochs, checkpoint_name=out / "checkpoint",
                         resume_from=resume, metadata={"run": run}, raise_on_divergence=True, verbose=verbose,
-                        epoch_callback=on_epoch, **solver_keywords(settings, seed))
+                        callbacks=[CSVLogger(out / "metrics.csv")], epoch_callback=epoch_callback,
+                        **solver_keywords(settings, seed))
     except (TypeError, ValueError) as error:
         raise SettingError(None, str(error)) from error
     solver.print_every = max(solver.iterations_per_epoch // 4, 1)
-    move_run(solver, xp)
+    solver.move_to(xp)
     if verbose:
         print(f"Training {type(model).__name__} {model_name(model)} on {dataset} ({len(data['X_train'])} "
               f"training, {len(data['X_val'])} validation images) for {settings.epochs} epochs; results in {out}",
               flush=True)
     started, updates_before, epochs_before = time.perf_counter(), len(solver.loss_history), solver.epoch
-    log = _EpochLog(out / "metrics.csv", solver)
     try:
         # Overflow on the way to a NaN loss is reported once, as the divergence, not as warnings.
         with np.errstate(over="ignore", invalid="ignore"):
@@ -128,7 +123,7 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     except OSError as error:
         raise RunError(f"cannot write the run into {out}: {error}") from error
     except KeyboardInterrupt:
-        move_run(solver, np)
+        solver.move_to(np)
         if pictures and solver.val_acc_history:
             save_training_curves(solver, out / "curves.png")
         last = solver.last_checkpoint
@@ -138,9 +133,8 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     finally:
         # A run keeps only its last complete checkpoint, whatever stopped it.
         _keep_only(out, solver.last_checkpoint)
-        log.close()
     seconds = time.perf_counter() - started
-    move_run(solver, np)
+    solver.move_to(np)
 
     updates = len(solver.loss_history) - updates_before
     metrics = {
@@ -175,7 +169,7 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
             save_conv_filters(_first_layer_filters(model, info.input_dim)[:64], out / "filters.png",
                               title="First-layer weights")
         write_bytes(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
-        write_bytes(out / "metrics.csv", _metrics_csv(solver))
+        write_bytes(out / "metrics.csv", CSVLogger.table(solver))
     except OSError as error:
         raise RunError(f"cannot write the run into {out}: {error}") from error
     if verbose:
@@ -211,52 +205,6 @@ def _keep_only(out, last_checkpoint):
     for path in checkpoints(out).values():
         if path.name != Path(last_checkpoint).name or path.parent.resolve() != Path(last_checkpoint).parent.resolve():
             path.unlink()
-
-
-_CSV_HEADER = ["epoch", "train_acc", "val_acc", "mean_loss", "learning_rate", "seconds"]
-
-
-def _metrics_rows(solver, start=0):
-    """The rows of metrics.csv from row ``start`` on: one per accuracy check, after the first update (epoch 0),
-    then after every epoch."""
-    per_epoch = solver.iterations_per_epoch
-    losses = solver.loss_history
-    rows = list(zip(solver.train_acc_history, solver.val_acc_history, solver.seconds_history))
-    for epoch in range(start, len(rows)):
-        train_acc, val_acc, seconds = rows[epoch]
-        window = losses[:1] if epoch == 0 else losses[(epoch - 1) * per_epoch:epoch * per_epoch]
-        # The learning rate of the epoch's last update (the first one's for epoch 0).
-        rate = solver.learning_rate(max(epoch * per_epoch - 1, 0))
-        yield [epoch, f"{train_acc:.6f}", f"{val_acc:.6f}", f"{np.mean(window):.6f}", f"{rate:.6g}", f"{seconds:.3f}"]
-
-
-def _metrics_csv(solver):
-    table = io.StringIO()
-    writer = csv.writer(table, lineterminator="\n")
-    writer.writerow(_CSV_HEADER)
-    writer.writerows(_metrics_rows(solver))
-    return table.getvalue().encode()
-
-
-class _EpochLog:
-    """metrics.csv, followed as the run goes: written whole (atomically) with the rows of what the run has
-    done when it starts, then a row appended and flushed as each epoch ends, so that ``tail -f`` shows it."""
-
-    def __init__(self, path, solver):
-        self.solver = solver
-        write_bytes(path, _metrics_csv(solver))
-        self.rows = len(solver.val_acc_history)
-        self.file = open(path, "a", newline="")
-        self.writer = csv.writer(self.file, lineterminator="\n")
-
-    def write(self):
-        rows = list(_metrics_rows(self.solver, self.rows))
-        self.writer.writerows(rows)
-        self.file.flush()
-        self.rows += len(rows)
-
-    def close(self):
-        self.file.close()
 
 
 def _first_layer_filters(model, input_dim):
