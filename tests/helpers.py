@@ -1,6 +1,7 @@
 """Checks shared by the layer tests: numerical gradients, the PyTorch oracle, dtype and purity contracts."""
 
 import copy
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -110,6 +111,19 @@ def assert_close_across_machines(actual, expected, ulps=64):
     tolerance = ulps * np.finfo(expected.dtype).eps * scale
     error = float(np.max(np.abs(np.asarray(actual, np.float64) - expected), initial=0.0))
     assert error <= tolerance, f"largest difference {error:.3g} > {tolerance:.3g} ({ulps} ulps at {scale:.3g})"
+
+
+def assert_refused_before_allocating(call, error, match, limit=2**20):
+    """``call()`` raises ``error`` matching ``match`` having allocated less than ``limit`` bytes on the way: a
+    file or argument that claims a huge size is refused from the claim, not after trying to honour it."""
+    tracemalloc.start()
+    try:
+        with pytest.raises(error, match=match):
+            call()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < limit, f"refusing allocated {peak} bytes"
 
 
 def check_against_oracle(ours_forward, ours_backward, torch_fn, inputs, dout, names):

@@ -386,11 +386,22 @@ def test_predict_json_agrees_with_the_model_on_the_prepared_images(tmp_path, sma
     assert agreement >= 0.75, (agreement, labels)
 
 
-def test_predict_refuses_unreadable_images_and_models_without_a_record(tmp_path, small_run):
+def test_predict_reports_unreadable_images_and_still_classifies_the_others(tmp_path, small_run):
     broken = tmp_path / "broken.png"
     broken.write_text("not a picture")
-    result = invoke("predict", small_run / "model.npz", broken)
-    assert result.exit_code == 2 and f"{broken}: not a readable image" in result.output
+    paths, _ = _digit_pngs(tmp_path, 2)
+    result = invoke("predict", small_run / "model.npz", paths[0], broken, paths[1])
+    assert result.exit_code == 2 and f"Error: {broken}: not a readable image" in result.output
+    assert "1 of 3 images could not be read" in result.output
+    assert [line.split(":")[0] for line in result.output.splitlines() if not line.startswith(("Error", "1 of"))] == [
+        str(paths[0]), str(paths[1])]
+    result = invoke("predict", small_run / "model.npz", broken, paths[0], "--json")
+    records = json.loads(result.output[:result.output.rindex("]") + 1])
+    assert result.exit_code == 2 and records[0]["file"] == str(broken) and "not a readable image" in records[0]["error"]
+    assert records[1]["file"] == str(paths[0]) and "label" in records[1]
+
+
+def test_predict_refuses_models_without_a_record(tmp_path, small_run):
     bare = tmp_path / "bare.npz"
     save_model(bare, load_model(small_run / "model.npz"))
     paths, _ = _digit_pngs(tmp_path, 1)
@@ -643,3 +654,46 @@ def test_config_and_resume_together_are_refused(tmp_path, small_run):
     result = invoke("train", "--config", config, "--resume", small_run / "checkpoint_epoch_2.npz", "--epochs", "3",
                     "--out", tmp_path / "more")
     assert result.exit_code == 2 and "--config gives a new run its options" in result.output
+
+
+def test_evaluate_refuses_a_device_and_a_model_naming_an_unknown_dataset(tmp_path, small_run):
+    result = invoke("evaluate", "/dev/zero")
+    assert result.exit_code == 2 and "/dev/zero is not a tinyconv file: it is not a regular file" in result.output
+    from tinyconv.serialization import load_metadata
+
+    path = tmp_path / "model.npz"
+    save_model(path, load_model(small_run / "model.npz"), {**load_metadata(small_run / "model.npz"),
+                                                           "dataset": "mnist-3d"})
+    result = invoke("evaluate", path)
+    assert result.exit_code == 2 and "names the dataset 'mnist-3d', which this tinyconv does not know" in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch-size", "1000000000000"], "--batch-size 1000000000000 is more than the 1647 training images; give at most "
+                                        "1647"),
+    (["--augment", "crop1000000"], "--augment crop1000000: a shift of up to 1000000 pixels is too large for images "
+                                   "of 8x8; shift by at most a quarter of the shorter side, 2"),
+    (["--augment", "crop9"], "a shift of up to 9 pixels is too large for images of 8x8"),
+    (["--model", "c50000-c50000"], "ConvNet: its parameters would take 22,532,550,010 values of float32, 83.9 GiB, "
+                                   "more than this machine's 24.0 GiB of memory"),
+])
+def test_sizes_nobody_can_use_are_refused_up_front_with_the_numbers(tmp_path, monkeypatch, args, message):
+    monkeypatch.setattr("tinyconv._checks.memory_bytes", lambda: 24 * 2**30)  # the same on any machine
+    out = tmp_path / "run"
+    result = invoke("train", *SMALL_RUN, *args, "--out", out)
+    assert result.exit_code == 2, result.output
+    assert message in result.output.replace("\n", " ")
+    assert not out.exists()
+
+
+def test_export_refuses_to_write_the_graph_over_its_model_and_a_missing_extra_is_a_usage_error(
+        tmp_path, small_run, monkeypatch):
+    model = tmp_path / "model.npz"
+    model.write_bytes((small_run / "model.npz").read_bytes())
+    result = invoke("export", model, "--onnx", model)
+    assert result.exit_code == 2 and "is the model file itself; the graph would replace it" in result.output
+    assert model.read_bytes() == (small_run / "model.npz").read_bytes()
+    monkeypatch.setitem(sys.modules, "tinyconv.interop.onnx_export", None)
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    result = invoke("export", model, "--onnx", tmp_path / "model.onnx")
+    assert result.exit_code == 2, result.output  # as sweep without Optuna

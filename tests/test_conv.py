@@ -441,3 +441,17 @@ def test_winograd_backward_reuses_the_filters_the_forward_transformed(rng, monke
     dx_naive, dw_naive, _ = conv_backward_naive(dout, conv_forward_naive(x, w, b, {"stride": 1, "pad": 1})[1])
     np.testing.assert_allclose(dx, dx_naive, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(dw, dw_naive, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("forward", [conv_forward_naive, conv_forward_fast])
+def test_a_padding_nobody_can_allocate_is_refused_with_the_numbers(forward, monkeypatch):
+    monkeypatch.setattr("tinyconv._checks.memory_bytes", lambda: 16 * 2**30)
+    x, w, b = np.zeros((2, 3, 4, 4)), np.zeros((5, 3, 3, 3)), np.zeros(5)
+    with pytest.raises(ValueError, match=rf"{forward.__name__}: the padded input \(N, C, H \+ 2\*pad, W \+ 2\*pad\) "
+                                         r"= \(2, 3, 2000000004, 2000000004\) would take [0-9,]+ values of float64, "
+                                         r"[0-9,.]+ GiB, more than this machine's 16.0 GiB of memory"):
+        forward(x, w, b, {"stride": 1, "pad": 10**9})
+    monkeypatch.setattr("tinyconv._checks.memory_bytes", lambda: 2**30)
+    many = np.zeros((1000, 3, 1, 1))  # a padded input of 24 MiB, an output of 32 GiB
+    with pytest.raises(ValueError, match=r"the output \(N, F, H_out, W_out\) = \(1, 1000, 2001, 2001\)"):
+        forward(x[:1, :, :1, :1], many, np.zeros(1000), {"stride": 1, "pad": 1000})

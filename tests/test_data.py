@@ -14,6 +14,7 @@ from tinyconv.data._prepare import prepare_splits
 from tinyconv.data.cifar10 import unpickle_batch
 
 from .dataset_files import make_cifar_dir, make_fashion_dir, make_tiny_imagenet_dir, write_cifar_batch, write_idx
+from .helpers import assert_refused_before_allocating
 
 
 # ---------------------------------------------------------------- bundled digits
@@ -375,3 +376,46 @@ def test_unpickle_batch_reads_an_open_batch_and_refuses_other_globals(tmp_path):
     (tmp_path / "other").write_bytes(pickle.dumps(os.getcwd))
     with open(tmp_path / "other", "rb") as file, pytest.raises(pickle.UnpicklingError, match="refusing global"):
         unpickle_batch(file)
+
+
+def test_a_gzip_that_inflates_beyond_its_header_is_refused_having_inflated_no_more_than_the_header_promised(tmp_path):
+    # 256 MiB of zeros behind a header that promises 8 values: refused after reading 9 of them.
+    path = tmp_path / "bomb-idx3-ubyte.gz"
+    with gzip.open(path, "wb", compresslevel=9) as stream:
+        stream.write(_idx_bytes([0, 0, 8, 3], (2, 2, 2), bytes(8)))
+        for _ in range(256):
+            stream.write(bytes(2**20))
+    assert path.stat().st_size < 2**20
+    assert_refused_before_allocating(lambda: read_idx(path, ndim=3), ValueError,
+                                     r"header promises \(2, 2, 2\) = 8 bytes of values, file has more than 8")
+
+
+def test_a_header_promising_more_values_than_any_dataset_has_is_refused_before_inflating(tmp_path):
+    path = tmp_path / "huge-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(_idx_bytes([0, 0, 8, 3], (60000, 2000, 2000), bytes(64))))
+    with pytest.raises(ValueError, match=r"header promises \(60000, 2000, 2000\) = 240,000,000,000 values, more"):
+        read_idx(path, ndim=3)
+
+
+def test_a_missing_idx_file_is_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        read_idx(tmp_path / "absent-idx3-ubyte", ndim=3)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("n01443537 goldfish\n", r"words.txt, line 1: expected 2 tab-separated fields, got 'n01443537 goldfish'"),
+    ("n00000001\tsomething else\n", r"words.txt has no names for the classes \['n"),
+])
+def test_a_tiny_imagenet_words_file_without_its_tabs_is_refused_naming_the_file_and_line(tmp_path, line, message):
+    files = make_tiny_imagenet_dir(tmp_path)
+    (files.root / "words.txt").write_text(line)
+    with pytest.raises(ValueError, match=message):
+        load_tiny_imagenet(files.root)
+
+
+@pytest.mark.parametrize("label", [2**63, -1, 10])
+def test_a_cifar_label_outside_the_classes_is_refused_naming_the_file(tmp_path, label):
+    path = tmp_path / "data_batch_1"
+    write_cifar_batch(path, np.zeros((2, 3072), np.uint8), [3, label])
+    with pytest.raises(ValueError, match=rf"{path}: labels must lie in 0..9, found {label}"):
+        load_CIFAR_batch(path)

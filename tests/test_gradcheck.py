@@ -185,3 +185,29 @@ def test_eval_numerical_gradient_blobs_refuses_integer_vals():
     with pytest.raises(TypeError, match=r"eval_numerical_gradient_blobs: inputs\[0\]\.vals must be a float32 or float64"):
         eval_numerical_gradient_blobs(_matmul_into, (_Blob(np.ones((2, 2), int)), _Blob(np.ones((2, 2)))),
                                       _Blob(np.zeros((2, 2))))
+
+
+@pytest.mark.parametrize("h", [0, -1e-5, float("nan"), float("inf")])
+@pytest.mark.parametrize("check", ["eval_numerical_gradient", "eval_numerical_gradient_array", "grad_check_sparse"])
+def test_a_step_that_is_not_a_positive_number_is_refused(check, h):
+    x = np.ones(3)
+    call = {"eval_numerical_gradient": lambda: eval_numerical_gradient(np.sum, x, verbose=False, h=h),
+            "eval_numerical_gradient_array": lambda: eval_numerical_gradient_array(lambda z: z, x, np.ones(3), h=h),
+            "grad_check_sparse": lambda: grad_check_sparse(np.sum, x, np.ones(3), h=h)}[check]
+    with pytest.raises(ValueError, match=rf"{check}: h must be a finite number > 0"):
+        call()
+
+
+def test_grad_check_sparse_refuses_a_gradient_of_another_shape_and_an_empty_x():
+    with pytest.raises(ValueError, match=r"grad_check_sparse: analytic_grad must have x's shape \(3, 2\), got \(2, 3\)"):
+        grad_check_sparse(np.sum, np.ones((3, 2)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"grad_check_sparse: x has no elements to check \(shape \(0,\)\)"):
+        grad_check_sparse(np.sum, np.ones(0), np.ones(0))
+
+
+def test_rel_error_of_empty_arrays_is_zero_and_of_shapes_that_do_not_broadcast_is_refused():
+    assert rel_error(np.ones(0), np.ones(0)) == 0.0
+    assert rel_error(np.ones((2, 3)), 1.0) == 0.0  # a scalar broadcasts, as in the notebooks
+    with pytest.raises(ValueError, match=r"rel_error: x and y must have shapes that broadcast together, got \(2,\) and "
+                                         r"\(3,\)"):
+        rel_error(np.ones(2), np.ones(3))

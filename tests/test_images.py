@@ -9,6 +9,8 @@ from PIL import Image
 
 from tinyconv.images import ImageError, prepare_image
 
+from .helpers import assert_refused_before_allocating
+
 DIGITS = {"channels": 1, "height": 8, "width": 8, "value_range": [0, 16], "background": "dark", "fit": "content"}
 CLOTHING = {"channels": 1, "height": 28, "width": 28, "value_range": [0, 255], "background": "dark", "fit": "pad"}
 PHOTOS = {"channels": 3, "height": 4, "width": 4, "value_range": [0, 255], "background": None, "fit": "crop"}
@@ -69,11 +71,20 @@ def test_transparency_counts_as_white_paper(tmp_path):
     assert prepared[0, 0] == pytest.approx(0) and prepared[14, 14] == pytest.approx(255)
 
 
+def _chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png_declaring(width, height):
+    """A PNG of a few dozen bytes whose header declares a gray picture of ``width`` x ``height``."""
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(b"\0" * 64))
+            + _chunk(b"IEND", b""))
+
+
 def _png_of_size_zero():
     header = struct.pack(">IIBBBBB", 0, 0, 8, 0, 0, 0, 0)
-    chunk = b"IHDR" + header
-    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(header)) + chunk
-            + struct.pack(">I", zlib.crc32(chunk)) + struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND")))
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IEND", b"")
 
 
 @pytest.mark.parametrize("content", [
@@ -95,10 +106,41 @@ def test_a_truncated_image_is_refused_naming_the_file(tmp_path):
         prepare_image(path, CLOTHING, None)
 
 
-def test_a_sixteen_bit_image_is_converted(tmp_path):
-    path = tmp_path / "deep.png"
-    Image.fromarray(np.full((28, 28), 40, dtype=np.uint16)).save(path)
-    assert prepare_image(path, CLOTHING, None).shape == (1, 1, 28, 28)
+def test_a_sixteen_bit_image_reads_as_its_eight_bit_twin(tmp_path):
+    # A scanner's 16-bit gray PNG was read as a blank white page: every value above 255 clipped to white.
+    eight = np.random.default_rng(3).integers(0, 256, (28, 20)).astype(np.uint8)
+    deep = tmp_path / "deep.png"
+    Image.fromarray(eight.astype(np.uint16) * 257).save(deep)
+    assert Image.open(deep).mode.startswith("I")
+    for image_format in (CLOTHING, PHOTOS):
+        np.testing.assert_allclose(prepare_image(deep, image_format, None),
+                                   prepare_image(_save(tmp_path, eight), image_format, None), atol=1e-3)
+
+
+def test_a_phones_photo_is_turned_upright_as_its_exif_says(tmp_path):
+    upright = np.zeros((28, 20), dtype=np.uint8)
+    upright[:6] = 255  # a bar along the top
+    stored = Image.fromarray(upright).transpose(Image.Transpose.ROTATE_90)  # as the sensor stored it
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90 degrees clockwise to display
+    sideways = tmp_path / "phone.png"
+    stored.save(sideways, exif=exif)
+    np.testing.assert_array_equal(prepare_image(sideways, CLOTHING, None),
+                                  prepare_image(_save(tmp_path, upright), CLOTHING, None))
+
+
+@pytest.mark.parametrize("width, height, message", [
+    (20000, 20000, "more than the 50,000,000 pixels tinyconv reads"),
+    (9000, 6000, "9000x6000, more than the 50,000,000 pixels tinyconv reads"),
+    (80_000_000, 1, "more than the 50,000,000 pixels tinyconv reads"),
+    (2000, 10, "2000x10, longer than 50 times its width"),
+])
+def test_a_picture_too_large_or_too_thin_is_refused_before_it_is_decoded(tmp_path, width, height, message):
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_declaring(width, height))
+    assert path.stat().st_size < 120
+    assert_refused_before_allocating(lambda: prepare_image(path, CLOTHING, None), ImageError,
+                                     f"{path}: the image is .*{message}")
 
 
 def test_a_missing_file_is_refused_naming_it(tmp_path):

@@ -521,3 +521,16 @@ def test_load_state_refuses_buffers_of_another_dtype():
     state = {key: value.astype(np.float64) for key, value in model.state().items()}
     with pytest.raises(TypeError, match=r"ConvNet.load_state: state\['running_mean1'\] must have the model's dtype"):
         model.load_state(state)
+
+
+def test_settings_drawn_by_numpy_are_taken_as_the_starter_took_them():
+    # A random search draws its choices with np.random.choice, which gives NumPy strings: the starter
+    # compared them with ==, so they are the same settings.
+    np.random.seed(0)
+    normalization = np.random.choice(["batchnorm", "layernorm"])
+    assert type(normalization) is np.str_
+    model = FullyConnectedNet([4], input_dim=3, normalization=normalization)
+    assert type(model.normalization) is str and model.get_config()["normalization"] == str(normalization)
+    json.dumps(model.get_config())
+    with pytest.raises(ValueError, match=r"normalization must be one of \[None, 'batchnorm', 'layernorm'\], got True"):
+        FullyConnectedNet([4], input_dim=3, normalization=True)

@@ -9,6 +9,7 @@ int, float or tuple, a promoted array), so that configs stay JSON-serializable.
 
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -126,11 +127,13 @@ def probability(where, name, p):
 
 
 def one_of(where, name, value, options):
-    """``value`` if it is one of ``options``."""
-    # Compare by type too: True == 1 and 1.0 == 1 would otherwise pass for options 1 or 'x'.
-    if not any(value is option or type(value) is type(option) and value == option for option in options):
-        raise ValueError(f"{where}: {name} must be one of {list(options)!r}, got {describe(value)}")
-    return value
+    """The option of ``options`` that ``value`` is: equal to it and of its type or a subclass (a NumPy string
+    from ``np.random.choice`` is a str), the option itself being returned (a plain str, fit for JSON)."""
+    for option in options:
+        # Compare by type too: True == 1 and 1.0 == 1 would otherwise pass for options 1 or 'x'.
+        if value is option or (isinstance(value, type(option)) and type(value) is not bool and value == option):
+            return option
+    raise ValueError(f"{where}: {name} must be one of {list(options)!r}, got {describe(value)}")
 
 
 def dictionary(where, name, value):
@@ -294,6 +297,31 @@ def mode(where, name, params):
     return one_of(where, f"{name}['mode']", params["mode"], ("train", "test"))
 
 
+def memory_bytes():
+    """This machine's physical memory in bytes (2**40 where the system does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return 2**40
+
+
+def fits_in_memory(where, what, count, dtype):
+    """A ValueError naming ``what`` when ``count`` values of ``dtype`` would not fit in this machine's memory:
+    refused with the numbers up front, rather than by NumPy's MemoryError deep inside a call."""
+    needed = int(count) * np.dtype(dtype).itemsize
+    available = memory_bytes()
+    if needed > available:
+        raise ValueError(f"{where}: {what} would take {int(count):,} values of {np.dtype(dtype).name}, "
+                         f"{needed / 2**30:,.1f} GiB, more than this machine's {available / 2**30:,.1f} GiB of memory")
+
+
+def padded_input_fits(where, x, pad):
+    """:func:`fits_in_memory` for ``x`` (N, C, H, W) padded by ``pad`` on every side."""
+    N, C, H, W = x.shape
+    fits_in_memory(where, f"the padded input (N, C, H + 2*pad, W + 2*pad) = ({N}, {C}, {H + 2 * pad}, "
+                   f"{W + 2 * pad})", N * C * (H + 2 * pad) * (W + 2 * pad), x.dtype)
+
+
 def output_size(where, axis, size, window, pad, stride):
     """``1 + (size + 2*pad - window) / stride``, which must be a positive whole number.
 
@@ -329,6 +357,10 @@ def conv_geometry(where, x, w, b, conv_param):
         raise ValueError(f"{where}: w must have filters of at least 1x1, got shape {tuple(w.shape)}")
     H_out = output_size(where, "height", H, HH, pad, stride)
     W_out = output_size(where, "width", W, WW, pad, stride)
+    padded_input_fits(where, x, pad)
+    N, F = x.shape[0], w.shape[0]
+    fits_in_memory(where, f"the output (N, F, H_out, W_out) = ({N}, {F}, {H_out}, {W_out})", N * F * H_out * W_out,
+                   x.dtype)
     return w, b, stride, pad, H_out, W_out
 
 

@@ -24,9 +24,15 @@ def _perturbed(f, x, index, h):
     return plus, minus
 
 
+def _step(where, h):
+    """``h``, a finite step > 0 (the differences divide by 2h)."""
+    return _checks.real(where, "h", h, 0, min_open=True)
+
+
 def _centered_differences(where, f, x, h, reduce, verbose=False, name="x"):
     """``reduce(f(x + h e_i) - f(x - h e_i)) / 2h`` for every element i of x (called ``name`` in errors)."""
     _checks.float_array(where, name, x)  # x + h would round back to an integer x
+    _step(where, h)
     grad = np.zeros_like(x)
     for index in np.ndindex(*x.shape):
         plus, minus = _perturbed(f, x, index, h)
@@ -113,7 +119,14 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
     Prints one line per element (numerical, analytic, relative error) and returns
     the list of relative errors. ``seed`` makes the sampled elements reproducible.
     """
-    _checks.float_array("grad_check_sparse", "x", x)
+    where = "grad_check_sparse"
+    _checks.float_array(where, "x", x)
+    _step(where, h)
+    num_checks = _checks.positive_int(where, "num_checks", num_checks)
+    if x.size == 0:
+        raise ValueError(f"{where}: x has no elements to check (shape {x.shape})")
+    if np.shape(analytic_grad) != x.shape:
+        raise ValueError(f"{where}: analytic_grad must have x's shape {x.shape}, got {np.shape(analytic_grad)}")
     rng = np.random.default_rng(seed)
     errors = []
     for _ in range(num_checks):
@@ -128,6 +141,12 @@ def grad_check_sparse(f, x, analytic_grad, num_checks=10, h=1e-5, seed=None):
 
 
 def rel_error(x, y):
-    """Maximum relative error ``max(|x - y| / max(1e-8, |x| + |y|))``."""
+    """Maximum relative error ``max(|x - y| / max(1e-8, |x| + |y|))``, over x and y broadcast together; 0 for
+    empty arrays, which differ nowhere."""
     x, y = np.asarray(x), np.asarray(y)
-    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y))))
+    try:
+        np.broadcast_shapes(x.shape, y.shape)
+    except ValueError:
+        raise ValueError(f"rel_error: x and y must have shapes that broadcast together, got {x.shape} and "
+                         f"{y.shape}") from None
+    return float(np.max(np.abs(x - y) / np.maximum(1e-8, np.abs(x) + np.abs(y)), initial=0.0))

@@ -70,6 +70,8 @@ CASES = (
     GradCase("relu", L.relu_forward, L.relu_backward, (("x", (4, 5)),)),
     GradCase("dropout", L.dropout_forward, L.dropout_backward, (("x", (4, 5)),),
              ({"p": 0.7, "mode": "train", "seed": 7},)),
+    GradCase("dropout (2017: p drops)", L.dropout_forward_2017, L.dropout_backward, (("x", (4, 5)),),
+             ({"p": 0.3, "mode": "train", "seed": 7},)),
     GradCase("softmax_loss", L.softmax_loss, None, (("x", (6, 5)),), (_LABELS,)),
     GradCase("svm_loss", L.svm_loss, None, (("x", (6, 5)),), (_LABELS,)),
     GradCase("batchnorm", L.batchnorm_forward, L.batchnorm_backward,

@@ -31,12 +31,14 @@ check_savable(model), atomic_savez(path, arrays)
 """
 
 import json
+import math
 import os
 import zipfile
 from typing import NamedTuple
 
 import numpy as np
 
+from tinyconv import _checks
 from tinyconv._backend import is_array, to_numpy
 from tinyconv._files import atomic_write
 from tinyconv.models import ConvNet, FullyConnectedNet, ThreeLayerConvNet, TwoLayerNet
@@ -52,6 +54,7 @@ __all__ = [
     "load_checkpoint",
     "read_checkpoint",
     "check_savable",
+    "check_metadata",
     "atomic_savez",
     "MODEL_CLASSES",
 ]
@@ -131,12 +134,18 @@ def _write(path, kind, body):
     atomic_savez(path, arrays)
 
 
-def _refuse_compressed_members(path, handle):
-    """tinyconv writes its archives uncompressed, so a member can be no larger
-    than the file; a compressed one could inflate without bound (a zip bomb)."""
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _check_members(path, handle):
+    """Check, from the archive's directory and each member's header alone, that every member is an array
+    that its bytes hold: tinyconv writes its archives uncompressed, so a member can be no larger than the
+    file, where a compressed one could inflate without bound (a zip bomb), and an array header declaring a
+    shape larger than its bytes would have NumPy allocate that shape before finding out."""
     if not zipfile.is_zipfile(handle):
-        handle.seek(0)
-        return  # np.load says what it is instead
+        raise ValueError(f"{path} is not a tinyconv file: it is not an npz archive (tinyconv writes its models "
+                         "and checkpoints as .npz archives).")
+    handle.seek(0)
     with zipfile.ZipFile(handle) as archive:
         for info in archive.infolist():
             if info.compress_type != zipfile.ZIP_STORED:
@@ -144,6 +153,20 @@ def _refuse_compressed_members(path, handle):
                     f"{path} is not a tinyconv file: its member {info.filename!r} is compressed, "
                     "and tinyconv writes its archives uncompressed."
                 )
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version not in _NPY_HEADERS:
+                    raise ValueError(f"{path} is not a tinyconv file: its member {info.filename!r} is an .npy "
+                                     f"array of format {version}, which tinyconv does not write.")
+                shape, _, dtype = _NPY_HEADERS[version](member)
+                if dtype.hasobject:
+                    raise ValueError(f"{path} is not a tinyconv file: its member {info.filename!r} holds Python "
+                                     "objects (pickled data), which tinyconv never writes.")
+                needed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+                held = info.file_size - member.tell()
+                if needed != held:
+                    raise ValueError(f"{path} is damaged: its member {info.filename!r} declares an array of shape "
+                                     f"{shape} and dtype {dtype} ({needed:,} bytes) but holds {held:,} bytes.")
     handle.seek(0)
 
 
@@ -154,22 +177,22 @@ def _read(path, kinds):
     raises ValueError naming the path; a missing file raises FileNotFoundError.
     """
     path = os.fspath(path)
+    if os.path.exists(path) and not os.path.isfile(path):  # /dev/zero, a pipe or a folder: no end to read to
+        raise ValueError(f"{path} is not a tinyconv file: it is not a regular file.")
     try:
         # Our own handle: np.load leaks the one it opens when the zip is damaged.
         with open(path, "rb") as handle:
-            _refuse_compressed_members(path, handle)
+            _check_members(path, handle)
             with np.load(handle, allow_pickle=False) as archive:
                 arrays = {name: archive[name] for name in archive.files}
     except FileNotFoundError:
         raise
-    except (AttributeError, TypeError):
-        # np.load returned a bare ndarray: a .npy file, not an archive.
-        raise ValueError(f"{path} is not a tinyconv file: it is not an npz archive.") from None
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as error:
-        raise ValueError(
-            f"{path} is not a readable tinyconv file (corrupt, truncated, pickled or "
-            f"not an npz archive): {error}"
-        ) from error
+    except ValueError as error:
+        if str(error).startswith(path):
+            raise
+        raise ValueError(f"{path} is not a readable tinyconv file (corrupt or truncated): {error}") from error
+    except (OSError, EOFError, KeyError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is not a readable tinyconv file (corrupt or truncated): {error}") from error
     if _META_KEY not in arrays:
         raise ValueError(f"{path} is not a tinyconv file: it has no {_META_KEY!r} record.")
     meta = arrays.pop(_META_KEY)
@@ -179,6 +202,8 @@ def _read(path, kinds):
         document = json.loads(meta.tobytes().decode("utf-8"))
         if not isinstance(document, dict):
             raise ValueError("the record is not a JSON object")
+    except RecursionError:
+        raise ValueError(f"{path} has a damaged tinyconv record: it is nested deeper than Python can read.") from None
     except ValueError as error:
         raise ValueError(f"{path} has a damaged tinyconv record: {error}.") from error
     kind, version = document.get("format"), document.get("format_version")
@@ -193,7 +218,10 @@ def _read(path, kinds):
         )
     for older in range(version, FORMAT_VERSION):
         document = _UPGRADES[older](document)
-    return _decode(document, arrays, path)
+    try:
+        return _decode(document, arrays, path)
+    except RecursionError:
+        raise ValueError(f"{path} has a damaged tinyconv record: it is nested deeper than Python can read.") from None
 
 
 def _from_version_1(document):
@@ -315,6 +343,64 @@ def _metadata(document, path):
     return metadata
 
 
+_FITS = ("content", "pad", "crop")
+_BACKGROUNDS = ("dark", None)
+
+
+def check_metadata(where, model, metadata):
+    """Check a model file's ``metadata`` against its ``model``; return the shape of one input image,
+    ``(C, H, W)`` (the model's own input shape where the metadata describes no image).
+
+    Each key is optional: ``class_names`` (one string per class the model scores), ``dataset`` (a string),
+    ``input`` (``channels``, ``height``, ``width`` of the model's input, ``value_range`` [low, high],
+    ``background`` 'dark' or None, ``fit`` 'content', 'pad' or 'crop'), ``mean_image`` (a finite float
+    array of the input's shape, or None). TypeError or ValueError starting with ``where`` otherwise.
+    """
+    _checks.dictionary(where, "metadata", metadata)
+    config = model.get_config()
+    model_shape = tuple(config["input_dim"]) if isinstance(config["input_dim"], list) else (config["input_dim"],)
+    num_classes = config["num_classes"]
+    class_names = metadata.get("class_names")
+    if class_names is not None:
+        if not isinstance(class_names, (list, tuple)) or not all(isinstance(name, str) for name in class_names):
+            raise TypeError(f"{where}: metadata['class_names'] must be a list of strings, got "
+                            f"{_checks.describe(class_names)}")
+        if len(class_names) != num_classes:
+            raise ValueError(f"{where}: metadata['class_names'] has {len(class_names)} names, but the model scores "
+                             f"{num_classes} classes")
+    dataset = metadata.get("dataset")
+    if dataset is not None and not isinstance(dataset, str):
+        raise TypeError(f"{where}: metadata['dataset'] must be a string, got {_checks.describe(dataset)}")
+    image, shape = metadata.get("input"), model_shape
+    if image is not None:
+        _checks.dictionary(where, "metadata['input']", image)
+        shape = tuple(_checks.positive_int(where, f"metadata['input'][{key!r}]", image.get(key))
+                      for key in ("channels", "height", "width"))
+        # A fully connected net flattens the image, so only the number of values has to match.
+        fits = shape == model_shape if len(model_shape) == 3 else math.prod(shape) == model_shape[0]
+        if not fits:
+            raise ValueError(f"{where}: metadata['input'] describes images of shape {shape}, but the model takes "
+                             f"inputs of shape {model_shape}")
+        value_range = image.get("value_range", [0, 255])
+        if (not isinstance(value_range, (list, tuple)) or len(value_range) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                           for v in value_range) or not value_range[0] < value_range[1]):
+            raise ValueError(f"{where}: metadata['input']['value_range'] must be two finite numbers [low, high] with "
+                             f"low < high, got {value_range!r}")
+        _checks.one_of(where, "metadata['input']['background']", image.get("background"), _BACKGROUNDS)
+        _checks.one_of(where, "metadata['input']['fit']", image.get("fit", "crop"), _FITS)
+    mean_image = metadata.get("mean_image")
+    if mean_image is not None:
+        _checks.float_array(where, "metadata['mean_image']", mean_image)
+        if tuple(mean_image.shape) != shape:
+            hint = "" if image is not None else "; give metadata['input'] with the image's channels, height, width"
+            raise ValueError(f"{where}: metadata['mean_image'] has shape {tuple(mean_image.shape)}, but the "
+                             f"model's input images are {shape}{hint}")
+        if not np.all(np.isfinite(mean_image)):
+            raise ValueError(f"{where}: metadata['mean_image'] holds values that are not finite")
+    return shape
+
+
 class ModelFile(NamedTuple):
     """A model file or checkpoint read once: the model, the model file's metadata (empty for a checkpoint)
     and a checkpoint's solver state (None for a model file)."""
@@ -329,7 +415,13 @@ def read_model_file(path):
     document = _read(path, {_MODEL_KIND, _CHECKPOINT_KIND})
     model = _model_from_record(document.get("model", {}), os.fspath(path))
     if document["format"] == _MODEL_KIND:
-        return ModelFile(model, _metadata(document, path), None)
+        metadata = _metadata(document, path)
+        if isinstance(model, tuple(MODEL_CLASSES.values())):
+            try:
+                check_metadata(os.fspath(path), model, metadata)
+            except TypeError as error:
+                raise ValueError(str(error)) from None
+        return ModelFile(model, metadata, None)
     return ModelFile(model, {}, _solver_state(document, path))
 
 

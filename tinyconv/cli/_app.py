@@ -16,7 +16,8 @@ from ..run.training import RunError
 
 EXIT_STATUS_HELP = """Exit status: 0 when the work is done; 1 when it fails while running (training diverged, the
 disk is full); 2 when the command line is wrong (a bad option value, a missing or unreadable input file,
-a model that does not fit the dataset, a bad TINYCONV_NUM_THREADS)."""
+a model that does not fit the dataset, a bad TINYCONV_NUM_THREADS, an optional extra the command needs
+that is not installed); 130 when interrupted (Ctrl-C)."""
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXIT_STATUS_HELP)

@@ -44,6 +44,9 @@ def _trained_dataset(model_path, metadata, dataset):
     if trained is None and dataset is None:
         raise click.UsageError(f"{model_path} does not record the dataset it was trained on (it predates tinyconv "
                                "0.2 or was saved from Python); give --dataset.")
+    if trained is not None and trained not in DATASETS:
+        raise click.BadParameter(f"{model_path} names the dataset {trained!r}, which this tinyconv does not know "
+                                 f"(it knows {', '.join(sorted(DATASETS))}).", param_hint="MODEL")
     if trained is not None and dataset is not None and dataset != trained:
         raise click.BadParameter(f"{model_path} was trained on {trained}, not {dataset}; drop --dataset or give "
                                  f"--dataset {trained}.", param_hint="--dataset")
@@ -97,7 +100,7 @@ def softmax(scores):
 @click.option("--top", type=integer(1), default=3, show_default=True, help="How many classes to list per image.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON array: one object per image with file, label, probability and top (a list of "
-                   "{label, probability}).")
+                   "{label, probability}), or file and error for an image that could not be read.")
 @device_option
 def predict(model_path, images, top, as_json, device):
     """Classify PNG or JPEG files with a saved MODEL.
@@ -114,23 +117,38 @@ def predict(model_path, images, top, as_json, device):
         raise click.BadParameter(f"{model_path} does not record how its images were prepared (it was not written "
                                  "by tinyconv train 0.2 or later); retrain it, or prepare images in Python.",
                                  param_hint="MODEL")
-    try:
-        X = np.concatenate([prepare_image(path, metadata["input"], metadata.get("mean_image"), model.dtype)
-                            for path in images])
-    except ImageError as error:
-        raise click.BadParameter(str(error), param_hint="IMAGE") from None
-    move_model(model, xp)
-    probabilities = softmax(scores(model, X, xp=xp).astype(np.float64))
+    prepared, errors = {}, {}
+    for path in images:  # one bad file is reported; the others are still classified
+        try:
+            prepared[path] = prepare_image(path, metadata["input"], metadata.get("mean_image"), model.dtype)
+        except ImageError as error:
+            errors[path] = str(error)
     class_names = metadata["class_names"]
     top = min(top, len(class_names))
+    ranked_rows = {}
+    if prepared:
+        move_model(model, xp)
+        probabilities = softmax(scores(model, np.concatenate(list(prepared.values())), xp=xp).astype(np.float64))
+        ranked_rows = dict(zip(prepared, probabilities))
     results = []
-    for path, row in zip(images, probabilities):
+    for path in images:
+        if path in errors:
+            results.append({"file": str(path), "error": errors[path]})
+            continue
+        row = ranked_rows[path]
         ranked = np.argsort(-row, kind="stable")[:top]
         results.append({"file": str(path), "label": class_names[ranked[0]], "probability": float(row[ranked[0]]),
                         "top": [{"label": class_names[k], "probability": float(row[k])} for k in ranked]})
     if as_json:
         click.echo(json.dumps(results, indent=2))
-        return
-    for result in results:
-        ranked = ", ".join(f"{entry['label']} {entry['probability']:.3f}" for entry in result["top"])
-        click.echo(f"{result['file']}: {result['label']} ({ranked})")
+    else:
+        for result in results:
+            if "error" in result:
+                continue
+            ranked = ", ".join(f"{entry['label']} {entry['probability']:.3f}" for entry in result["top"])
+            click.echo(f"{result['file']}: {result['label']} ({ranked})")
+    if errors:
+        for message in errors.values():
+            click.echo(f"Error: {message}", err=True)
+        click.echo(f"{len(errors)} of {len(images)} images could not be read.", err=True)
+        raise SystemExit(2)

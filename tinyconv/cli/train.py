@@ -20,7 +20,7 @@ from ..run.settings import (
     spell_settings,
 )
 from ..run.folder import RUNNING_FILE, holding
-from ..run.training import RunInterrupted, checkpoints, make_folder, run_files, run_training
+from ..run.training import RunInterrupted, check_fits_data, checkpoints, make_folder, run_files, run_training
 from ._app import EXIT_STATUS_HELP, SEED, dataset_options, library_errors, load_dataset, main, option_name
 from ._device import array_module_for, device_option
 
@@ -229,6 +229,7 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed,
             replaced = _replaced_run(out, overwrite, resume)
             data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
             _check_fits(model, data, dataset, resume)
+            check_fits_data(settings, data)  # before an earlier run's files are replaced
             for path in replaced:
                 path.unlink()
             data_options = dict(zip(_DATA_OPTIONS, (dataset, num_train, num_val, num_test)))

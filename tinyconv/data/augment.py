@@ -51,6 +51,15 @@ class RandomCropFlip:
         _checks.integer("RandomCropFlip", "pad", self.pad, minimum=0)
         _checks.boolean("RandomCropFlip", "flip", self.flip)
 
+    def check_images(self, height, width):
+        """A ValueError unless the shift suits images of ``height`` x ``width``: at most a quarter of the
+        shorter side (crops of 2 on 8x8 digits, 8 on 32x32 photos), since a crop shifted by the image's size
+        or more holds nothing of it."""
+        limit = min(height, width) // 4
+        if self.pad > limit:
+            raise ValueError(f"RandomCropFlip: a shift of up to {self.pad} pixels is too large for images of "
+                             f"{height}x{width}; shift by at most a quarter of the shorter side, {limit}")
+
     def __call__(self, X, rng):
         """A new minibatch ``(N, C, H, W)`` of X's dtype; X is not modified. Draws the rows' and columns'
         offsets, then the flips, from ``rng``."""

@@ -152,6 +152,9 @@ def _read_batch(filename):
                          f"got {type(data).__name__} {getattr(data, 'dtype', '')} {getattr(data, 'shape', '')}")
     if not isinstance(labels, (list, tuple)) or not all(type(label) is int for label in labels):
         raise ValueError(f"{path}: 'labels' must be a list of ints")
+    outside = next((label for label in labels if not 0 <= label < NUM_CLASSES), None)
+    if outside is not None:  # checked as Python ints: 2**63 does not fit an int64
+        raise ValueError(f"{path}: labels must lie in 0..{NUM_CLASSES - 1}, found {outside}")
     labels = np.array(labels, dtype=np.int64)
     if labels.shape != (len(data),):
         raise ValueError(f"{path}: {len(data)} images but {len(labels)} labels")

@@ -30,14 +30,16 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _UBYTE_TYPE_CODE = 0x08
 
 
-def _read_bytes(path):
-    raw = path.read_bytes()
-    if not raw.startswith(_GZIP_MAGIC):
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as error:
-        raise ValueError(f"{path}: damaged gzip stream ({error})") from error
+# The most values an IDX file may hold (Fashion-MNIST's training images are 47 million): a header that
+# promises more is refused before anything is inflated or allocated.
+MAX_VALUES = 2**30
+
+
+def _open(path):
+    """The file as a stream of its bytes, inflated as it is read when it is gzipped."""
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == _GZIP_MAGIC
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
 
 
 def read_idx(path, ndim):
@@ -64,19 +66,29 @@ def read_idx(path, ndim):
         payload is shorter or longer than the header promises.
     """
     path = Path(path)
-    raw = _read_bytes(path)
     header_length = 4 + 4 * ndim
-    if len(raw) < header_length:
-        raise ValueError(f"{path}: {len(raw)} bytes is too short for an IDX header")
-    if raw[:2] != b"\x00\x00" or raw[2] != _UBYTE_TYPE_CODE or raw[3] != ndim:
-        raise ValueError(f"{path}: bad IDX magic {raw[:4].hex()}, expected 000008{ndim:02x} "
-                         f"(unsigned bytes, {ndim} dimensions)")
-    shape = tuple(int(size) for size in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
-    expected = math.prod(shape)  # exact: np.prod could wrap around on a crafted header
-    if len(raw) - header_length != expected:
-        raise ValueError(f"{path}: header promises {shape} = {expected} bytes of values, "
-                         f"file has {len(raw) - header_length}")
-    return np.frombuffer(raw, dtype=np.uint8, offset=header_length).reshape(shape)
+    try:
+        # Read as a stream: the header is checked before the values are inflated, and no more is inflated
+        # than it promises (a small gzip of zeros could otherwise inflate to gigabytes first).
+        with _open(path) as stream:
+            header = stream.read(header_length)
+            if len(header) < header_length:
+                raise ValueError(f"{path}: {len(header)} bytes is too short for an IDX header")
+            if header[:2] != b"\x00\x00" or header[2] != _UBYTE_TYPE_CODE or header[3] != ndim:
+                raise ValueError(f"{path}: bad IDX magic {header[:4].hex()}, expected 000008{ndim:02x} "
+                                 f"(unsigned bytes, {ndim} dimensions)")
+            shape = tuple(int(size) for size in np.frombuffer(header, dtype=">u4", count=ndim, offset=4))
+            expected = math.prod(shape)  # exact: np.prod could wrap around on a crafted header
+            if expected > MAX_VALUES:
+                raise ValueError(f"{path}: header promises {shape} = {expected:,} values, more than the "
+                                 f"{MAX_VALUES:,} an IDX file of tinyconv's datasets holds")
+            values = stream.read(expected)
+            if len(values) != expected or stream.read(1):
+                found = str(len(values)) if len(values) != expected else f"more than {expected}"
+                raise ValueError(f"{path}: header promises {shape} = {expected} bytes of values, file has {found}")
+    except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        raise ValueError(f"{path}: damaged gzip stream ({error})") from error
+    return np.frombuffer(values, dtype=np.uint8).reshape(shape)
 
 
 def _find_file(root, stem):

@@ -32,6 +32,22 @@ def _lines(path):
         return [line.rstrip("\n") for line in file if line.strip()]
 
 
+def _rows(path, fields):
+    """The lines of ``path`` split at tabs into at least ``fields`` fields each (the first ``fields`` of them);
+    ValueError naming the file and the line where one has fewer."""
+    rows = []
+    with open(path, encoding="utf-8") as file:
+        for number, line in enumerate(file, start=1):
+            if not line.strip():
+                continue
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) < fields:
+                raise ValueError(f"{path}, line {number}: expected {fields} tab-separated fields, got "
+                                 f"{line.strip()[:80]!r}")
+            rows.append(parts[:fields])
+    return rows
+
+
 def _read_images(paths, shape):
     """uint8 (N, H, W, 3) from image files of ``shape`` (H, W); grayscale ones fill all three channels."""
     images = np.empty((len(paths), *shape, 3), dtype=np.uint8)
@@ -82,7 +98,11 @@ def load_tiny_imagenet(path, dtype=np.float32, subtract_mean=True, image_size=(6
                                 "wnids.txt, words.txt, train/, val/ and test/)")
     wnids = [line.strip() for line in _lines(os.path.join(root, "wnids.txt"))]
     labels = {wnid: label for label, wnid in enumerate(wnids)}
-    words = dict(line.split("\t", 1) for line in _lines(os.path.join(root, "words.txt")))
+    words_file = os.path.join(root, "words.txt")
+    words = dict(_rows(words_file, 2))
+    missing = [wnid for wnid in wnids if wnid not in words]
+    if missing:
+        raise ValueError(f"{words_file} has no names for the classes {missing[:5]} of wnids.txt")
     class_names = [[name.strip() for name in words[wnid].split(",")] for wnid in wnids]
 
     def label_of(wnid, where):
@@ -98,7 +118,7 @@ def load_tiny_imagenet(path, dtype=np.float32, subtract_mean=True, image_size=(6
         y_train += [labels[wnid]] * len(names)
 
     val_file = os.path.join(root, "val", "val_annotations.txt")
-    val_rows = [line.split("\t")[:2] for line in _lines(val_file)]
+    val_rows = _rows(val_file, 2)
     val_paths = [os.path.join(root, "val", "images", name) for name, _ in val_rows]
     y_val = [label_of(wnid, val_file) for _, wnid in val_rows]
 
@@ -107,7 +127,7 @@ def load_tiny_imagenet(path, dtype=np.float32, subtract_mean=True, image_size=(6
     y_test = None
     test_file = os.path.join(root, "test", "test_annotations.txt")
     if os.path.isfile(test_file):
-        test_wnids = dict(line.split("\t")[:2] for line in _lines(test_file))
+        test_wnids = dict(_rows(test_file, 2))
         y_test = np.array([label_of(test_wnids.get(name), f"{test_file} ({name})") for name in test_names], dtype=np.int64)
 
     splits = {name: _read_images(paths, image_size).transpose(0, 3, 1, 2).astype(dtype)

@@ -30,7 +30,6 @@ Metadata (``metadata_props``; every value is JSON text, ``null`` where nothing w
 """
 
 import json
-import math
 
 import numpy as np
 
@@ -43,6 +42,7 @@ except ImportError as error:
 from tinyconv import __version__, _checks
 from tinyconv._files import atomic_write
 from tinyconv.interop import _walk
+from tinyconv.serialization import check_metadata
 
 OPSET = 21
 _WHERE = "to_onnx"
@@ -132,42 +132,10 @@ def _graph_dtype(model, dtype):
 def _read_metadata(model, metadata):
     """The graph's input shape without the batch, the mean image it subtracts (or None) and its
     ``metadata_props`` (key -> JSON text), from the model file's ``metadata``."""
-    metadata = {} if metadata is None else _checks.dictionary(_WHERE, "metadata", metadata)
-    model_shape = _walk.input_shape(model)
-    num_classes = model.get_config()["num_classes"]
-
-    class_names = metadata.get("class_names")
-    if class_names is not None:
-        if not isinstance(class_names, (list, tuple)) or not all(isinstance(name, str) for name in class_names):
-            raise TypeError(f"{_WHERE}: metadata['class_names'] must be a list of strings, got "
-                            f"{_checks.describe(class_names)}")
-        if len(class_names) != num_classes:
-            raise ValueError(f"{_WHERE}: metadata['class_names'] has {len(class_names)} names, but the model scores "
-                             f"{num_classes} classes")
-    dataset = metadata.get("dataset")
-    if dataset is not None and not isinstance(dataset, str):
-        raise TypeError(f"{_WHERE}: metadata['dataset'] must be a string, got {_checks.describe(dataset)}")
-
-    image, shape = metadata.get("input"), model_shape
-    if image is not None:
-        _checks.dictionary(_WHERE, "metadata['input']", image)
-        shape = tuple(_checks.positive_int(_WHERE, f"metadata['input'][{key!r}]", image.get(key))
-                      for key in ("channels", "height", "width"))
-        # A fully connected net flattens the image, so only the number of values has to match.
-        fits = shape == model_shape if len(model_shape) == 3 else math.prod(shape) == model_shape[0]
-        if not fits:
-            raise ValueError(f"{_WHERE}: metadata['input'] describes images of shape {shape}, but the model takes "
-                             f"inputs of shape {model_shape}")
-
-    mean_image = metadata.get("mean_image")
-    if mean_image is not None:
-        _checks.float_array(_WHERE, "metadata['mean_image']", mean_image)
-        if tuple(mean_image.shape) != shape:
-            hint = "" if image is not None else "; give metadata['input'] with the image's channels, height, width"
-            raise ValueError(f"{_WHERE}: metadata['mean_image'] has shape {tuple(mean_image.shape)}, but the graph "
-                             f"input is (N, {', '.join(map(str, shape))}){hint}")
-        if not np.all(np.isfinite(mean_image)):
-            raise ValueError(f"{_WHERE}: metadata['mean_image'] holds values that are not finite")
+    metadata = {} if metadata is None else metadata
+    shape = check_metadata(_WHERE, model, metadata)
+    class_names, dataset = metadata.get("class_names"), metadata.get("dataset")
+    image, mean_image = metadata.get("input"), metadata.get("mean_image")
 
     props = {
         "class_names": None if class_names is None else list(class_names),

@@ -9,7 +9,7 @@ as integer arrays (as cs231n's notebooks write them) take the dtype of the layer
 from ._workspace import limit_workspace, workspace_limit
 from .affine import affine_backward, affine_forward, relu_backward, relu_forward
 from .conv import conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive
-from .dropout import dropout_backward, dropout_forward
+from .dropout import dropout_backward, dropout_forward, dropout_forward_2017
 from .losses import softmax_loss, svm_loss
 from .norms import (
     batchnorm_backward,
@@ -65,7 +65,7 @@ __all__ = [
     "layernorm_forward", "layernorm_backward",
     "spatial_groupnorm_forward", "spatial_groupnorm_backward",
     # dropout.py
-    "dropout_forward", "dropout_backward",
+    "dropout_forward", "dropout_backward", "dropout_forward_2017",
     # losses.py
     "softmax_loss", "svm_loss",
     # sandwich.py

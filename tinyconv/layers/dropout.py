@@ -17,7 +17,8 @@ class DropoutCache(NamedTuple):
 
 
 def dropout_forward(x, dropout_param):
-    """Inverted dropout: in training keep each unit with probability p and scale it by 1/p.
+    """Inverted dropout: in training keep each unit with probability p and scale it by 1/p (the cs231n
+    convention from 2018 on; :func:`dropout_forward_2017` takes the probability of dropping one).
 
     Parameters
     ----------
@@ -37,10 +38,27 @@ def dropout_forward(x, dropout_param):
     out : array shaped like x
     cache : for ``dropout_backward``
     """
+    return _dropout(x, dropout_param, keeping=True)
+
+
+def dropout_forward_2017(x, dropout_param):
+    """Inverted dropout as the 2016 and 2017 cs231n starters defined it: ``dropout_param['p']`` is the
+    probability of DROPPING a unit, in [0, 1); a kept unit is scaled by 1 / (1 - p), and the mask is
+    ``np.random.rand(*x.shape) >= p``. Otherwise as :func:`dropout_forward`, whose backward it shares.
+    """
+    return _dropout(x, dropout_param, keeping=False)
+
+
+def _dropout(x, dropout_param, keeping):
+    """The two conventions' forward: ``p`` keeps (``keeping``) or drops each unit with its probability."""
     where = "dropout_forward"
     _checks.float_array(where, "x", x)
     _checks.param_dict(where, "dropout_param", dropout_param, ("p", "mode", "seed"), required=("p",))
-    p = _checks.probability(where, "dropout_param['p']", dropout_param["p"])
+    if keeping:
+        p = _checks.probability(where, "dropout_param['p']", dropout_param["p"])
+    else:
+        p = _checks.real(where, "dropout_param['p'] (the probability of dropping a unit)", dropout_param["p"], 0, 1,
+                         max_open=True)
     mode = _checks.mode(where, "dropout_param", dropout_param)
     xp = array_module(x)
     seed = _checks.optional_seed(where, "dropout_param['seed']", dropout_param.get("seed"))
@@ -48,7 +66,8 @@ def dropout_forward(x, dropout_param):
         xp.random.seed(seed)
     if mode == "test":
         return x.copy(), DropoutCache(x.shape, x.dtype, None)
-    mask = (xp.random.rand(*x.shape) < p) / x.dtype.type(p)
+    draws = xp.random.rand(*x.shape)
+    mask = (draws < p) / x.dtype.type(p) if keeping else (draws >= p) / x.dtype.type(1 - p)
     return x * mask, DropoutCache(x.shape, x.dtype, mask)
 
 

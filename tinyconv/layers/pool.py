@@ -210,7 +210,9 @@ def _avg_pool_window(where, shape, pool_param):
 
 def _avg_pool_geometry(where, x, pool_param):
     _checks.float_array(where, "x", x, 4, "(N, C, H, W)")
-    return _avg_pool_window(where, x.shape, pool_param)
+    geometry = _avg_pool_window(where, x.shape, pool_param)
+    _checks.padded_input_fits(where, x, geometry[3])
+    return geometry
 
 
 def _backward_geometry(where, dout, cache):

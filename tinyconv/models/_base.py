@@ -113,10 +113,16 @@ class Model:
                 if statistics is not None:
                     self._batchnorm_sizes[len(self.bn_params)] = statistics
             shape = plan.out_shape
+        count = sum(math.prod(param_shape) for param_shape in self._param_shapes.values())
+        _checks.fits_in_memory(type(self).__name__, "its parameters", count, self.dtype)
 
     def _arguments(self, config):
-        """``config`` completed with the constructor's defaults; an unknown key is a TypeError, as in a call."""
-        signature = inspect.signature(type(self).__init__)
+        """``config`` completed with the constructor's defaults; an unknown key is a TypeError, as in a call.
+
+        The constructor is that of the class whose ``_configure`` reads the config: a subclass that only
+        translates other arguments into its base's (the 2017 FullyConnectedNet) has its base's config."""
+        owner = next(cls for cls in type(self).__mro__ if "_configure" in vars(cls))
+        signature = inspect.signature(owner.__init__)
         try:
             bound = signature.bind(None, **config)
         except TypeError as error:

@@ -12,6 +12,7 @@ from tinyconv.layers import (
     batchnorm_forward,
     dropout_backward,
     dropout_forward,
+    dropout_forward_2017,
     layernorm_backward,
     layernorm_forward,
     relu_backward,
@@ -87,13 +88,15 @@ class Affine(Op):
 
 @dataclass(frozen=True)
 class Dropout(Op):
-    """Inverted dropout keeping each unit with probability ``param['p']``; any shape, no parameters.
+    """Inverted dropout keeping each unit with probability ``param['p']`` (with ``drops``, dropping it with
+    that probability, as the 2016 and 2017 cs231n starters had it); any shape, no parameters.
 
     ``param`` is the cs231n dropout dict (``p`` and an optional ``seed``), which the op's forward puts in
     the model's mode: a model may share it (FullyConnectedNet's ``dropout_param``).
     """
 
     param: dict = field(compare=False)
+    drops: bool = False
 
     flat_input = True
 
@@ -102,10 +105,10 @@ class Dropout(Op):
 
     def forward(self, params, x, norms, mode):
         self.param["mode"] = mode
-        return dropout_forward(x, self.param)
+        return (dropout_forward_2017 if self.drops else dropout_forward)(x, self.param)
 
     def backward(self, dout, cache, need_dx):
         return dropout_backward(dout, cache), {}
 
     def inference(self, params, norms, cast):
-        return (inference.Dropout(self.param["p"]),)
+        return (inference.Dropout(1 - self.param["p"] if self.drops else self.param["p"]),)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyconv import __version__
+from tinyconv import __version__, _checks
 from tinyconv._files import remove_stale_temporaries, write_bytes
 from tinyconv.callbacks import CSVLogger
 from tinyconv.recipes import DATASETS
@@ -78,6 +78,23 @@ def model_metadata(data_options, mean_image):
             "mean_image": mean_image, "tinyconv_version": __version__}
 
 
+def check_fits_data(settings, data):
+    """A SettingError unless ``settings`` suit the training images of ``data``: a batch no larger than the
+    training set, and crops no larger than the images take."""
+    from tinyconv.data.augment import RandomCropFlip
+
+    count, (height, width) = len(data["X_train"]), data["X_train"].shape[-2:]
+    if settings.batch_size > count:
+        raise SettingError("batch_size", f"`batch_size` {settings.batch_size} is more than the {count} training "
+                           f"images; give at most {count}")
+    augment = RandomCropFlip.from_text(settings.augment)
+    if augment is not None:
+        try:
+            augment.check_images(height, width)
+        except ValueError as error:
+            raise SettingError("augment", f"`augment` {settings.augment}: {_checks.reason(error)}") from None
+
+
 def run_training(model, data, settings, data_options, seed, out, *, resume=None, device="cpu", verbose=True,
                  pictures=True, epoch_callback=None):
     """Train ``model`` with run ``settings`` (a RunSettings) and ``seed``, and write the run into the folder
@@ -97,6 +114,7 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     from tinyconv.viz import save_conv_filters, save_training_curves
 
     dataset = data_options["dataset"]
+    check_fits_data(settings, data)
     run = {"data": data_options, "settings": settings.as_dict(), "seed": seed,
            "model_file": model_metadata(data_options, data["mean_image"])}
     xp = array_module_for(device)
