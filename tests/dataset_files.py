@@ -45,8 +45,9 @@ def make_cifar_dir(tmp_path):
                                  test_data=test_data, test_labels=test_labels)
 
 
-def make_fashion_dir(tmp_path):
-    """Write a Fashion-MNIST folder: 30 training and 12 test images of 28x28, training files gzipped.
+def make_fashion_dir(tmp_path, size=28):
+    """Write a Fashion-MNIST folder: 30 training and 12 test images of ``size`` x ``size`` (the real ones are
+    28x28), training files gzipped.
 
     Returns a namespace with ``root``, ``train_images (30, 28, 28)``, ``train_labels (30,)``,
     ``test_images (12, 28, 28)``, ``test_labels (12,)``.
@@ -55,9 +56,9 @@ def make_fashion_dir(tmp_path):
     root = tmp_path / "fashion"
     root.mkdir()
     arrays = {
-        "train-images-idx3-ubyte": rng.integers(0, 256, size=(30, 28, 28), dtype=np.uint8),
+        "train-images-idx3-ubyte": rng.integers(0, 256, size=(30, size, size), dtype=np.uint8),
         "train-labels-idx1-ubyte": rng.integers(0, 10, size=30, dtype=np.uint8),
-        "t10k-images-idx3-ubyte": rng.integers(0, 256, size=(12, 28, 28), dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, size=(12, size, size), dtype=np.uint8),
         "t10k-labels-idx1-ubyte": rng.integers(0, 10, size=12, dtype=np.uint8),
     }
     for name, values in arrays.items():

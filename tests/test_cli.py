@@ -697,3 +697,13 @@ def test_export_refuses_to_write_the_graph_over_its_model_and_a_missing_extra_is
     monkeypatch.setitem(sys.modules, "onnx", None)
     result = invoke("export", model, "--onnx", tmp_path / "model.onnx")
     assert result.exit_code == 2, result.output  # as sweep without Optuna
+
+
+def test_a_fresh_run_on_images_of_another_size_names_the_images_not_resume(tmp_path):
+    fashion_dir = make_fashion_dir(tmp_path, size=32)
+    out = tmp_path / "run"
+    result = invoke("train", "--dataset", "fashion-mnist", "--data-dir", fashion_dir.root, "--num-train", "20",
+                    "--num-val", "10", "--num-test", "12", "--epochs", "1", "--out", out)
+    assert result.exit_code == 2, result.output
+    assert "the fashion-mnist images found have shape (1, 32, 32), which the model does not take" in result.output
+    assert "--resume" not in result.output and not out.exists()
