@@ -16,10 +16,11 @@ from tinyconv.data import get_digits_data
 from tinyconv.serialization import load_checkpoint, load_model, save_checkpoint, save_model
 from tinyconv.solver import Solver
 
-from .helpers import assert_close_across_machines, assert_refused_before_allocating
+from .helpers import assert_close_across_machines, assert_normwise_close, assert_refused_before_allocating, invoke
 
 # Files written by tinyconv 0.1.0 (format version 1), with the scores its models gave on five images.
 FORMAT_V1 = Path(__file__).resolve().parent / "data" / "format_v1"
+FORMAT_V2 = Path(__file__).resolve().parent / "data" / "format_v2"
 
 
 def _trained_models():
@@ -395,3 +396,22 @@ def test_a_model_files_metadata_is_checked_against_its_model(tmp_path, change, m
     save_model(path, _trained_models()[0], {"class_names": [str(k) for k in range(10)], **change})
     with pytest.raises(ValueError, match=f"{path}: {message}"):
         load_model(path)
+
+
+def test_a_checkpoint_of_tinyconv_0_3_0_resumes_to_where_an_uninterrupted_run_ends(tmp_path):
+    # On the machine that wrote it the two agree bit for bit; elsewhere the first two epochs ran on other
+    # BLAS kernels, so they agree to rounding, amplified by one epoch of Adam.
+    checkpoint = tmp_path / "checkpoint_epoch_2.npz"
+    checkpoint.write_bytes((FORMAT_V2 / "digits_c4p-f16_checkpoint_epoch_2.npz").read_bytes())
+    result = invoke("train", "--resume", checkpoint, "--epochs", "3", "--out", tmp_path / "resumed")
+    assert result.exit_code == 0, result.output
+    result = invoke("train", "--model", "c4p-f16", "--epochs", "3", "--batch-size", "100", "--num-val", "100",
+                    "--num-test", "50", "--dtype", "float64", "--seed", "3", "--out", tmp_path / "whole")
+    assert result.exit_code == 0, result.output
+    resumed, whole = (load_model(tmp_path / run / "model.npz") for run in ("resumed", "whole"))
+    for name, value in whole.params.items():
+        assert resumed.params[name].dtype == np.float64
+        assert_normwise_close(resumed.params[name], value, tol=1e-6, what=name)
+    metrics = [json.loads((tmp_path / run / "metrics.json").read_text()) for run in ("resumed", "whole")]
+    assert metrics[0]["epochs"] == metrics[1]["epochs"] == 3
+    assert metrics[0]["options"] == metrics[1]["options"]  # the run goes on with its own settings
