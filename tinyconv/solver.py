@@ -12,8 +12,6 @@ array) and ``loss(X, y=None)`` returning scores ``(N, C)`` without labels and
 ``(loss, grads)`` with them.
 """
 
-import dataclasses
-import math
 import os
 import time
 import warnings
@@ -21,10 +19,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tinyconv import _checks, callbacks, optim
+from tinyconv import _checks, callbacks, checkpoint, optim, schedule
 from tinyconv._backend import array_module, move_model, move_tree
 from tinyconv.models._base import buffers, set_buffers
-from tinyconv.serialization import MODEL_CLASSES, read_checkpoint, save_checkpoint
+from tinyconv.serialization import save_checkpoint
 
 __all__ = ["Solver", "TrainingDivergedError", "Divergence"]
 
@@ -51,28 +49,7 @@ _DEFAULTS = {
     "keep": "best",
     "callbacks": None,
 }
-# Settings that change the course of training: a resumed run must use the
-# values its checkpoint was written with, or it would not continue that run.
-_TRAJECTORY_SETTINGS = (
-    "update_rule",
-    "optim_config",
-    "lr_decay",
-    "batch_size",
-    "num_train_samples",
-    "num_val_samples",
-    "lr_schedule",
-    "warmup_epochs",
-    "augment",
-)
-# Those that tinyconv 0.1.0's checkpoints lack, with the values they stand for there.
-_SETTINGS_ADDED_AFTER_0_1 = {"lr_schedule": None, "warmup_epochs": 0.0, "augment": None}
-LR_SCHEDULES = (None, "cosine")
 KEEP = ("best", "last")
-# The parts of np.random.get_state(), saved so that a model drawing from NumPy's
-# global RNG also continues exactly after a resume.
-_GLOBAL_RNG_FIELDS = ("name", "keys", "pos", "has_gauss", "cached_gaussian")
-
-
 class Divergence(NamedTuple):
     """Why and where a training run stopped: ``Solver.diverged`` after a NaN or infinite loss."""
 
@@ -98,24 +75,6 @@ class TrainingDivergedError(RuntimeError):
         super().__init__(message)
         self.iteration = iteration
         self.epoch = epoch
-
-
-def _rule_name(rule):
-    """The update rule as a checkpoint records it: its name, or where its function is defined.
-
-    Callables without a ``__qualname__`` (``functools.partial``, objects with
-    ``__call__``) are named by their type.
-    """
-    if isinstance(rule, str):
-        return rule
-    named = rule if hasattr(rule, "__qualname__") else type(rule)
-    return f"{named.__module__}.{named.__qualname__}"
-
-
-def _describe_callable(function):
-    """How a checkpoint records a callable setting: a dataclass instance (such as RandomCropFlip) by its repr,
-    which holds its parameters; anything else by where it is defined."""
-    return repr(function) if dataclasses.is_dataclass(function) else _rule_name(function)
 
 
 def _resolve_update_rule(rule):
@@ -266,7 +225,7 @@ class Solver:
         self.model = model
         self._set_data(data)
         self.update_rule = _resolve_update_rule(settings["update_rule"])
-        self._update_rule_name = _rule_name(settings["update_rule"])
+        self._update_rule_name = checkpoint.rule_name(settings["update_rule"])
         optim_config = settings["optim_config"]
         self.optim_config = {} if optim_config is None else _checks.dictionary("Solver", "optim_config", optim_config)
         if isinstance(settings["update_rule"], str):  # a function of the user's own takes what it likes
@@ -351,11 +310,12 @@ class Solver:
         return self._iteration
 
     def _configure_schedule(self, settings):
-        self.lr_schedule = _checks.one_of("Solver", "lr_schedule", settings["lr_schedule"], LR_SCHEDULES)
+        self.lr_schedule = _checks.one_of("Solver", "lr_schedule", settings["lr_schedule"], schedule.KINDS)
         self.warmup_epochs = _checks.nonnegative_float("Solver", "warmup_epochs", settings["warmup_epochs"])
-        if self.lr_schedule == "cosine" and self.lr_decay != 1:
-            raise ValueError(f"Solver: lr_decay={self.lr_decay} steps the learning rate down each epoch; with "
-                             "lr_schedule='cosine' the cosine does that, so leave lr_decay at 1")
+        try:
+            schedule.check_decay(self.lr_schedule, self.lr_decay)
+        except ValueError as error:
+            raise ValueError(f"Solver: lr_decay={self.lr_decay}: {error}; leave lr_decay at 1") from None
         if self._scheduled() and "learning_rate" not in self.optim_config:
             raise ValueError("Solver: a learning-rate schedule or warmup starts from optim_config['learning_rate']; "
                              "give it")
@@ -371,16 +331,8 @@ class Solver:
             "learning_rate"))
         if base is None:
             return None
-        per_epoch = self.iterations_per_epoch
-        warmup = self.warmup_epochs * per_epoch
-        factor = min(1.0, (iteration + 1) / warmup) if warmup else 1.0
-        if self.lr_schedule == "cosine":
-            total = self.schedule_epochs * per_epoch
-            done = min(1.0, max(0.0, (iteration - warmup) / max(total - warmup, 1)))
-            factor *= 0.5 * (1 + math.cos(math.pi * done))
-        else:
-            factor *= self.lr_decay ** (iteration // per_epoch)
-        return base * factor
+        return schedule.Schedule(base, self.iterations_per_epoch, self.lr_schedule, self.lr_decay, self.warmup_epochs,
+                                 self.schedule_epochs).rate(iteration)
 
     @property
     def iterations_per_epoch(self):
@@ -430,149 +382,18 @@ class Solver:
             seed = np.random.randint(0, 2**32, size=4, dtype=np.uint64)
         self._rng = np.random.default_rng(seed)
 
-    # --- checkpoints ----------------------------------------------------------------
-
-    def _settings(self):
-        """The Solver's keyword arguments, as stored in a checkpoint."""
-        return {
-            "update_rule": self._update_rule_name,
-            "optim_config": self.optim_config,
-            "lr_decay": self.lr_decay,
-            "batch_size": self.batch_size,
-            "num_epochs": self.num_epochs,
-            "num_train_samples": self.num_train_samples,
-            "num_val_samples": self.num_val_samples,
-            "print_every": self.print_every,
-            "seed": self.seed,
-            "checkpoint_name": None if self.checkpoint_name is None else os.fspath(self.checkpoint_name),
-            "lr_schedule": self.lr_schedule,
-            "warmup_epochs": self.warmup_epochs,
-            "schedule_epochs": self.schedule_epochs,
-            "early_stopping": self.early_stopping,
-            "augment": None if self.augment is None else _describe_callable(self.augment),
-            "keep": self.keep,
-        }
+    # --- checkpoints (tinyconv.checkpoint says what they hold) ----------------------------
 
     def _save_checkpoint(self):
         if self.checkpoint_name is None:
             return
-        state = {
-            "settings": self._settings(),
-            "epoch": self.epoch,
-            "iteration": self._iteration,
-            "loss_history": np.array(self.loss_history, dtype=np.float64),
-            "train_acc_history": np.array(self.train_acc_history, dtype=np.float64),
-            "seconds_history": np.array(self.seconds_history, dtype=np.float64),
-            "val_acc_history": np.array(self.val_acc_history, dtype=np.float64),
-            "best_val_acc": float(self.best_val_acc),
-            "best_params": self.best_params,
-            "best_state": self.best_state,
-            "optim_configs": self.optim_configs,
-            "rng_state": self._rng.bit_generator.state,
-            "global_rng_state": dict(zip(_GLOBAL_RNG_FIELDS, np.random.get_state())),
-            "metadata": self.metadata,
-        }
         path = f"{os.fspath(self.checkpoint_name)}_epoch_{self.epoch}.npz"
-        save_checkpoint(path, self.model, state)
+        save_checkpoint(path, self.model, checkpoint.state_of(self))
         self.last_checkpoint = path
 
     def _resume(self, path):
-        record, state = read_checkpoint(path)
-        path = os.fspath(path)
-        self.last_checkpoint = path
-        self._check_same_model(path, record)
-        try:
-            stored_settings = state["settings"]
-            current_settings = self._settings()
-            stored_settings = {**_SETTINGS_ADDED_AFTER_0_1, **stored_settings}
-            for key in _TRAJECTORY_SETTINGS:
-                stored = stored_settings[key]
-                if stored != current_settings[key]:
-                    raise ValueError(
-                        f"{path} was written with {key}={stored!r}, but this Solver "
-                        f"has {key}={current_settings[key]!r}; pass the checkpoint's value to resume."
-                    )
-            self.schedule_epochs = stored_settings.get("schedule_epochs", self.schedule_epochs)
-            if self.lr_schedule == "cosine" and self.schedule_epochs != self.num_epochs:
-                raise ValueError(
-                    f"{path} follows a cosine schedule over {self.schedule_epochs} epochs, which a resume cannot "
-                    f"change; resume with num_epochs={self.schedule_epochs}."
-                )
-            self._restore(path, record, state)
-        except (KeyError, TypeError) as error:
-            raise ValueError(f"{path} has incomplete solver state: {error!r}") from error
-        iterations_per_epoch = self.iterations_per_epoch
-        if self._iteration != self.epoch * iterations_per_epoch:
-            raise ValueError(
-                f"{path} ends epoch {self.epoch} at iteration {self._iteration}, but with "
-                f"{len(self.X_train)} training samples and batch_size={self.batch_size} an epoch "
-                f"has {iterations_per_epoch} iterations; resume with the same training data."
-            )
-
-    def _check_same_model(self, path, record):
-        """The checkpoint must hold this model's class (and, for tinyconv models, its config)."""
-        stored_class = record.get("class") or record.get("type")
-        own_class = type(self.model).__name__
-        if MODEL_CLASSES.get(own_class) is not type(self.model):
-            own_class = f"{type(self.model).__module__}.{type(self.model).__qualname__}"
-        if stored_class != own_class:
-            raise ValueError(f"{path} holds a {stored_class}, but the model is a {own_class}.")
-        if record.get("class") is None:
-            return
-        stored_config, config = record.get("config", {}), self.model.get_config()
-        try:
-            stored_config = type(self.model).complete_config(stored_config)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{path} holds a model config this tinyconv cannot read (written by another version, "
-                             f"or damaged): {error}") from error
-        differing = sorted(key for key in config if stored_config.get(key) != config[key])
-        if differing:
-            raise ValueError(
-                f"{path} was written for a model with "
-                + ", ".join(f"{key}={stored_config.get(key)!r}" for key in differing)
-                + "; this model has "
-                + ", ".join(f"{key}={config[key]!r}" for key in differing)
-                + ". Build the model from the checkpoint's config to resume it."
-            )
-
-    def _replace_params(self, path, params):
-        """Copies of ``params`` into the model, which must have exactly these names, shapes and dtypes."""
-        own = self.model.params
-        mismatched = sorted(name for name in set(own) | set(params)
-                            if name not in own or name not in params
-                            or np.shape(own[name]) != np.shape(params[name])
-                            or getattr(own[name], "dtype", None) != getattr(params[name], "dtype", None))
-        if mismatched:
-            raise ValueError(f"{path}: the stored parameters {mismatched} do not match the model's in name, "
-                             "shape or dtype; resume with the model the checkpoint was written for.")
-        self.model.params = {name: value.copy() for name, value in params.items()}
-
-    def _restore(self, path, record, state):
-        if set(state["optim_configs"]) != set(record["params"]):
-            raise ValueError(
-                f"{path}: the optimizer state covers {sorted(state['optim_configs'])}, "
-                f"but the model has {sorted(record['params'])}."
-            )
-        self._replace_params(path, record["params"])
-        try:
-            set_buffers(self.model, record["state"], where=path)
-        except (TypeError, ValueError) as error:
-            raise ValueError(f"{path}: {error}") from error
-        self.epoch = int(state["epoch"])
-        self._iteration = int(state["iteration"])
-        self.loss_history = [float(value) for value in state["loss_history"]]
-        self.train_acc_history = [float(value) for value in state["train_acc_history"]]
-        # Checkpoints of tinyconv 0.1.0 did not time the run.
-        self.seconds_history = [float(value) for value in state.get("seconds_history", [0.0] * len(
-            self.train_acc_history))]
-        self.val_acc_history = [float(value) for value in state["val_acc_history"]]
-        self.best_val_acc = state["best_val_acc"]
-        self.best_params = dict(state["best_params"])
-        self.best_state = dict(state["best_state"])
-        self.optim_configs = state["optim_configs"]
-        self._rng.bit_generator.state = state["rng_state"]
-        global_state = state["global_rng_state"]
-        np.random.set_state(tuple(global_state[field] for field in _GLOBAL_RNG_FIELDS))
+        checkpoint.resume(self, path)
+        self.last_checkpoint = os.fspath(path)
 
     # --- training -------------------------------------------------------------------
 

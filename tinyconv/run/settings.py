@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Optional
 
-from tinyconv import _checks
+from tinyconv import _checks, schedule
 
 UPDATE_RULES = ("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
 NORMALIZATIONS = ("none", "batchnorm", "layernorm", "groupnorm")
@@ -260,9 +260,10 @@ def resolve(recipe, given):
     if settings["weight_decay"] and settings["update_rule"] not in _ADAM_RULES:
         raise SettingError("weight_decay", f"decoupled weight decay goes with Adam (adamw); `update_rule` "
                            f"{settings['update_rule']} takes `reg` for an L2 penalty instead")
-    if settings["lr_schedule"] == "cosine" and settings["lr_decay"] != 1:
-        raise SettingError("lr_decay", "the cosine schedule lowers the learning rate itself; drop `lr_decay` or "
-                           "give 1")
+    try:
+        schedule.check_decay(settings["lr_schedule"], settings["lr_decay"])
+    except ValueError as error:
+        raise SettingError("lr_decay", f"{error}; drop `lr_decay` or give 1") from None
     if settings["model"] in CS231N_MODELS:
         if given.get("init") is not None:
             raise SettingError("init", f"`model` {settings['model']} draws its weights as cs231n does; `init` is "
@@ -281,9 +282,10 @@ def check_resume_epochs(settings, epochs, done, checkpoint):
     if epochs < done:
         raise SettingError("epochs", f"the checkpoint has already trained {done} epochs; `epochs` counts all "
                            f"of them, so give at least {done}.")
-    if settings.lr_schedule == "cosine" and epochs != settings.epochs:
-        raise SettingError("epochs", f"{checkpoint} follows a cosine schedule over {settings.epochs} epochs, which "
-                           f"a resume cannot change; give `epochs` {settings.epochs} or leave it out.")
+    try:
+        schedule.check_resume_epochs(checkpoint, settings.lr_schedule, settings.epochs, epochs)
+    except ValueError as error:
+        raise SettingError("epochs", f"{error}; give `epochs` {settings.epochs} or leave it out.") from None
 
 
 def solver_keywords(settings, seed):
