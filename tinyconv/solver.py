@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tinyconv import _checks, callbacks, checkpoint, optim, schedule
+from tinyconv import _checks, callbacks, checkpoint, metrics, optim, schedule
 from tinyconv._backend import array_module, move_model, move_tree
 from tinyconv.models._base import buffers, set_buffers
 from tinyconv.serialization import save_checkpoint
@@ -444,18 +444,10 @@ class Solver:
         N = X.shape[0] if X.ndim else 0
         if N == 0 or len(y) != N:
             raise ValueError(f"{where}: X and y must hold the same positive number of samples, got {N} and {len(y)}.")
-        all_labels = y
+        sample = None
         if num_samples is not None and N > num_samples:
-            chosen = array_module(X).asarray(self._rng.integers(N, size=num_samples))
-            X, y = X[chosen], y[chosen]
-        predictions = []
-        for start in range(0, len(X), batch_size):
-            scores = self.model.loss(X[start : start + batch_size])
-            predictions.append(np.argmax(scores, axis=1))
-        # The labels are checked against the model's own number of scores: labels it cannot give would make
-        # every prediction wrong, and an (N, 1) y would be compared with the (N,) predictions as N x N.
-        _checks.labels(where, all_labels, N, scores.shape[1])
-        return float(np.mean(np.concatenate(predictions) == y))
+            sample = array_module(X).asarray(self._rng.integers(N, size=num_samples))
+        return metrics.accuracy(self.model, X, y, batch_size, where, sample)
 
     def _record_accuracies(self):
         train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)

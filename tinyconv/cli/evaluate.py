@@ -8,7 +8,8 @@ import numpy as np
 
 from ..recipes import DATASETS
 from .._backend import move_model
-from ..run.models import model_name, scores
+from ..metrics import scores
+from ..run.models import model_name
 from ._app import EXIT_STATUS_HELP, dataset_options, integer, load_dataset, load_model_file, main
 from ._device import array_module_for, device_option
 

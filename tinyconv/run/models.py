@@ -1,8 +1,7 @@
-"""The models that run settings name, their names back, and scoring in batches."""
+"""The models that run settings name, and their names back."""
 
 import numpy as np
 
-from tinyconv._backend import to_numpy
 from tinyconv.recipes import DATASETS
 from tinyconv.run.settings import SettingError
 
@@ -56,15 +55,3 @@ def model_name(model):
     if type(model).__name__ == "FullyConnectedNet" and tuple(config.get("hidden_dims", ())) == FC_HIDDEN_DIMS:
         return "fc"
     return type(model).__name__
-
-
-def scores(model, X, batch_size=200, xp=np):
-    """Class scores ``(N, num_classes)`` (a NumPy array) for images ``X (N, C, H, W)``, computed ``batch_size``
-    at a time in array module ``xp``, where the model's arrays are."""
-    return np.concatenate([to_numpy(model.loss(xp.asarray(X[start:start + batch_size])))
-                           for start in range(0, len(X), batch_size)])
-
-
-def accuracy(model, X, y):
-    """The fraction of ``X`` that ``model`` classifies as ``y``; None for no images."""
-    return float(np.mean(np.argmax(scores(model, X), axis=1) == y)) if len(X) else None

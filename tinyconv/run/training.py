@@ -18,7 +18,8 @@ from tinyconv._files import remove_stale_temporaries, write_bytes
 from tinyconv.callbacks import CSVLogger
 from tinyconv.recipes import DATASETS
 from tinyconv.run.device import array_module_for
-from tinyconv.run.models import accuracy, model_name
+from tinyconv.metrics import accuracy
+from tinyconv.run.models import model_name
 from tinyconv.run.settings import SettingError, solver_keywords
 
 # The files of a finished or interrupted run, which a new run in the same folder would replace.
