@@ -1,9 +1,10 @@
 """Optional packages the tests need, imported the first time a test uses them: PyTorch (the oracle of the
-layer tests), onnx and onnxruntime (the ONNX export's tests).
+layer tests and the benchmarks' rival), onnx and onnxruntime (the ONNX export's tests), Optuna and Ray
+(the sweeps').
 
-Without one of them the tests that need it are skipped with a reason, and every other test still runs.
-With ``TINYCONV_REQUIRE_ORACLE=1`` in the environment (``.ci/run`` sets it) a missing package fails those
-tests instead, so that no such test can pass unnoticed as a skip.
+Without one of them the tests that need it are skipped with a reason that names the extra to install, and
+every other test still runs. With ``TINYCONV_REQUIRE_ORACLE=1`` in the environment (``.ci/run`` sets it) a
+missing package fails those tests instead, so that no such test can pass unnoticed as a skip.
 """
 
 import functools
@@ -13,9 +14,12 @@ import os
 import pytest
 
 REQUIRE_ENV = "TINYCONV_REQUIRE_ORACLE"
-# Each package's name in messages, and what it is to the tests.
-_PACKAGES = {"torch": ("PyTorch", "this test's oracle"), "onnx": ("onnx", "which this test needs"),
-             "onnxruntime": ("onnxruntime", "which this test needs")}
+# Each package's name in messages, what it is to the tests, and the extra of tinyconv that installs it.
+_PACKAGES = {"torch": ("PyTorch", "this test's oracle", "bench"),
+             "onnx": ("onnx", "which this test needs", "onnx"),
+             "onnxruntime": ("onnxruntime", "which this test needs", "onnx"),
+             "optuna": ("Optuna", "which the sweep tests need", "sweep"),
+             "ray": ("Ray", "which the sweep tests need", "sweep")}
 
 
 @functools.cache
@@ -34,11 +38,19 @@ def _module(name, needs):
     for package in needs:
         loaded = _load(package)
         if isinstance(loaded, ImportError):
-            display, role = _PACKAGES[package]
+            display, role, extra = _PACKAGES[package]
             if os.environ.get(REQUIRE_ENV):
-                pytest.fail(f"{display} is required here (${REQUIRE_ENV} is set) but cannot be imported: {loaded}")
-            pytest.skip(f"{display}, {role}, is not installed (pip install -e '.[test]' brings it)")
+                pytest.fail(f"{display} is required here (${REQUIRE_ENV} is set) but cannot be imported: {loaded}",
+                            pytrace=False)
+            pytest.skip(f"{display}, {role}, is not installed: pip install -e '.[{extra}]' (or '.[test]', every "
+                        "extra)")
     return importlib.import_module(name)
+
+
+def require(*packages):
+    """In a test or a fixture that needs ``packages``: skip it (or, with $TINYCONV_REQUIRE_ORACLE, fail it)
+    when one is missing; the first package's module otherwise."""
+    return _module(packages[0], packages)
 
 
 class _Lazy:
@@ -59,4 +71,5 @@ torch = _Lazy("torch")
 F = _Lazy("torch.nn.functional")
 nn = _Lazy("torch.nn")
 onnx = _Lazy("onnx")
+optuna = _Lazy("optuna")
 onnxruntime = _Lazy("onnxruntime")

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from .oracle import require
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -18,6 +20,7 @@ def run_bench(*args, script="bench.py"):
 
 
 def test_quick_run_prints_every_requested_table():
+    require("torch")  # bench.py races PyTorch
     result = run_bench(
         "--quick", "--markdown", "--dtype", "float32", "--threads", "1",
         "--only", "conv", "--only", "pool", "--only", "memory", "--only", "e2e",

@@ -20,6 +20,7 @@ from tinyconv.serialization import load_model, save_model
 
 from .dataset_files import make_cifar_dir, make_fashion_dir
 from .helpers import invoke
+from .oracle import require
 
 SMALL_DIGITS = ["--num-val", "100", "--num-test", "50"]
 SMALL_RUN = ["--model", "c4p-f16", "--epochs", "2", "--batch-size", "100", *SMALL_DIGITS]
@@ -580,6 +581,8 @@ def test_a_bad_config_is_refused_naming_the_file_and_the_option(tmp_path, conten
 
 def test_bench_races_naive_fast_and_torch(monkeypatch):
     from tinyconv import benchmark
+
+    require("torch")  # without it the command races the naive and fast layers only
 
     small = (benchmark.LayerCase("conv3x3s2", (4, 3, 9, 9), (5, 3, 3, 3), stride=2, pad=1),
              benchmark.LayerCase("pool3", (4, 3, 8, 8), None, stride=2))

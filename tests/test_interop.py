@@ -13,11 +13,20 @@ from tinyconv.data.digits import load_digits
 from tinyconv.serialization import load_metadata, load_model, save_checkpoint, save_model
 
 from .helpers import assert_normwise_close, invoke
-from .oracle import _Lazy, nn, onnx, onnxruntime, torch
+from .oracle import _Lazy, nn, onnx, onnxruntime, require, torch
 
 # The public names, imported on first use after the package each side needs (or the test is skipped).
 exporting = _Lazy("tinyconv.interop", needs=("onnx",))
 interchange = _Lazy("tinyconv.interop", needs=("torch",))
+
+
+
+@pytest.fixture
+def onnx_extra():
+    """The export command needs onnx (and these tests onnxruntime): without them a test of it skips (or, with
+    $TINYCONV_REQUIRE_ORACLE, fails)."""
+    require("onnx", "onnxruntime")
+
 
 # The issue's bounds, normwise: ||ours - theirs|| / ||theirs||.
 FLOAT32 = 1e-5
@@ -533,7 +542,7 @@ def test_from_torch_takes_only_a_sequential():
 # --- the command line and the optional imports -----------------------------------------------------------------
 
 
-def test_export_command_writes_a_graph_that_takes_raw_pixels(rng, tmp_path):
+def test_export_command_writes_a_graph_that_takes_raw_pixels(onnx_extra, rng, tmp_path):
     model = randomized(ConvNet(input_dim=(1, 8, 8), spec="c4p-f8", num_classes=3, seed=0), rng)
     mean_image = rng.uniform(0, 16, (1, 8, 8))
     metadata = {"dataset": "digits", "class_names": ["zero", "one", "two"],
@@ -552,7 +561,7 @@ def test_export_command_writes_a_graph_that_takes_raw_pixels(rng, tmp_path):
     assert json.loads(runtime.get_modelmeta().custom_metadata_map["class_names"]) == ["zero", "one", "two"]
 
 
-def test_a_trained_model_exports_with_what_train_recorded(tmp_path):
+def test_a_trained_model_exports_with_what_train_recorded(onnx_extra, tmp_path):
     result = invoke("train", "--model", "c4p-f8", "--epochs", "1", "--num-val", "50", "--num-test", "50",
                     "--out", tmp_path / "run")
     assert result.exit_code == 0, result.output
@@ -572,7 +581,7 @@ def test_a_trained_model_exports_with_what_train_recorded(tmp_path):
     np.testing.assert_array_equal(scores.argmax(axis=1), expected.argmax(axis=1))
 
 
-def test_export_command_refuses_float64_without_dtype_and_reports_failures(rng, tmp_path):
+def test_export_command_refuses_float64_without_dtype_and_reports_failures(onnx_extra, rng, tmp_path):
     model = ConvNet(input_dim=(1, 4, 4), spec="c2-f3", num_classes=2, seed=0, dtype=np.float64)
     save_model(tmp_path / "model.npz", model)
     out = tmp_path / "model.onnx"

@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import optuna
 import pytest
 
 from tinyconv.cli._app import load_dataset
@@ -25,9 +24,17 @@ from tinyconv.sweep.space import Dimension, default_space
 from tinyconv.sweep.trial import run_trial
 
 from .helpers import invoke
+from .oracle import optuna, require
 
 SMALL = ["--num-val", "100", "--num-test", "50"]
 DATA_OPTIONS = {"dataset": "digits", "num_train": None, "num_val": 100, "num_test": 50}
+
+
+@pytest.fixture
+def sweep_extra():
+    """The sweep command needs Ray and Optuna before it reads anything: without them a test of it skips (or,
+    with $TINYCONV_REQUIRE_ORACLE, fails)."""
+    require("optuna", "ray")
 
 
 def _free_port():
@@ -71,7 +78,7 @@ def _rows(out):
      "line 5, [batch-size]: batch_size is searched twice"),
     ("# nothing here\n", "searches no option"),
 ])
-def test_a_bad_space_file_is_refused_naming_the_line_and_the_key(tmp_path, text, message):
+def test_a_bad_space_file_is_refused_naming_the_line_and_the_key(sweep_extra, tmp_path, text, message):
     space = _write_space(tmp_path / "space.toml", text)
     result = invoke("sweep", "--trials", "2", "--space", space, *SMALL, "--out", tmp_path / "out")
     assert result.exit_code == 2, result.output
@@ -80,14 +87,14 @@ def test_a_bad_space_file_is_refused_naming_the_line_and_the_key(tmp_path, text,
     assert not (tmp_path / "out").exists()
 
 
-def test_a_syntax_error_shows_the_line_that_holds_it(tmp_path):
+def test_a_syntax_error_shows_the_line_that_holds_it(sweep_extra, tmp_path):
     space = _write_space(tmp_path / "space.toml", "[lr]\nlog_uniform = [1e-4, 1e-2]\n[reg]\nuniform = 0.0, 0.01]\n")
     result = invoke("sweep", "--trials", "2", "--space", space, "--out", tmp_path / "out")
     assert result.exit_code == 2
     assert "line 4" in result.output and "'uniform = 0.0, 0.01]'" in result.output
 
 
-def test_an_option_cannot_be_both_given_and_searched(tmp_path):
+def test_an_option_cannot_be_both_given_and_searched(sweep_extra, tmp_path):
     space = _write_space(tmp_path / "space.toml", "[lr]\nlog_uniform = [1e-4, 1e-2]\n")
     result = invoke("sweep", "--trials", "2", "--space", space, "--lr", "0.01", "--out", tmp_path / "out")
     assert result.exit_code == 2 and "--lr is given and searched in" in result.output
@@ -152,7 +159,7 @@ def test_a_trial_that_fails_says_why_and_returns_no_files(digits, options, reaso
     assert result["files"] == {} and result["metrics"] is None
 
 
-def test_a_resumed_study_fails_what_a_killed_sweep_left_running_and_draws_new_points(tmp_path):
+def test_a_resumed_study_fails_what_a_killed_sweep_left_running_and_draws_new_points(sweep_extra, tmp_path):
     from tinyconv.sweep.study import finished_trials, open_study
 
     space = {"lr": Dimension("lr", "log_uniform", (1e-4, 1e-2))}
@@ -175,7 +182,7 @@ def test_a_resumed_study_fails_what_a_killed_sweep_left_running_and_draws_new_po
     (None, "no Ray cluster answers at 127.0.0.1:{port}"),
     ("localhost", "'localhost' is not HOST:PORT"),
 ])
-def test_an_unreachable_address_is_a_usage_error_not_a_wait(tmp_path, address, message):
+def test_an_unreachable_address_is_a_usage_error_not_a_wait(sweep_extra, tmp_path, address, message):
     port = _free_port()  # nothing listens there
     environment = {**os.environ, "RAY_ADDRESS": address or f"127.0.0.1:{port}"}
     # A process of its own, so that a sweep that waited on the address (as Ray's own connect retries
@@ -197,6 +204,7 @@ def test_an_unreachable_address_is_a_usage_error_not_a_wait(tmp_path, address, m
 def ray_env():
     """The environment of the sweeps under test: Ray on the loopback interface only, its files in a folder of
     its own, and token authentication with a token of its own (nothing is written to ~/.ray)."""
+    require("ray", "optuna")  # a sweep needs both
     # A short folder: Ray's socket paths inside it must stay under the 107 characters a socket name can have.
     folder = Path(tempfile.mkdtemp(prefix="tcray"))
     token = folder / "token"

@@ -25,13 +25,13 @@ def export(model_path, onnx_path, dtype):
     records the mean image its training data had subtracted, the graph subtracts it itself and takes raw
     pixel values; the class names, the input's value range and the preprocessing are in its metadata.
     """
+    if onnx_path.resolve() == model_path.resolve():
+        raise click.BadParameter(f"{onnx_path} is the model file itself; the graph would replace it. Give the ONNX "
+                                 "file another name, such as model.onnx.", param_hint="--onnx")
     try:
         from ..interop import to_onnx
     except ImportError as error:  # a missing extra is a usage error, as for sweep
         raise click.UsageError(str(error)) from error
-    if onnx_path.resolve() == model_path.resolve():
-        raise click.BadParameter(f"{onnx_path} is the model file itself; the graph would replace it. Give the ONNX "
-                                 "file another name, such as model.onnx.", param_hint="--onnx")
     model, metadata = load_model_file(model_path)
     try:
         proto = to_onnx(model, onnx_path, metadata=metadata, dtype=dtype)
