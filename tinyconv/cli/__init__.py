@@ -4,7 +4,7 @@ Needs the 'cli' extra (click, tqdm, matplotlib, scikit-image, Pillow): ``pip ins
 ``_app.py`` holds the command group and what the commands share; each other module adds its commands.
 """
 
-from . import evaluate, export, sweep, tools, train  # noqa: F401  (importing them registers their commands)
+from . import evaluate, export, grade, sweep, tools, train  # noqa: F401  (importing them registers their commands)
 from ._app import main
 
 __all__ = ["main"]
