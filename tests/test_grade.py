@@ -57,6 +57,18 @@ MISTAKES = {
         def affine_backward(dout, cache):  # ignores dout
             return _reference.affine_backward(np.ones_like(dout), cache)
         ''',
+    "spatial_groupnorm_forward": '''
+        def spatial_groupnorm_forward(x, gamma, beta, G, gn_param):  # groups every G-th channel, not neighbours
+            N, C, H, W = x.shape
+            grouped = x.reshape(N, C // G, G, H, W)
+            mean, var = grouped.mean(axis=(1, 3, 4), keepdims=True), grouped.var(axis=(1, 3, 4), keepdims=True)
+            normed = ((grouped - mean) / np.sqrt(var + gn_param.get("eps", 1e-5))).reshape(N, C, H, W)
+            return gamma * normed + beta, _reference.spatial_groupnorm_forward(x, gamma, beta, G, gn_param)[1]
+        ''',
+    "layernorm_forward": '''
+        def layernorm_forward(x, gamma, beta, ln_param):  # normalizes over the batch, as batch norm does
+            return _reference.batchnorm_forward(x, gamma, beta, {"mode": "train", **ln_param})
+        ''',
     "svm_loss": '''
         def svm_loss(x, y):  # a margin of 0.5
             return _reference.svm_loss(x - 0.5 * (np.arange(x.shape[1]) != y[:, None]), y)
@@ -190,3 +202,11 @@ def test_side_findings_are_warnings_not_failures(tmp_path):
     assert records["relu_forward"].status == records["affine_forward"].status == "passed"
     assert records["relu_forward"].warnings == ["relu_forward modifies its input"]
     assert records["affine_forward"].warnings == ["out: float32 in, float64 out"]
+
+
+def test_a_backward_under_a_wrong_forward_is_untested_and_told_whether_it_agrees_with_that_forward(tmp_path):
+    record, = grade(_broken(tmp_path, "conv_forward_naive"), only=["conv_backward_naive"])
+    assert record.status == "untested" and record.case["stride"] == 2
+    assert "conv_forward_naive gives a wrong output on this case" in record.message
+    # The backward is the reference's, given the cache of that stride-1 forward: right for it.
+    assert "its dx agrees with a numerical gradient of that forward" in record.message

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 from tinyconv import layers as reference
+from tinyconv.gradcheck import eval_numerical_gradient_array
 
 # The largest relative error (normwise) a result may have against the reference, by dtype.
 TOLERANCE = {np.dtype(np.float64): 1e-7, np.dtype(np.float32): 1e-4}
@@ -201,7 +202,8 @@ def _backward_check(forward_name, name, reference_forward, reference_backward, a
                              *extra())
         expected_out, ref_cache = reference_forward(*args, *extra())
         if not relative_error(out, expected_out) <= TOLERANCE[x.dtype]:
-            raise ForwardFails(f"{forward_name} gives a wrong output on this case, and {name} takes its cache")
+            raise ForwardFails(f"{forward_name} gives a wrong output on this case, and {name} takes its cache"
+                               + _consistency(learner, forward_name, name, args, extra))
         dout = np.random.default_rng(1).standard_normal(np.shape(out)).astype(x.dtype)
         grads = _called(learner[name], dout, cache)
         grads = grads if isinstance(grads, tuple) else (grads,)
@@ -223,6 +225,27 @@ def _backward_check(forward_name, name, reference_forward, reference_backward, a
         return None, warnings
 
     return check
+
+
+def _consistency(learner, forward_name, name, args, extra):
+    """How the learner's backward agrees with a float64 numerical gradient of their own forward, for x: what
+    can be said of a backward whose forward is wrong (on inputs small enough to difference)."""
+    x = np.array(args[0], dtype=np.float64)
+    if x.size > 120:
+        return ""
+    rest = [np.array(a, dtype=np.float64) if isinstance(a, np.ndarray) else a for a in args[1:]]
+    try:
+        out, cache = learner[forward_name](x.copy(), *rest, *extra())
+        dout = np.random.default_rng(2).standard_normal(np.shape(out))
+        grads = learner[name](dout, cache)
+        dx = grads[0] if isinstance(grads, tuple) else grads
+        numeric = eval_numerical_gradient_array(lambda z: learner[forward_name](z, *rest, *extra())[0], x, dout)
+    except Exception:  # the learner's code may fail in float64 too: nothing more to say then
+        return ""
+    error = relative_error(dx, numeric)
+    verdict = "agrees with" if error < 1e-6 else "does not agree with"
+    return (f"; its dx {verdict} a numerical gradient of that forward (relative error {error:.2g}), so it "
+            f"{'may be right once the forward is' if error < 1e-6 else 'is wrong for that forward as well'}")
 
 
 def _loss_check(name, reference_loss):
@@ -338,6 +361,38 @@ def _dropout_cases(seed):
             for dtype in (np.float64, np.float32)]
 
 
+def _layernorm_case(rng, shape, dtype):
+    case = _batchnorm_case(rng, shape, dtype)
+    return Case(case.params, {**case.arrays, "ln_param": {}})
+
+
+def _spatial_case(rng, shape, dtype):
+    N, C, H, W, G = shape
+    arrays = {"x": (2 * rng.standard_normal((N, C, H, W)) + 1).astype(dtype)}
+    params = dict(x=(N, C, H, W), dtype=np.dtype(dtype).name)
+    if G:  # group norm: its scale and shift are (1, C, 1, 1)
+        arrays.update(gamma=rng.standard_normal((1, C, 1, 1)).astype(dtype),
+                      beta=rng.standard_normal((1, C, 1, 1)).astype(dtype), G=G, gn_param={})
+        params["G"] = G
+    else:
+        arrays.update(gamma=rng.standard_normal(C).astype(dtype), beta=rng.standard_normal(C).astype(dtype),
+                      bn_param={"mode": "train"})
+    return Case(params, arrays)
+
+
+def _layernorm_cases(seed):
+    return _rng_cases(seed, _layernorm_case, _matrix_grid([(2, 3), (5, 4), (3, 8)]))
+
+
+def _spatial_batchnorm_cases(seed):
+    return _rng_cases(seed, _spatial_case, _matrix_grid([(2, 1, 2, 2, 0), (3, 2, 3, 4, 0), (4, 3, 2, 5, 0)]))
+
+
+def _groupnorm_cases(seed):
+    return _rng_cases(seed, _spatial_case, _matrix_grid([(1, 2, 2, 2, 1), (2, 4, 3, 2, 2), (3, 6, 2, 3, 3),
+                                                        (2, 6, 4, 3, 2)]))
+
+
 _CONV = ("x", "w", "b", "conv_param")
 _BATCHNORM = ("x", "gamma", "beta")
 
@@ -369,6 +424,24 @@ ITEMS = (
                            _BATCHNORM, _BATCHNORM, extra=lambda: (_bn("train"),),
                            extra_source=", {'mode': 'train', 'eps': 1e-5, 'momentum': 0.9}"))
       for backward in ("batchnorm_backward", "batchnorm_backward_alt")),
+    Item("layernorm_forward", ("layernorm_forward",), _layernorm_cases,
+         _forward_check("layernorm_forward", reference.layernorm_forward, (*_BATCHNORM, "ln_param"))),
+    Item("layernorm_backward", ("layernorm_forward", "layernorm_backward"), _layernorm_cases,
+         _backward_check("layernorm_forward", "layernorm_backward", reference.layernorm_forward,
+                         reference.layernorm_backward, (*_BATCHNORM, "ln_param"), _BATCHNORM)),
+    Item("spatial_batchnorm_forward", ("spatial_batchnorm_forward",), _spatial_batchnorm_cases,
+         _forward_check("spatial_batchnorm_forward", reference.spatial_batchnorm_forward, (*_BATCHNORM, "bn_param"))),
+    Item("spatial_batchnorm_backward", ("spatial_batchnorm_forward", "spatial_batchnorm_backward"),
+         _spatial_batchnorm_cases,
+         _backward_check("spatial_batchnorm_forward", "spatial_batchnorm_backward", reference.spatial_batchnorm_forward,
+                         reference.spatial_batchnorm_backward, (*_BATCHNORM, "bn_param"), _BATCHNORM)),
+    Item("spatial_groupnorm_forward", ("spatial_groupnorm_forward",), _groupnorm_cases,
+         _forward_check("spatial_groupnorm_forward", reference.spatial_groupnorm_forward,
+                        (*_BATCHNORM, "G", "gn_param"))),
+    Item("spatial_groupnorm_backward", ("spatial_groupnorm_forward", "spatial_groupnorm_backward"), _groupnorm_cases,
+         _backward_check("spatial_groupnorm_forward", "spatial_groupnorm_backward",
+                         reference.spatial_groupnorm_forward, reference.spatial_groupnorm_backward,
+                         (*_BATCHNORM, "G", "gn_param"), _BATCHNORM)),
     Item("dropout_forward", ("dropout_forward",), _dropout_cases, _dropout_forward_check),
     Item("dropout_backward", ("dropout_forward", "dropout_backward"), _relu_cases, _dropout_backward_check),
 )
