@@ -7,8 +7,7 @@ import textwrap
 
 import pytest
 
-from tinyconv.grade import STATUSES, grade
-from tinyconv.grade.cases import ITEMS
+from tinyconv.grade import ITEMS, STATUSES, grade
 
 from .helpers import invoke
 
@@ -76,10 +75,18 @@ MISTAKES = {
 }
 
 
-def _layers(tmp_path, body, name="cs231n"):
+MODELS = {"cnn": "from tinyconv.cs231n.classifiers.cnn import *\n",
+          "fc_net": "from tinyconv.cs231n.classifiers.fc_net import *\n"}
+
+
+def _layers(tmp_path, body, name="cs231n", models=None):
     folder = tmp_path / name
     folder.mkdir()
     (folder / "layers.py").write_text(textwrap.dedent(body))
+    if models is not None:
+        (folder / "classifiers").mkdir()
+        for module, source in models.items():
+            (folder / "classifiers" / f"{module}.py").write_text(textwrap.dedent(source))
     return folder
 
 
@@ -89,7 +96,7 @@ def _broken(tmp_path, *mistakes):
 
 
 def test_a_correct_set_passes_every_function(tmp_path):
-    records = grade(_layers(tmp_path, CORRECT))
+    records = grade(_layers(tmp_path, CORRECT, models=MODELS))
     assert [record.name for record in records] == [item.name for item in ITEMS]
     assert {record.name: record.status for record in records} == {item.name: "passed" for item in ITEMS}
     assert all(record.cases >= 2 and not record.warnings for record in records)
@@ -115,14 +122,23 @@ def test_a_conv_that_ignores_the_stride_fails_on_the_first_case_with_stride_2(tm
 
 
 def test_stubs_are_not_implemented_and_exit_zero(tmp_path):
-    stubs = "".join(f"def {item.name}(*args):\n    pass\n" for item in ITEMS)
+    stubs = "".join(f"def {item.name}(*args):\n    pass\n" for item in ITEMS if "." not in item.name)
     stubs = stubs.replace("def dropout_backward(*args):\n    pass", "def dropout_backward(*args):\n"
                                                                       "    raise NotImplementedError")
-    # Forward passes that work, so that the backward stubs are reached.
-    folder = _layers(tmp_path, stubs)
-    result = invoke("grade", folder, "--only", "affine_forward", "--only", "dropout_backward")
+    starter_model = textwrap.dedent('''
+        class FullyConnectedNet(object):  # the starter's, before the learner fills it in
+            def __init__(self, hidden_dims, input_dim=3 * 32 * 32, num_classes=10, **kwargs):
+                self.params = {}
+
+            def loss(self, X, y=None):
+                scores = None
+                return scores
+        ''')
+    folder = _layers(tmp_path, stubs, models={"fc_net": starter_model})
+    result = invoke("grade", folder, "--only", "affine_forward", "--only", "dropout_backward", "--only",
+                    "FullyConnectedNet.loss")
     assert result.exit_code == 0, result.output
-    assert result.output.count("not implemented") == 3  # two lines and the summary
+    assert result.output.count("not implemented") == 4  # three lines and the summary
 
 
 def test_a_module_that_breaks_loops_or_exits_is_reported_and_the_rest_still_graded(tmp_path):
@@ -210,3 +226,47 @@ def test_a_backward_under_a_wrong_forward_is_untested_and_told_whether_it_agrees
     assert "conv_forward_naive gives a wrong output on this case" in record.message
     # The backward is the reference's, given the cache of that stride-1 forward: right for it.
     assert "its dx agrees with a numerical gradient of that forward" in record.message
+
+
+def test_a_models_mistake_fails_its_loss_and_a_folder_without_classifiers_has_them_missing(tmp_path):
+    models = {"cnn": MODELS["cnn"] + textwrap.dedent('''
+                  import numpy as np
+                  from tinyconv.models import ThreeLayerConvNet as _Reference
+
+                  class ThreeLayerConvNet(_Reference):
+                      def loss(self, X, y=None):  # regularizes the biases too
+                          if y is None:
+                              return super().loss(X)
+                          loss, grads = super().loss(X, y)
+                          return loss + 0.5 * self.reg * np.sum(self.params["b1"] ** 2), grads
+                  '''),
+              "fc_net": MODELS["fc_net"]}
+    records = {r.name: r for r in grade(_layers(tmp_path, CORRECT, models=models),
+                                        only=["ThreeLayerConvNet.loss", "FullyConnectedNet.loss"])}
+    assert records["FullyConnectedNet.loss"].status == "passed"
+    record = records["ThreeLayerConvNet.loss"]
+    assert record.status == "failed" and record.output == "loss" and record.case["reg"] == 0.3
+    assert record.cases == 1 and "model.loss(X, y)" in record.snippet
+    record, = grade(_layers(tmp_path, CORRECT, "bare"), only=["FullyConnectedNet.loss"])
+    assert record.status == "missing" and "classifiers/fc_net.py is absent" in record.message
+
+
+def test_a_conv_that_accepts_an_impossible_output_size_passes_with_a_warning(tmp_path):
+    body = CORRECT + textwrap.dedent('''
+        import numpy as np
+
+        def conv_forward_naive(x, w, b, conv_param):  # right, but floors an output size that is not whole
+            stride, pad = conv_param["stride"], conv_param["pad"]
+            F, _, HH, WW = w.shape
+            xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+            H_out, W_out = 1 + (xp.shape[2] - HH) // stride, 1 + (xp.shape[3] - WW) // stride
+            out = np.zeros((len(x), F, H_out, W_out), dtype=x.dtype)
+            for n, f, i, j in np.ndindex(*out.shape):
+                window = xp[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+            return out, (x, w, b, conv_param)
+        ''')
+    record, = grade(_layers(tmp_path, body), only=["conv_forward_naive"])
+    assert record.status == "passed"
+    assert record.warnings == ["conv_forward_naive accepts an output size that is not a whole number, "
+                               "1 + (5 - 2) / 2, where it should raise an error"]

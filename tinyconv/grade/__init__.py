@@ -1,4 +1,4 @@
-"""Grading a learner's own cs231n ``layers.py`` against tinyconv's reference: ``tinyconv grade PATH``.
+"""Grading a learner's own cs231n ``layers.py`` and models against tinyconv's reference: ``tinyconv grade PATH``.
 
 :func:`grade` imports the learner's module in a child process per function, with a time limit, so that an
 endless loop, a crash or a ``sys.exit`` in their code is reported and the other functions are still graded.
@@ -19,10 +19,14 @@ import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from tinyconv.grade.cases import ITEMS, ITEMS_BY_NAME, ForwardFails, NotImplementedYet
+from tinyconv.grade import cases, models
+from tinyconv.grade.cases import ForwardFails, NotImplementedYet
 
 __all__ = ["grade", "Record", "GradeError", "STATUSES"]
 
+# What is graded: the layers of layers.py, then the models of classifiers/.
+ITEMS = cases.ITEMS + models.ITEMS
+ITEMS_BY_NAME = {item.name: item for item in ITEMS}
 # What a function's grade can be.
 STATUSES = ("passed", "failed", "not implemented", "missing", "untested", "error", "timed out")
 
@@ -106,6 +110,7 @@ def _grade_in_child(layers, name, seed, results):
     if missing:
         results.put(Record(name, "missing", message=f"{layers} has no {', '.join(missing)}"))
         return
+    learner = {**learner, "__folder__": layers.parent}  # where the model checks find classifiers/
     warnings, passed = set(), 0
     for case in item.cases(seed):
         try:
@@ -118,6 +123,9 @@ def _grade_in_child(layers, name, seed, results):
             return
         except ForwardFails as reason:  # graded as the forward's failure, not this function's
             results.put(Record(name, "untested", passed, case.params, message=str(reason)))
+            return
+        except models.Missing as reason:
+            results.put(Record(name, "missing", message=str(reason)))
             return
         except BaseException as error:
             results.put(Record(name, "error", passed, case.params, message="".join(

@@ -335,6 +335,28 @@ def _conv_cases(seed):
     return _rng_cases(seed, _conv_case, _conv_grid())
 
 
+def _conv_forward_cases(seed):
+    """The conv cases, then one whose output size is not a whole number: (5 - 2) / 2."""
+    impossible = _conv_case(np.random.default_rng(seed), 1, 1, 1, 5, 5, 2, 2, 2, 0, np.float64)
+    return [*_conv_cases(seed), Case({**impossible.params, "impossible": True}, impossible.arrays)]
+
+
+def _refusing_impossible_sizes(check):
+    """``check``, and for a case marked impossible a warning where the learner's forward returns anything."""
+
+    def checked(learner, case):
+        if not case.params.get("impossible"):
+            return check(learner, case)
+        try:
+            learner["conv_forward_naive"](*(case.arrays[arg] for arg in _CONV))
+        except Exception:  # refusing it, however, is right
+            return None, set()
+        return None, {"conv_forward_naive accepts an output size that is not a whole number, 1 + (5 - 2) / 2, "
+                      "where it should raise an error"}
+
+    return checked
+
+
 def _pool_cases(seed):
     return _rng_cases(seed, _pool_case, _pool_grid())
 
@@ -408,8 +430,8 @@ ITEMS = (
                          ("x",))),
     Item("softmax_loss", ("softmax_loss",), _scores_cases, _loss_check("softmax_loss", reference.softmax_loss)),
     Item("svm_loss", ("svm_loss",), _scores_cases, _loss_check("svm_loss", reference.svm_loss)),
-    Item("conv_forward_naive", ("conv_forward_naive",), _conv_cases,
-         _forward_check("conv_forward_naive", reference.conv_forward_naive, _CONV)),
+    Item("conv_forward_naive", ("conv_forward_naive",), _conv_forward_cases,
+         _refusing_impossible_sizes(_forward_check("conv_forward_naive", reference.conv_forward_naive, _CONV))),
     Item("conv_backward_naive", ("conv_forward_naive", "conv_backward_naive"), _conv_cases,
          _backward_check("conv_forward_naive", "conv_backward_naive", reference.conv_forward_naive,
                          reference.conv_backward_naive, _CONV, ("x", "w", "b"))),
