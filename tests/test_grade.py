@@ -79,10 +79,15 @@ MODELS = {"cnn": "from tinyconv.cs231n.classifiers.cnn import *\n",
           "fc_net": "from tinyconv.cs231n.classifiers.fc_net import *\n"}
 
 
-def _layers(tmp_path, body, name="cs231n", models=None):
+LAYER_UTILS = "from tinyconv.cs231n.layer_utils import *\n"
+
+
+def _layers(tmp_path, body, name="cs231n", models=None, layer_utils=None):
     folder = tmp_path / name
     folder.mkdir()
     (folder / "layers.py").write_text(textwrap.dedent(body))
+    if layer_utils is not None:
+        (folder / "layer_utils.py").write_text(textwrap.dedent(layer_utils))
     if models is not None:
         (folder / "classifiers").mkdir()
         for module, source in models.items():
@@ -96,7 +101,7 @@ def _broken(tmp_path, *mistakes):
 
 
 def test_a_correct_set_passes_every_function(tmp_path):
-    records = grade(_layers(tmp_path, CORRECT, models=MODELS))
+    records = grade(_layers(tmp_path, CORRECT, models=MODELS, layer_utils=LAYER_UTILS))
     assert [record.name for record in records] == [item.name for item in ITEMS]
     assert {record.name: record.status for record in records} == {item.name: "passed" for item in ITEMS}
     assert all(record.cases >= 2 and not record.warnings for record in records)
@@ -106,7 +111,7 @@ def test_a_correct_set_passes_every_function(tmp_path):
 def test_each_mistake_fails_exactly_its_function_with_a_small_case_and_a_snippet(tmp_path, mistake):
     neighbours = [item.name for item in ITEMS if item.name.split("_")[0] == mistake.split("_")[0]]
     records = {record.name: record for record in grade(_broken(tmp_path, mistake), only=neighbours)}
-    failed = [name for name, record in records.items() if record.status not in ("passed", "untested")]
+    failed = [name for name, record in records.items() if record.status not in ("passed", "untested", "missing")]
     assert failed == [mistake], {name: (r.status, r.output, r.message) for name, r in records.items()}
     # A backward whose forward is wrong is not blamed: it is untested, naming the forward.
     assert all(mistake in r.message for r in records.values() if r.status == "untested")
@@ -270,3 +275,20 @@ def test_a_conv_that_accepts_an_impossible_output_size_passes_with_a_warning(tmp
     assert record.status == "passed"
     assert record.warnings == ["conv_forward_naive accepts an output size that is not a whole number, "
                                "1 + (5 - 2) / 2, where it should raise an error"]
+
+
+def test_a_sandwich_of_layer_utils_that_skips_relus_backward_fails_its_backward(tmp_path):
+    layer_utils = LAYER_UTILS + textwrap.dedent('''
+        from cs231n.layers import relu_backward  # the learner's own layers, through their package
+
+        def conv_relu_backward(dout, cache):  # forgets ReLU's mask
+            conv_cache, relu_cache = cache
+            return conv_backward_fast(dout, conv_cache)
+        ''')
+    records = {r.name: r for r in grade(_layers(tmp_path, CORRECT, layer_utils=layer_utils),
+                                        only=["conv_relu_forward", "conv_relu_backward", "affine_relu_backward"])}
+    assert {name: r.status for name, r in records.items()} == {
+        "affine_relu_backward": "passed", "conv_relu_forward": "passed", "conv_relu_backward": "failed"}
+    assert records["conv_relu_backward"].output == "dx"
+    bare = grade(_layers(tmp_path, CORRECT, "bare"), only=["conv_relu_forward"])
+    assert bare[0].status == "missing"

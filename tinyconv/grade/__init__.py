@@ -25,7 +25,7 @@ from tinyconv.grade.cases import ForwardFails, NotImplementedYet
 __all__ = ["grade", "Record", "GradeError", "STATUSES"]
 
 # What is graded: the layers of layers.py, then the models of classifiers/.
-ITEMS = cases.ITEMS + models.ITEMS
+ITEMS = cases.ITEMS + cases.SANDWICHES + models.ITEMS
 ITEMS_BY_NAME = {item.name: item for item in ITEMS}
 # What a function's grade can be.
 STATUSES = ("passed", "failed", "not implemented", "missing", "untested", "error", "timed out")
@@ -84,16 +84,21 @@ class _StarterFallback(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
 
 def _learner_functions(layers):
-    """The learner's ``cs231n.layers`` module as a dict of its names (in the child process)."""
+    """The names of the learner's ``cs231n.layers`` and, where they have one, ``cs231n.layer_utils`` modules (in
+    the child process)."""
     package = types.ModuleType("cs231n")
     package.__path__ = [str(layers.parent)]
     sys.modules["cs231n"] = package
     sys.meta_path.append(_StarterFallback())
+    # The file given is cs231n.layers, whatever its name, so that a learner's other modules import it so.
     spec = importlib.util.spec_from_file_location("cs231n.layers", layers)
     module = importlib.util.module_from_spec(spec)
     sys.modules["cs231n.layers"] = module
     spec.loader.exec_module(module)
-    return vars(module)
+    functions = {}
+    if (layers.parent / "layer_utils.py").is_file():
+        functions.update(vars(importlib.import_module("cs231n.layer_utils")))
+    return {**functions, **vars(module)}  # layers.py's own names over what layer_utils star-imported
 
 
 def _grade_in_child(layers, name, seed, results):

@@ -415,6 +415,18 @@ def _groupnorm_cases(seed):
                                                         (2, 6, 4, 3, 2)]))
 
 
+def _conv_pool_cases(seed):
+    """Convolutions that keep the size (3x3, pad 1, or 1x1) on even inputs, each followed by a 2x2 pool."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for N, C, F, H, W, size, dtype in [(1, 1, 1, 2, 2, 3, np.float64), (2, 3, 2, 4, 6, 3, np.float64),
+                                       (2, 2, 3, 6, 4, 1, np.float64), (3, 2, 4, 4, 4, 3, np.float32)]:
+        case = _conv_case(rng, N, C, F, H, W, size, size, 1, (size - 1) // 2, dtype)
+        pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
+        cases.append(Case({**case.params, "pool": (2, 2)}, {**case.arrays, "pool_param": pool_param}))
+    return cases
+
+
 _CONV = ("x", "w", "b", "conv_param")
 _BATCHNORM = ("x", "gamma", "beta")
 
@@ -467,4 +479,18 @@ ITEMS = (
     Item("dropout_forward", ("dropout_forward",), _dropout_cases, _dropout_forward_check),
     Item("dropout_backward", ("dropout_forward", "dropout_backward"), _relu_cases, _dropout_backward_check),
 )
-ITEMS_BY_NAME = {item.name: item for item in ITEMS}
+
+
+def _sandwich(name, cases, argnames, gradnames):
+    """The forward and backward items of a layer_utils sandwich, ``name`` without its _forward/_backward."""
+    forward, backward = f"{name}_forward", f"{name}_backward"
+    return (Item(forward, (forward,), cases, _forward_check(forward, getattr(reference, forward), argnames)),
+            Item(backward, (forward, backward), cases,
+                 _backward_check(forward, backward, getattr(reference, forward), getattr(reference, backward),
+                                 argnames, gradnames)))
+
+
+# The layer_utils.py sandwiches, graded where the learner's folder has that module.
+SANDWICHES = (*_sandwich("affine_relu", _affine_cases, ("x", "w", "b"), ("x", "w", "b")),
+              *_sandwich("conv_relu", _conv_cases, _CONV, ("x", "w", "b")),
+              *_sandwich("conv_relu_pool", _conv_pool_cases, (*_CONV, "pool_param"), ("x", "w", "b")))
