@@ -174,3 +174,37 @@ def test_a_seeded_fully_connected_net_gives_the_losses_it_gave_before_the_op_lis
     model = FullyConnectedNet([8, 7], input_dim=12, normalization=normalization, dropout_keep_ratio=keep, seed=3,
                               dtype=dtype, reg=0.05, weight_scale=0.3)
     assert_close_across_machines(_seeded_losses(model, (12,)), np.array(expected, dtype))
+
+
+def test_a_models_summary_lists_each_op_with_its_output_parameters_and_multiply_adds():
+    from tinyconv.models.summary import summary_text
+
+    model = ConvNet(spec="c8p-r16p-g-f12-d0.5", input_dim=(3, 8, 10), normalization="batchnorm", seed=0)
+    rows = model.summary()
+    assert [row["op"] for row in rows] == [
+        "conv 3x3, 8 filters - batchnorm - relu - 2x2 max pool", "residual block, 16 filters 3x3, stride 2",
+        "global average pool", "affine, 12 units - relu", "dropout, keeping 0.5", "affine, 10 units"]
+    assert [row["output"] for row in rows] == [(8, 4, 5), (16, 2, 3), (16,), (12,), (12,), (10,)]
+    # Every parameter is counted once, in the op that owns it.
+    assert sum(row["params"] for row in rows) == sum(value.size for value in model.params.values())
+    # A conv's multiply-adds: filters x channels x window at each output pixel (before the pool); the
+    # residual block's two 3x3 convs and its 1x1 projection at its 2x3 outputs; an affine layer's D x M.
+    assert rows[0]["multiply_adds"] == 8 * 3 * 9 * 8 * 10
+    assert rows[1]["multiply_adds"] == (16 * 8 * 9 + 16 * 16 * 9 + 16 * 8) * 2 * 3
+    assert [row["multiply_adds"] for row in rows[2:]] == [0, 16 * 12, 0, 12 * 10]
+    text = summary_text(model)
+    assert text.splitlines()[0] == "ConvNet, input 3x8x10, float32"
+    total = sum(row["params"] for row in rows)
+    assert text.splitlines()[-1].startswith(f"{total:,} parameters")
+
+
+def test_the_summary_command_prints_a_model_files_table(tmp_path):
+    from tinyconv.serialization import save_model
+
+    from .helpers import invoke
+
+    path = tmp_path / "model.npz"
+    save_model(path, TwoLayerNet(input_dim=6, hidden_dim=4, num_classes=3, dtype=np.float32))
+    result = invoke("summary", path)
+    assert result.exit_code == 0, result.output
+    assert "affine, 4 units - relu" in result.output and "43 parameters" in result.output

@@ -206,3 +206,35 @@ def test_ctrl_c_on_a_real_process_exits_130_with_the_resume_command(tmp_path):
     assert len(checkpoints) == 1 and str(checkpoints[0]) in output
     assert not (out / ".tinyconv.running").exists()
     np.testing.assert_equal(load_checkpoint(checkpoints[0])[1]["epoch"] >= 1, True)
+
+
+def test_a_refused_run_leaves_the_holders_unfinished_writes_alone(tmp_path):
+    from tinyconv.run.folder import holding
+    from tinyconv.run.settings import SettingError
+
+    out = tmp_path / "held"
+    out.mkdir()
+    writing = out / ".checkpoint_epoch_3.npz.5ac1e2f0.tmp"  # the holder's atomic write, under way
+    process = subprocess.Popen([sys.executable, "-c", f"""
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {str(Path(__file__).resolve().parent.parent)!r})
+from tinyconv.run.folder import holding
+with holding(Path({str(out)!r})):
+    Path({str(writing)!r}).write_bytes(b"half a checkpoint")
+    print("holding", flush=True)
+    time.sleep(60)
+"""], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "holding"
+        result = invoke("train", *SMALL, "--epochs", "1", "--out", out)
+        assert result.exit_code == 2 and "is in use by a run that has not ended" in result.output
+        assert writing.read_bytes() == b"half a checkpoint"
+        with pytest.raises(SettingError, match="in use"):
+            with holding(out):
+                pass
+    finally:
+        process.kill()
+        process.wait()
+    with holding(out):  # the holder gone, the next run clears what its write left
+        assert not writing.exists()

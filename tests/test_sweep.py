@@ -450,5 +450,5 @@ def test_a_second_sweep_on_a_folder_in_use_is_refused_naming_the_first(tmp_path,
         assert f"is in use by a run that has not ended (pid {first.pid}," in second.stderr
         assert first.poll() is None  # the first sweep goes on, its study untouched by the second
     finally:
-        first.terminate()
+        first.kill()  # SIGTERM leaves Ray to shut down, which a loaded machine can take minutes over
         first.communicate(timeout=120)

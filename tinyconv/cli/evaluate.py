@@ -1,4 +1,5 @@
-"""``tinyconv evaluate`` (a model on a dataset split) and ``tinyconv predict`` (a model on image files)."""
+"""``tinyconv evaluate`` (a model on a dataset split), ``tinyconv predict`` (a model on image files) and
+``tinyconv summary`` (a model's ops, shapes, parameters and multiply-adds)."""
 
 import json
 from pathlib import Path
@@ -153,3 +154,13 @@ def predict(model_path, images, top, as_json, device):
             click.echo(f"Error: {message}", err=True)
         click.echo(f"{len(errors)} of {len(images)} images could not be read.", err=True)
         raise SystemExit(2)
+
+
+@main.command(epilog=EXIT_STATUS_HELP)
+@MODEL_ARGUMENT
+def summary(model_path):
+    """Each op of a saved MODEL with its output shape, parameters and multiply-adds, and the totals."""
+    from ..models.summary import summary_text
+
+    model, _ = load_model_file(model_path)
+    click.echo(summary_text(model))

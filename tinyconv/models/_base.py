@@ -104,9 +104,11 @@ class Model:
         the order the ops list them, which is the order of initialization) and one norm dict per norm."""
         self.ops = tuple(ops)
         self._input_shape = input_shape
+        self._plans = []
         shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
         for op in self.ops:
             plan = op.plan(type(self).__name__, shape)
+            self._plans.append(plan)
             self._param_shapes.update(plan.params)
             for statistics in plan.norms:
                 self.bn_params.append({"mode": "train"})
@@ -158,6 +160,14 @@ class Model:
         if state is not None:
             model.load_state(state)
         return model
+
+    def summary(self):
+        """Each op with its output shape (no batch axis), its parameter count and its multiply-adds for one
+        sample, as a list of dicts ``op``, ``output``, ``params``, ``multiply_adds`` (see
+        :func:`tinyconv.models.summary.summary_text` for the table)."""
+        return [{"op": op.describe(), "output": plan.out_shape,
+                 "params": sum(math.prod(shape) for shape in plan.params.values()),
+                 "multiply_adds": plan.multiply_adds} for op, plan in zip(self.ops, self._plans)]
 
     def param_shapes(self):
         """``{name: shape}`` of every parameter, computed from the config alone."""

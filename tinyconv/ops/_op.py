@@ -13,12 +13,14 @@ class Plan(NamedTuple):
 
     ``params`` maps each parameter's name to its shape, in the order the model draws them; ``norms`` has
     one entry per norm dict the op reads from the model's ``bn_params``, in forward order: the number of
-    running statistics of a batch norm, None for a norm that keeps none (group and layer norm).
+    running statistics of a batch norm, None for a norm that keeps none (group and layer norm);
+    ``multiply_adds`` counts the multiply-adds of its products (convolutions, affine layers) for one sample.
     """
 
     out_shape: tuple
     params: dict
     norms: tuple = ()
+    multiply_adds: int = 0
 
 
 class Op:
@@ -38,6 +40,8 @@ class Op:
     - ``inference(params, norms, cast) -> tuple``: what the op computes at inference, as the primitives of
       :mod:`tinyconv.ops.inference`, with every array passed through ``cast``.
 
+    ``describe()`` says what the op is in a few words (a model's summary lists them).
+
     ``flat_input`` is True for ops that see each sample as a vector: the exports flatten before the
     first of them.
     """
@@ -54,6 +58,10 @@ class Op:
         raise NotImplementedError
 
     def inference(self, params, norms, cast):
+        raise NotImplementedError
+
+    def describe(self):
+        """What the op is, in a few words, for a model's summary."""
         raise NotImplementedError
 
 

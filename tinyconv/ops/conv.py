@@ -1,5 +1,6 @@
 """The ops over feature maps (N, C, H, W): conv blocks, residual blocks and global average pooling."""
 
+import math
 from dataclasses import dataclass
 
 from tinyconv.layers import (
@@ -74,12 +75,14 @@ class ConvBlock(Op):
                              f"of {self.label}; choose num_groups that divides every block's filters")
         shrink = 1 - self.size % 2  # pad (size - 1) // 2 keeps odd sizes and takes one off for even ones
         height, width = height - shrink, width - shrink
+        multiply_adds = self.filters * channels * self.size ** 2 * height * width
         if self.pool:
             height = pooled_size(where, "height", height, self.label)
             width = pooled_size(where, "width", width, self.label)
         norms = () if self.normalization is None else (self.filters if self.normalization == "batchnorm" else None,)
         return Plan((self.filters, height, width),
-                    _conv_params(self.suffix, self.filters, channels, self.size, self.normalization), norms)
+                    _conv_params(self.suffix, self.filters, channels, self.size, self.normalization), norms,
+                    multiply_adds)
 
     def forward(self, params, x, norms, mode):
         arrays = [params[name] for name in norm_names(params, self.suffix)]
@@ -107,6 +110,11 @@ class ConvBlock(Op):
             dx, *arrays = _BLOCKS[self.normalization][1](dout, cache, need_dx)
         names = ("W", "b", "gamma", "beta")[:len(arrays)]
         return dx, {f"{name}{self.suffix}": grad for name, grad in zip(names, arrays)}
+
+    def describe(self):
+        parts = [f"conv {self.size}x{self.size}, {self.filters} filters", self.normalization, "relu",
+                 f"2x2 {self.pool} pool" if self.pool else None]
+        return " - ".join(part for part in parts if part)
 
     def inference(self, params, norms, cast):
         ops = [inference.Conv(self.suffix, cast(params[f"W{self.suffix}"]), cast(params[f"b{self.suffix}"]), 1,
@@ -145,7 +153,10 @@ class ResidualBlock(Op):
         if self.stride != 1 or channels != filters:
             params.update(_conv_params(f"{n}s", filters, channels, 1, "batchnorm"))
         norms = (filters,) * (len(params) // 4)
-        return Plan((filters, (height - 1) // self.stride + 1, (width - 1) // self.stride + 1), params, norms)
+        out_height, out_width = (height - 1) // self.stride + 1, (width - 1) // self.stride + 1
+        # Each conv's filters times its window, at every output pixel: a, b and the projection s.
+        per_pixel = sum(math.prod(shape[1:]) * shape[0] for name, shape in params.items() if name.startswith("W"))
+        return Plan((filters, out_height, out_width), params, norms, per_pixel * out_height * out_width)
 
     def forward(self, params, x, norms, mode):
         n = self.number
@@ -160,6 +171,10 @@ class ResidualBlock(Op):
         dx, *arrays = residual_block_backward(dout, cache, need_dx)
         names = [f"{name}{self.number}{part}" for part in "abs" for name in ("W", "b", "gamma", "beta")]
         return dx, dict(zip(names, arrays))
+
+    def describe(self):
+        return f"residual block, {self.filters} filters {self.size}x{self.size}" + (
+            f", stride {self.stride}" if self.stride != 1 else "")
 
     def inference(self, params, norms, cast):
         n = self.number
@@ -186,6 +201,9 @@ class GlobalAvgPool(Op):
 
     def backward(self, dout, cache, need_dx):
         return global_avg_pool_backward(dout, cache), {}
+
+    def describe(self):
+        return "global average pool"
 
     def inference(self, params, norms, cast):
         return (inference.GlobalAvgPool(),)

@@ -49,7 +49,7 @@ class Affine(Op):
         if self.normalization is not None:
             params.update({f"gamma{n}": (self.units,), f"beta{n}": (self.units,)})
             norms = (self.units if self.normalization == "batchnorm" else None,)
-        return Plan((self.units,), params, norms)
+        return Plan((self.units,), params, norms, math.prod(in_shape) * self.units)
 
     def forward(self, params, x, norms, mode):
         w, b = params[f"W{self.number}"], params[f"b{self.number}"]
@@ -75,6 +75,10 @@ class Affine(Op):
             daffine, grads[f"gamma{n}"], grads[f"beta{n}"] = _NORMS[self.normalization][1](dnormed, norm_cache)
             dx, grads[f"W{n}"], grads[f"b{n}"] = affine_backward(daffine, affine_cache)
         return dx, grads
+
+    def describe(self):
+        parts = [f"affine, {self.units} units", self.normalization, "relu" if self.relu else None]
+        return " - ".join(part for part in parts if part)
 
     def inference(self, params, norms, cast):
         n = self.number
@@ -109,6 +113,9 @@ class Dropout(Op):
 
     def backward(self, dout, cache, need_dx):
         return dropout_backward(dout, cache), {}
+
+    def describe(self):
+        return f"dropout, {'dropping' if self.drops else 'keeping'} {self.param['p']:g}"
 
     def inference(self, params, norms, cast):
         return (inference.Dropout(1 - self.param["p"] if self.drops else self.param["p"]),)

@@ -4,7 +4,8 @@ Two runs writing one folder would overwrite each other's checkpoints and results
 exclusive lock on the folder itself for its whole life. The lock is the operating system's (``flock`` on the
 folder): it goes with the process, so a run that is killed leaves no stale lock behind. While it runs, the
 folder's ``.tinyconv.running`` names the holder (process id, start, command line) for the message that
-refuses a second run; the holder removes it when it ends.
+refuses a second run; the holder removes it when it ends. Holding the folder, a run removes the temporary
+files that interrupted writes left there: a run that is refused never touches the holder's.
 """
 
 import contextlib
@@ -12,6 +13,7 @@ import os
 import sys
 import time
 
+from tinyconv._files import remove_stale_temporaries
 from tinyconv.run.settings import SettingError
 
 RUNNING_FILE = ".tinyconv.running"
@@ -42,6 +44,9 @@ def holding(folder, setting="out"):
             raise SettingError(setting, f"{folder} is in use by a run that has not ended "
                                f"({holder or 'another process'}); wait for it to end or choose another folder") from None
         record.write_text(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}: {' '.join(sys.argv)}\n")
+        # Held, the folder has no other writer: what interrupted writes left can go (a run refused above
+        # must not remove the temporary files of the run that holds it).
+        remove_stale_temporaries(folder)
         try:
             yield
         finally:

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from tinyconv import __version__, _checks
-from tinyconv._files import remove_stale_temporaries, write_bytes
+from tinyconv._files import write_bytes
 from tinyconv.callbacks import CSVLogger
 from tinyconv.recipes import DATASETS
 from tinyconv.run.device import array_module_for
 from tinyconv.metrics import accuracy
+from tinyconv.models.summary import summary_text
 from tinyconv.run.models import model_name
 from tinyconv.run.settings import SettingError, solver_keywords
 
@@ -58,15 +59,15 @@ def run_files(folder):
 
 
 def make_folder(out):
-    """Create the folder ``out`` and check that files can be written there (SettingError on ``out`` if not);
-    remove the temporary files that interrupted writes left there."""
+    """Create the folder ``out`` and check that files can be written there (SettingError on ``out`` if not).
+    The temporary files that interrupted writes left there are removed by the run that holds the folder
+    (:func:`tinyconv.run.folder.holding`), never by one that may be refused."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as error:
         raise SettingError("out", f"cannot write into {out}: {error.strerror or error}") from None
-    remove_stale_temporaries(out)
 
 
 def model_metadata(data_options, mean_image):
@@ -129,6 +130,8 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     solver.print_every = max(solver.iterations_per_epoch // 4, 1)
     solver.move_to(xp)
     if verbose:
+        if hasattr(model, "summary"):
+            print(summary_text(model), flush=True)
         print(f"Training {type(model).__name__} {model_name(model)} on {dataset} ({len(data['X_train'])} "
               f"training, {len(data['X_val'])} validation images) for {settings.epochs} epochs; results in {out}",
               flush=True)
