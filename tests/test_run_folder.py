@@ -169,7 +169,7 @@ def _wait_until_running(process, out):
 
 def test_a_second_run_on_a_folder_in_use_is_refused_naming_the_first(tmp_path):
     out = tmp_path / "shared"
-    first = _train_process(out, 200)
+    first = _train_process(out, 5000)  # far longer than the test: it is killed or interrupted
     try:
         _wait_until_running(first, out)
         second = subprocess.run([sys.executable, "-m", "tinyconv", "train", *SMALL, "--epochs", "1", "--out",
@@ -192,7 +192,7 @@ def test_a_second_run_on_a_folder_in_use_is_refused_naming_the_first(tmp_path):
 
 def test_ctrl_c_on_a_real_process_exits_130_with_the_resume_command(tmp_path):
     out = tmp_path / "run"
-    process = _train_process(out, 200)
+    process = _train_process(out, 5000)  # far longer than the test: it is killed or interrupted
     deadline = time.monotonic() + 60
     while not list(out.glob("checkpoint_epoch_*.npz")):
         assert process.poll() is None, process.communicate()[0]
