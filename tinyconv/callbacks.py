@@ -16,6 +16,7 @@ import time
 import numpy as np
 
 from tinyconv import _checks
+from tinyconv._files import write_bytes
 from tinyconv._parallel import get_num_threads, held_blas
 
 
@@ -113,8 +114,6 @@ class CSVLogger(Callback):
                    "" if rate is None else f"{rate:.6g}", f"{seconds:.3f}")
 
     def on_train_begin(self, solver):
-        from tinyconv._files import write_bytes
-
         write_bytes(self.path, self.table(solver))
         self._written = len(solver.val_acc_history)
         self._file = open(self.path, "a", newline="")

@@ -50,6 +50,8 @@ _DEFAULTS = {
     "callbacks": None,
 }
 KEEP = ("best", "last")
+
+
 class Divergence(NamedTuple):
     """Why and where a training run stopped: ``Solver.diverged`` after a NaN or infinite loss."""
 

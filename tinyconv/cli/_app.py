@@ -74,9 +74,9 @@ def load_dataset(name, data_dir, dtype, num_train, num_val, num_test, subtract_m
     with library_errors():
         try:
             return datasets.load_dataset(name, data_dir, dtype, num_train, num_val, num_test, subtract_mean)
+        except SettingError:
+            raise  # library_errors names the option
         except (DataSourceMissing, ValueError) as error:
-            if isinstance(error, SettingError):
-                raise
             raise click.UsageError(str(error)) from error
 
 

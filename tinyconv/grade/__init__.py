@@ -120,10 +120,7 @@ def _grade_in_child(layers, name, seed, results):
     for case in item.cases(seed):
         try:
             failure, found = item.check(learner, case)
-        except NotImplementedYet:
-            results.put(Record(name, "not implemented", passed))
-            return
-        except NotImplementedError:
+        except (NotImplementedYet, NotImplementedError):  # a stub returning None, or the starter's raise
             results.put(Record(name, "not implemented", passed))
             return
         except ForwardFails as reason:  # graded as the forward's failure, not this function's

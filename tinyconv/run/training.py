@@ -224,8 +224,9 @@ def _keep_only(out, last_checkpoint):
     resumes or extends it); with none complete, delete nothing."""
     if last_checkpoint is None:
         return
+    keep = Path(last_checkpoint).resolve()
     for path in checkpoints(out).values():
-        if path.name != Path(last_checkpoint).name or path.parent.resolve() != Path(last_checkpoint).parent.resolve():
+        if path.resolve() != keep:
             path.unlink()
 
 
