@@ -208,3 +208,17 @@ def test_the_summary_command_prints_a_model_files_table(tmp_path):
     result = invoke("summary", path)
     assert result.exit_code == 0, result.output
     assert "affine, 4 units - relu" in result.output and "43 parameters" in result.output
+
+
+def test_dropout_runs_in_the_mode_of_its_call_not_the_one_its_dict_records():
+    # A model used by two threads, one training and one scoring: the dict holds the last call's mode, and
+    # each forward must go by its own.
+    model = ConvNet(spec="c4p-d0.5-f6", input_dim=(2, 4, 4), seed=0)
+    dropout = model.ops[1]
+    x = np.ones((3, 4, 2, 2))
+    dropout.record_mode("train")
+    out, _ = dropout.forward(model.params, x, iter([]), "test")
+    np.testing.assert_array_equal(out, x)
+    dropout.record_mode("test")
+    out, _ = dropout.forward(model.params, x, iter([]), "train")
+    assert set(np.unique(out)) == {0.0, 2.0}

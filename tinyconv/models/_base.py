@@ -269,7 +269,7 @@ class Model:
         """
         X = self._prepare_input(X, self._input_shape)
         mode = "test" if y is None else "train"
-        self._set_batchnorm_mode(mode)
+        self._set_mode(mode)
         norms = iter(self.bn_params)  # each op takes its norm dicts in forward order
         out, caches = X, []
         for op in self.ops:
@@ -288,11 +288,14 @@ class Model:
 
     # --- shared pieces of loss() -----------------------------------------------------
 
-    def _set_batchnorm_mode(self, mode):
-        """Put every batch norm in ``mode`` ('train' or 'test')."""
+    def _set_mode(self, mode):
+        """Record ``mode`` ('train' or 'test') where cs231n's models keep it, in the batch norms' and the
+        dropout's parameter dicts; the ops themselves take the mode of each call as an argument."""
         if self.normalization == "batchnorm":
             for bn_param in self.bn_params:
                 bn_param["mode"] = mode
+        for op in self.ops:
+            op.record_mode(mode)
 
     def _prepare_input(self, X, feature_shape):
         """``X`` cast to the model dtype, after checking its per-sample shape.

@@ -64,6 +64,9 @@ class Op:
         """What the op is, in a few words, for a model's summary."""
         raise NotImplementedError
 
+    def record_mode(self, mode):
+        """Write ``mode`` where the model's users read it (a cs231n parameter dict); most ops keep none."""
+
 
 def norm_names(params, suffix):
     """The names of a layer's arrays in ``params``: ``W``, ``b`` and, where it is normalized, ``gamma``,

@@ -95,8 +95,10 @@ class Dropout(Op):
     """Inverted dropout keeping each unit with probability ``param['p']`` (with ``drops``, dropping it with
     that probability, as the 2016 and 2017 cs231n starters had it); any shape, no parameters.
 
-    ``param`` is the cs231n dropout dict (``p`` and an optional ``seed``), which the op's forward puts in
-    the model's mode: a model may share it (FullyConnectedNet's ``dropout_param``).
+    ``param`` is the cs231n dropout dict (``p`` and an optional ``seed``), which a model may share with its
+    users (FullyConnectedNet's ``dropout_param``), where the model records its mode. The forward passes the
+    layer a copy in the mode of its own call, so that two threads may run one model, one training while
+    the other scores.
     """
 
     param: dict = field(compare=False)
@@ -107,9 +109,11 @@ class Dropout(Op):
     def plan(self, where, in_shape):
         return Plan(tuple(in_shape), {})
 
-    def forward(self, params, x, norms, mode):
+    def record_mode(self, mode):
         self.param["mode"] = mode
-        return (dropout_forward_2017 if self.drops else dropout_forward)(x, self.param)
+
+    def forward(self, params, x, norms, mode):
+        return (dropout_forward_2017 if self.drops else dropout_forward)(x, {**self.param, "mode": mode})
 
     def backward(self, dout, cache, need_dx):
         return dropout_backward(dout, cache), {}
