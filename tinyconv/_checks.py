@@ -7,6 +7,7 @@ names the argument, shows what was given and, where it helps, says what to do. C
 int, float or tuple, a promoted array), so that configs stay JSON-serializable.
 """
 
+import functools
 import math
 import numbers
 import os
@@ -297,29 +298,36 @@ def mode(where, name, params):
     return one_of(where, f"{name}['mode']", params["mode"], ("train", "test"))
 
 
-def memory_bytes():
-    """This machine's physical memory in bytes (2**40 where the system does not say)."""
+@functools.cache
+def _physical_memory():
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (AttributeError, ValueError, OSError):
         return 2**40
 
 
-def fits_in_memory(where, what, count, dtype):
-    """A ValueError naming ``what`` when ``count`` values of ``dtype`` would not fit in this machine's memory:
-    refused with the numbers up front, rather than by NumPy's MemoryError deep inside a call."""
+def memory_bytes():
+    """This machine's physical memory in bytes (2**40 where the system does not say), read once."""
+    return _physical_memory()
+
+
+def fits_in_memory(where, count, dtype, what, *details):
+    """A ValueError naming ``what`` (formatted with ``details`` only then) when ``count`` values of ``dtype``
+    would not fit in this machine's memory: refused with the numbers up front, rather than by NumPy's
+    MemoryError deep inside a call. Every conv and pool call asks, so the fitting case formats nothing."""
     needed = int(count) * np.dtype(dtype).itemsize
     available = memory_bytes()
     if needed > available:
-        raise ValueError(f"{where}: {what} would take {int(count):,} values of {np.dtype(dtype).name}, "
-                         f"{needed / 2**30:,.1f} GiB, more than this machine's {available / 2**30:,.1f} GiB of memory")
+        raise ValueError(f"{where}: {what.format(*details)} would take {int(count):,} values of "
+                         f"{np.dtype(dtype).name}, {needed / 2**30:,.1f} GiB, more than this machine's "
+                         f"{available / 2**30:,.1f} GiB of memory")
 
 
 def padded_input_fits(where, x, pad):
     """:func:`fits_in_memory` for ``x`` (N, C, H, W) padded by ``pad`` on every side."""
     N, C, H, W = x.shape
-    fits_in_memory(where, f"the padded input (N, C, H + 2*pad, W + 2*pad) = ({N}, {C}, {H + 2 * pad}, "
-                   f"{W + 2 * pad})", N * C * (H + 2 * pad) * (W + 2 * pad), x.dtype)
+    fits_in_memory(where, N * C * (H + 2 * pad) * (W + 2 * pad), x.dtype,
+                   "the padded input (N, C, H + 2*pad, W + 2*pad) = ({}, {}, {}, {})", N, C, H + 2 * pad, W + 2 * pad)
 
 
 def output_size(where, axis, size, window, pad, stride):
@@ -359,8 +367,8 @@ def conv_geometry(where, x, w, b, conv_param):
     W_out = output_size(where, "width", W, WW, pad, stride)
     padded_input_fits(where, x, pad)
     N, F = x.shape[0], w.shape[0]
-    fits_in_memory(where, f"the output (N, F, H_out, W_out) = ({N}, {F}, {H_out}, {W_out})", N * F * H_out * W_out,
-                   x.dtype)
+    fits_in_memory(where, N * F * H_out * W_out, x.dtype, "the output (N, F, H_out, W_out) = ({}, {}, {}, {})", N, F,
+                   H_out, W_out)
     return w, b, stride, pad, H_out, W_out
 
 

@@ -116,7 +116,7 @@ class Model:
                     self._batchnorm_sizes[len(self.bn_params)] = statistics
             shape = plan.out_shape
         count = sum(math.prod(param_shape) for param_shape in self._param_shapes.values())
-        _checks.fits_in_memory(type(self).__name__, "its parameters", count, self.dtype)
+        _checks.fits_in_memory(type(self).__name__, count, self.dtype, "its parameters")
 
     def _arguments(self, config):
         """``config`` completed with the constructor's defaults; an unknown key is a TypeError, as in a call.
