@@ -6,6 +6,8 @@ import pytest
 
 from tinyconv import callbacks
 from tinyconv.callbacks import Callback, CSVLogger, EarlyStopping, EpochFunction, HoldBlas, ProgressLines
+from tinyconv.checkpoint import Checkpoints
+from tinyconv.schedule import LearningRateSchedule
 from tinyconv.models import FullyConnectedNet
 from tinyconv.solver import Solver
 
@@ -32,6 +34,9 @@ class Recorder(Callback):
     def on_train_begin(self, solver):
         self.moments.append(("begin", solver.iteration))
 
+    def on_iteration_begin(self, solver, iteration):
+        self.moments.append(("update", iteration))
+
     def on_iteration_end(self, solver, iteration, loss):
         self.moments.append(("iteration", iteration))
 
@@ -51,8 +56,36 @@ def test_a_callback_hears_every_moment_in_order():
     recorder = Recorder()
     Solver(_model(), _data(), num_epochs=2, batch_size=30, verbose=False, seed=0, callbacks=[recorder]).train()
     assert recorder.moments == [
-        ("begin", 0), ("iteration", 0), ("accuracies", 0), ("iteration", 1), ("accuracies", 1), ("epoch", 1),
-        ("iteration", 2), ("iteration", 3), ("accuracies", 2), ("epoch", 2), ("end", 2)]
+        ("begin", 0), ("update", 0), ("iteration", 0), ("accuracies", 0), ("update", 1), ("iteration", 1),
+        ("accuracies", 1), ("epoch", 1), ("update", 2), ("iteration", 2), ("update", 3), ("iteration", 3),
+        ("accuracies", 2), ("epoch", 2), ("end", 2)]
+
+
+class RateSpy(Callback):
+    """The learning rate each update is about to use, read after the callbacks before it have set it."""
+
+    def __init__(self):
+        self.rates = []
+
+    def on_iteration_begin(self, solver, iteration):
+        self.rates.append(solver.optim_configs["W1"]["learning_rate"])
+
+
+@pytest.mark.parametrize("settings", [
+    {"lr_decay": 0.5},
+    {"lr_schedule": "cosine", "warmup_epochs": 0.5},
+])
+def test_the_schedule_callback_sets_each_updates_rate_before_it(settings):
+    spy = RateSpy()
+    solver = Solver(_model(), _data(), num_epochs=3, batch_size=30, verbose=False, seed=0, update_rule="sgd",
+                    optim_config={"learning_rate": 0.1}, callbacks=[spy], **settings)
+    solver.train()
+    assert solver.iterations_per_epoch == 2
+    assert spy.rates == pytest.approx([solver.learning_rate(t) for t in range(6)])
+    if "lr_decay" in settings:  # cs231n's decay in place, once an epoch has ended
+        assert spy.rates == pytest.approx([0.1, 0.1, 0.05, 0.05, 0.025, 0.025])
+    else:  # half an epoch of warmup, then half a cosine down to 0 over the rest
+        assert spy.rates[:2] == pytest.approx([0.1, 0.1]) and spy.rates[-1] < spy.rates[2] < 0.1
 
 
 def test_a_callback_stops_the_run_after_every_callback_heard_the_epoch():
@@ -77,16 +110,20 @@ def test_the_run_ends_for_every_callback_that_began_whatever_stops_it():
     assert recorder.moments[-1] == ("end", 1)
 
 
-def test_the_solvers_own_settings_are_callbacks_in_the_order_they_are_called():
+def test_the_solvers_own_settings_are_callbacks_in_the_order_they_are_called(tmp_path):
     def pruned(solver):
         return False
 
     solver = Solver(_model(), _data(), verbose=True, early_stopping=2, epoch_callback=pruned,
-                    callbacks=[CSVLogger("unused.csv")])
+                    callbacks=[CSVLogger("unused.csv")], checkpoint_name=tmp_path / "run")
     kinds = [type(callback) for callback in solver.callbacks]
-    assert kinds == [HoldBlas, ProgressLines, CSVLogger, EpochFunction, EarlyStopping]  # pytest's output is no tty
-    assert solver.callbacks[3].function is pruned and solver.callbacks[4].patience == 2
-    assert [type(callback) for callback in Solver(_model(), _data(), verbose=False).callbacks] == [HoldBlas]
+    # pytest's output is no tty, hence lines
+    assert kinds == [HoldBlas, LearningRateSchedule, Checkpoints, ProgressLines, CSVLogger, EpochFunction,
+                     EarlyStopping]
+    assert solver.callbacks[1] is solver.schedule and solver.callbacks[2].prefix == str(tmp_path / "run")
+    assert solver.callbacks[5].function is pruned and solver.callbacks[6].patience == 2
+    assert [type(callback) for callback in Solver(_model(), _data(), verbose=False).callbacks] == [
+        HoldBlas, LearningRateSchedule]
     with pytest.raises(TypeError, match="callbacks must be a list of tinyconv.callbacks.Callback objects"):
         Solver(_model(), _data(), callbacks=[print])
     with pytest.raises(ValueError, match="EarlyStopping: patience must be a positive integer"):

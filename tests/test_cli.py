@@ -246,7 +246,7 @@ def test_a_full_disk_ends_the_run_with_a_clear_error(tmp_path, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("tinyconv.solver.save_checkpoint", full_disk)
+    monkeypatch.setattr("tinyconv.checkpoint.save_checkpoint", full_disk)
     result = invoke("train", *SMALL_RUN, "--out", tmp_path / "run")
     assert result.exit_code == 1
     assert "cannot write the run into" in result.output and "No space left on device" in result.output

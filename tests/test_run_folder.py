@@ -77,8 +77,9 @@ def test_a_full_disk_keeps_the_last_complete_checkpoint(small_tmpfs, digits):
 
     with pytest.raises(RunError, match="No space left on device") as caught:
         _train(out, digits, epoch_callback=fill_after_the_first_epoch)
-    failed_in = [frame.name for frame in traceback.extract_tb(caught.value.__cause__.__traceback__)]
-    assert "_save_checkpoint" in failed_in  # epoch 2's checkpoint is what could not be written
+    failed_in = [(Path(frame.filename).name, frame.name)
+                 for frame in traceback.extract_tb(caught.value.__cause__.__traceback__)]
+    assert ("checkpoint.py", "on_epoch_end") in failed_in  # epoch 2's checkpoint is what could not be written
     assert sorted(path.name for path in out.glob("checkpoint_*")) == ["checkpoint_epoch_1.npz"]
     (small_tmpfs / "filler").unlink()
     _, state = load_checkpoint(out / "checkpoint_epoch_1.npz")  # complete, and it resumes the run
@@ -86,9 +87,9 @@ def test_a_full_disk_keeps_the_last_complete_checkpoint(small_tmpfs, digits):
 
 
 def test_a_checkpoint_that_fails_to_be_written_deletes_no_other(tmp_path, digits, monkeypatch):
-    import tinyconv.solver
+    import tinyconv.checkpoint
 
-    real_save, saves = tinyconv.solver.save_checkpoint, []
+    real_save, saves = tinyconv.checkpoint.save_checkpoint, []
 
     def failing_second_save(path, model, state):
         saves.append(path)
@@ -97,7 +98,7 @@ def test_a_checkpoint_that_fails_to_be_written_deletes_no_other(tmp_path, digits
             raise OSError(28, "No space left on device")
         real_save(path, model, state)
 
-    monkeypatch.setattr(tinyconv.solver, "save_checkpoint", failing_second_save)
+    monkeypatch.setattr(tinyconv.checkpoint, "save_checkpoint", failing_second_save)
     (tmp_path / "checkpoint_epoch_2_backup.npz").write_bytes(b"the user's own file")
     with pytest.raises(RunError):
         _train(tmp_path, digits)

@@ -460,13 +460,27 @@ def test_update_rule_names_resolve_to_the_optim_functions():
         ({"lr_decay": -1.0}, ValueError, "lr_decay must be a finite number"),
         ({"optim_config": [("learning_rate", 1)]}, TypeError, "optim_config must be a dict"),
         ({"seed": "abc"}, TypeError, "seed must be None or"),
-        ({"num_val_samples": 0}, ValueError, "num_val_samples must be a positive"),
+        ({"num_val_samples": 0}, ValueError, "num_val_samples must be None or a positive integer"),
         ({"checkpoint_name": 42}, TypeError, "checkpoint_name must be None, a str or a path"),
     ],
 )
 def test_bad_solver_arguments_are_rejected(kwargs, error, match):
     with pytest.raises(error, match=match):
         Solver(_small_fc(), _data(), **kwargs)
+
+
+def test_every_keyword_is_declared_once_and_documented():
+    from tinyconv import solver_options
+
+    names = [option.name for option in solver_options.OPTIONS]
+    assert len(set(names)) == len(names)
+    for option in solver_options.OPTIONS:
+        assert f"\n    {option.name} : {option.kind}\n" in Solver.__doc__
+        # the default passes its own check, and the Solver takes it as its attribute of the same name
+        option.check("Solver", option.name, option.default)
+    solver = Solver(_small_fc(), _data(), verbose=False)
+    assert (solver.batch_size, solver.num_epochs, solver.keep, solver.metadata) == (100, 10, "best", {})
+    assert "**options" not in Solver.__doc__
 
 
 def test_bad_data_is_rejected():

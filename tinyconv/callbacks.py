@@ -1,5 +1,7 @@
 """What a training run does beside its updates, as objects the Solver calls: progress, early stopping,
-a function called after each epoch, a log of each epoch, and holding BLAS to one thread.
+a function called after each epoch, a log of each epoch, and holding BLAS to one thread (the learning-rate
+schedule is :class:`tinyconv.schedule.LearningRateSchedule`, the checkpoints
+:class:`tinyconv.checkpoint.Checkpoints`).
 
 A callback subclasses :class:`Callback` and overrides the moments it cares about. The Solver calls every
 callback of ``solver.callbacks``, in order, at each moment; at an epoch's end, one that returns True
@@ -26,6 +28,9 @@ class Callback:
     def on_train_begin(self, solver):
         """``train()`` starts (or continues a resumed run)."""
 
+    def on_iteration_begin(self, solver, iteration):
+        """Update ``iteration`` (0-based) is about to draw its minibatch."""
+
     def on_iteration_end(self, solver, iteration, loss):
         """Update ``iteration`` (0-based) finished with minibatch loss ``loss``."""
 
@@ -33,8 +38,8 @@ class Callback:
         """Accuracies were measured: after the first update, and at the end of every epoch."""
 
     def on_epoch_end(self, solver):
-        """Epoch ``solver.epoch`` ended, its accuracies recorded and its checkpoint written. Return True to
-        stop the run here."""
+        """Epoch ``solver.epoch`` ended, its accuracies recorded (and its checkpoint written, for the callbacks
+        after the Solver's ``Checkpoints``). Return True to stop the run here."""
         return False
 
     def on_train_end(self, solver):

@@ -1,4 +1,5 @@
-"""What a checkpoint holds of a Solver's run, and putting it back: the exact resume.
+"""What a checkpoint holds of a Solver's run, the callback that writes one each epoch, and putting it back:
+the exact resume.
 
 A checkpoint is a model file (:func:`tinyconv.serialization.save_checkpoint`) whose solver state is
 :func:`state_of` a Solver: its settings, counters, histories, best parameters and buffers, optimizer state
@@ -13,9 +14,10 @@ import os
 
 import numpy as np
 
-from tinyconv import schedule
+from tinyconv.callbacks import Callback
 from tinyconv.models._base import set_buffers
-from tinyconv.serialization import MODEL_CLASSES, read_checkpoint
+from tinyconv.schedule import check_resume_epochs
+from tinyconv.serialization import MODEL_CLASSES, read_checkpoint, save_checkpoint
 
 # Settings that change the course of training: a resumed run must use the
 # values its checkpoint was written with, or it would not continue that run.
@@ -35,6 +37,20 @@ _SETTINGS_ADDED_AFTER_0_1 = {"lr_schedule": None, "warmup_epochs": 0.0, "augment
 # The parts of np.random.get_state(), saved so that a model drawing from NumPy's
 # global RNG also continues exactly after a resume.
 _GLOBAL_RNG_FIELDS = ("name", "keys", "pos", "has_gauss", "cached_gaussian")
+
+
+class Checkpoints(Callback):
+    """Write the run's checkpoint at the end of each epoch k, ``{prefix}_epoch_{k}.npz`` (atomically), and
+    make it ``solver.last_checkpoint`` once it is complete: a write that fails never becomes it."""
+
+    def __init__(self, prefix):
+        self.prefix = os.fspath(prefix)
+
+    def on_epoch_end(self, solver):
+        path = f"{self.prefix}_epoch_{solver.epoch}.npz"
+        save_checkpoint(path, solver.model, state_of(solver))
+        solver.last_checkpoint = path
+        return False
 
 
 def rule_name(rule):
@@ -58,7 +74,7 @@ def _describe_callable(function):
 def settings_of(solver):
     """The Solver's keyword arguments, as its checkpoints record them."""
     return {
-        "update_rule": solver._update_rule_name,
+        "update_rule": solver.update_rule_name,
         "optim_config": solver.optim_config,
         "lr_decay": solver.lr_decay,
         "batch_size": solver.batch_size,
@@ -70,7 +86,7 @@ def settings_of(solver):
         "checkpoint_name": None if solver.checkpoint_name is None else os.fspath(solver.checkpoint_name),
         "lr_schedule": solver.lr_schedule,
         "warmup_epochs": solver.warmup_epochs,
-        "schedule_epochs": solver.schedule_epochs,
+        "schedule_epochs": solver.schedule.epochs,
         "early_stopping": solver.early_stopping,
         "augment": None if solver.augment is None else _describe_callable(solver.augment),
         "keep": solver.keep,
@@ -115,11 +131,11 @@ def resume(solver, path):
                     f"{path} was written with {key}={stored!r}, but this Solver "
                     f"has {key}={current_settings[key]!r}; pass the checkpoint's value to resume."
                 )
-        solver.schedule_epochs = stored_settings.get("schedule_epochs", solver.schedule_epochs)
+        planned = solver.schedule.epochs = stored_settings.get("schedule_epochs", solver.schedule.epochs)
         try:
-            schedule.check_resume_epochs(path, solver.lr_schedule, solver.schedule_epochs, solver.num_epochs)
+            check_resume_epochs(path, solver.lr_schedule, planned, solver.num_epochs)
         except ValueError as error:
-            raise ValueError(f"{error}; resume with num_epochs={solver.schedule_epochs}.") from None
+            raise ValueError(f"{error}; resume with num_epochs={planned}.") from None
         _restore(solver, path, record, state)
     except (KeyError, TypeError) as error:
         raise ValueError(f"{path} has incomplete solver state: {error!r}") from error
@@ -130,6 +146,7 @@ def resume(solver, path):
             f"{len(solver.X_train)} training samples and batch_size={solver.batch_size} an epoch "
             f"has {iterations_per_epoch} iterations; resume with the same training data."
         )
+    solver.last_checkpoint = path
 
 
 def _check_same_model(solver, path, record):

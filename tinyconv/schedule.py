@@ -1,4 +1,5 @@
-"""The learning rate of each update, and the rules between the settings that shape it.
+"""The learning rate of each update, the callback that sets it, and the rules between the settings that
+shape it.
 
 cs231n's step decay multiplies every rate by ``lr_decay`` after each epoch; a cosine lowers it from the
 base rate to 0 along half a cosine over the run's epochs; either may start with a linear warmup. The rules
@@ -8,7 +9,16 @@ between these settings are here, once, for the Solver and for a training run's s
 import math
 from dataclasses import dataclass
 
+from tinyconv import optim
+from tinyconv.callbacks import Callback
+
 KINDS = (None, "cosine")
+
+
+def follows_formula(kind, warmup_epochs):
+    """Whether the rate is a formula of the update's number (a cosine, or any warmup) rather than cs231n's
+    decay of each parameter's rate in place."""
+    return kind is not None or warmup_epochs > 0
 
 
 def check_decay(kind, decay):
@@ -52,3 +62,40 @@ class Schedule:
         else:
             factor *= self.decay ** (iteration // per_epoch)
         return self.base * factor
+
+
+class LearningRateSchedule(Callback):
+    """Sets the learning rate of a Solver's updates.
+
+    With a cosine or a warmup, every parameter's rate is set from :class:`Schedule` before each update. With
+    cs231n's step decay alone, each parameter's rate is multiplied by ``decay`` in place at each epoch's end
+    (before the epoch's checkpoint records it), so that an update rule's own rate (from its defaults) decays
+    too. ``epochs`` is the length of a cosine: fixed when a run starts, kept by a resume.
+    """
+
+    def __init__(self, kind=None, decay=1.0, warmup_epochs=0.0, epochs=1):
+        self.kind, self.decay, self.warmup_epochs, self.epochs = kind, decay, warmup_epochs, epochs
+        self.formula = follows_formula(kind, warmup_epochs)
+
+    def rate(self, solver, iteration):
+        """The rate of ``solver``'s update ``iteration`` (0-based); None for an update rule of the user's own
+        that was given none."""
+        base = solver.optim_config.get("learning_rate", optim.DEFAULTS.get(solver.update_rule_name, {}).get(
+            "learning_rate"))
+        if base is None:
+            return None
+        return Schedule(base, solver.iterations_per_epoch, self.kind, self.decay, self.warmup_epochs,
+                        self.epochs).rate(iteration)
+
+    def on_iteration_begin(self, solver, iteration):
+        if self.formula:
+            rate = self.rate(solver, iteration)
+            for config in solver.optim_configs.values():
+                config["learning_rate"] = rate
+
+    def on_epoch_end(self, solver):
+        if not self.formula:
+            for config in solver.optim_configs.values():
+                if "learning_rate" in config:
+                    config["learning_rate"] *= self.decay
+        return False
