@@ -534,3 +534,19 @@ def test_settings_drawn_by_numpy_are_taken_as_the_starter_took_them():
     json.dumps(model.get_config())
     with pytest.raises(ValueError, match=r"normalization must be one of \[None, 'batchnorm', 'layernorm'\], got True"):
         FullyConnectedNet([4], input_dim=3, normalization=True)
+
+
+@pytest.mark.parametrize("model_class, config", [
+    (ConvNet, {"input_dim": [3, 8, 8], "spec": "c4p-r4-f6", "normalization": "batchnorm", "dtype": "float32"}),
+    (FullyConnectedNet, {"hidden_dims": [5, 6], "input_dim": 12, "normalization": "layernorm"}),
+])
+def test_zeros_builds_the_configs_model_with_every_array_zero(model_class, config):
+    model = model_class.zeros(config)
+    drawn = model_class.from_config(config, {name: np.ones(shape, model.dtype)
+                                             for name, shape in model.param_shapes().items()})
+    assert model.get_config() == drawn.get_config()
+    assert {name: value.shape for name, value in model.params.items()} == model.param_shapes()
+    assert all(value.dtype == model.dtype and not value.any() for value in model.params.values())
+    assert all(value.dtype == model.dtype and not value.any() for value in model.state().values())
+    with pytest.raises((TypeError, ValueError), match="dtype"):  # the config is checked as from_config checks it
+        model_class.zeros({**config, "dtype": "int32"})

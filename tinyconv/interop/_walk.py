@@ -40,14 +40,15 @@ def check_model(where, model):
     return model
 
 
-def operations(where, model, dtype):
-    """The operations ``model.loss(X)`` performs on ``X`` to reach its scores, arrays copied in ``dtype``.
+def operations(where, model, dtype=None):
+    """The operations ``model.loss(X)`` performs on ``X`` to reach its scores, arrays copied in ``dtype``;
+    with ``dtype`` None, the model's own arrays (or views of them), to be filled in place.
 
     A ``Flatten`` comes before the first op that sees each sample as a vector."""
     check_model(where, model)
 
     def cast(array):  # host copies: a model trained on a GPU has CuPy arrays
-        return to_numpy(array).astype(dtype, copy=True)
+        return array if dtype is None else to_numpy(array).astype(dtype, copy=True)
 
     norms = iter(model.bn_params)  # one dict per normalization, in forward order, as the ops read them
     primitives, flattened = [], False

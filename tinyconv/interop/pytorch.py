@@ -7,7 +7,9 @@
 updates the running variance with the unbiased batch variance, tinyconv with the biased one (both average
 with the same weight: PyTorch's momentum 0.1 is tinyconv's 0.9).
 
-``from_torch(module, input_shape)`` reads the ``nn.Sequential`` layer by layer as a ConvNet spec:
+``from_torch(module, input_shape)`` reads the ``nn.Sequential`` layer by layer as a ConvNet spec, then fills
+that ConvNet's arrays through its op list, each primitive from the layer it stands for (the pairing
+``to_torch`` uses the other way):
 
 - conv blocks ``Conv2d, [BatchNorm2d | GroupNorm], ReLU, [MaxPool2d | AvgPool2d]`` and
   :class:`ResidualBlock` modules (``cN``, ``cNp``, ``cNa``, ``rN``, ``rNp``);
@@ -93,11 +95,22 @@ def _sequential(ops, dtype):
     return nn.Sequential(*(_MODULES[type(op)](op, dtype) for op in ops))
 
 
-def _filled(module, **values):
+def _state_arrays(op):
+    """The arrays of primitive ``op`` as the state dict of the module it becomes names them (a Linear's weight
+    is the transpose of tinyconv's): ``to_torch`` copies them into the module, ``from_torch`` out of it."""
+    if isinstance(op, (_walk.Conv, _walk.Affine)):
+        return {"weight": op.weight.T if isinstance(op, _walk.Affine) else op.weight, "bias": op.bias}
+    arrays = {"weight": op.gamma, "bias": op.beta}
+    if isinstance(op, _walk.BatchNorm):
+        arrays.update(running_mean=op.mean, running_var=op.var)
+    return arrays
+
+
+def _filled(module, op, **more):
     """``module``, built on the meta device (so that nothing was initialized or drawn), moved to the CPU
-    holding ``values``: one array for every entry of its state dict."""
+    holding the arrays of primitive ``op`` and ``more``: one array for every entry of its state dict."""
     module = module.to_empty(device="cpu")
-    state = module.state_dict()
+    state, values = module.state_dict(), {**_state_arrays(op), **more}
     if set(values) != set(state):  # a module built otherwise than its walk describes: a bug here, not the caller's
         raise RuntimeError(f"{type(module).__name__}: values for {sorted(values)}, state {sorted(state)}")
     with torch.no_grad():
@@ -108,30 +121,26 @@ def _filled(module, **values):
 
 def _conv_module(op, dtype):
     filters, channels, size, _ = op.weight.shape
-    module = nn.Conv2d(channels, filters, size, stride=op.stride, padding=op.pad, device="meta", dtype=dtype)
-    return _filled(module, weight=op.weight, bias=op.bias)
+    return _filled(nn.Conv2d(channels, filters, size, stride=op.stride, padding=op.pad, device="meta", dtype=dtype), op)
 
 
 def _batchnorm_module(op, dtype):
     kind = nn.BatchNorm2d if op.spatial else nn.BatchNorm1d
     module = kind(len(op.gamma), eps=op.eps, momentum=_BATCHNORM_MOMENTUM, device="meta", dtype=dtype)
-    return _filled(module, weight=op.gamma, bias=op.beta, running_mean=op.mean, running_var=op.var,
-                   num_batches_tracked=np.array(0))
+    return _filled(module, op, num_batches_tracked=np.array(0))
 
 
 def _groupnorm_module(op, dtype):
-    module = nn.GroupNorm(op.groups, len(op.gamma), eps=op.eps, device="meta", dtype=dtype)
-    return _filled(module, weight=op.gamma, bias=op.beta)
+    return _filled(nn.GroupNorm(op.groups, len(op.gamma), eps=op.eps, device="meta", dtype=dtype), op)
 
 
 def _layernorm_module(op, dtype):
-    module = nn.LayerNorm(len(op.gamma), eps=op.eps, device="meta", dtype=dtype)
-    return _filled(module, weight=op.gamma, bias=op.beta)
+    return _filled(nn.LayerNorm(len(op.gamma), eps=op.eps, device="meta", dtype=dtype), op)
 
 
 def _affine_module(op, dtype):
     inputs, outputs = op.weight.shape
-    return _filled(nn.Linear(inputs, outputs, device="meta", dtype=dtype), weight=op.weight.T, bias=op.bias)
+    return _filled(nn.Linear(inputs, outputs, device="meta", dtype=dtype), op)
 
 
 def _residual_module(op, dtype):
@@ -206,16 +215,15 @@ def from_torch(module, input_shape):
 
 
 class _Reader:
-    """Reads a Sequential's layers in order as ConvNet spec tokens, collecting parameters and statistics."""
+    """Reads a Sequential's layers in order as ConvNet spec tokens, refusing what a ConvNet cannot express;
+    :meth:`build` then fills the ConvNet's arrays from the layers through the model's op list."""
 
     _UNSET = object()
 
     def __init__(self, where, layers, input_dim):
         self.where, self.layers, self.input_dim = where, layers, input_dim
         self.index = 0
-        self.tokens, self.params, self.state = [], {}, {}
-        self.number = 0  # the parameter number of the latest conv, residual or hidden layer
-        self.norms = 0  # normalization layers so far: a batch norm's statistics are numbered by it
+        self.tokens = []
         self.shape = input_dim  # (C, H, W) of the features, then (D,) once flattened
         self.size = self.size_label = None  # the filter size and the layer that set it
         self.normalization = self.normalization_label = self._UNSET
@@ -278,7 +286,7 @@ class _Reader:
                 self.tokens.append(f"d{np.format_float_positional(1 - layer.p, trim='-')}")
                 continue
             classifier = self.peek() is None
-            self.linear(label, layer, classifier)
+            self.linear(label, layer)
             if classifier:
                 return self.build(layer.out_features)
             self.take((nn.ReLU,), f"ReLU after {label}: a hidden layer is Linear, ReLU, and only the last Linear, "
@@ -288,17 +296,15 @@ class _Reader:
     # --- layers ------------------------------------------------------------------------------------------
 
     def conv_block(self, label, conv):
-        self.number += 1
-        suffix = str(self.number)
         size = self.filter_size(label, conv)
-        self.conv(label, conv, suffix, size, 1, (size - 1) // 2)
+        self.conv(label, conv, size, 1, (size - 1) // 2)
         normalization = {nn.BatchNorm2d: "batchnorm", nn.GroupNorm: "groupnorm"}.get(type(self.peek()))
         if normalization is not None:
             norm_label, norm = self.advance()
         self.take((nn.ReLU,), f"{'ReLU' if normalization else 'BatchNorm2d, GroupNorm or ReLU'} ({_CONV_BLOCK})")
         self.use_normalization(label, normalization)
         if normalization is not None:
-            self.norm(norm_label, norm, suffix)
+            self.norm(norm_label, norm)
         token = f"c{conv.out_channels}"
         if type(self.peek()) in (nn.MaxPool2d, nn.AvgPool2d):
             pool_label, pool = self.advance()
@@ -307,7 +313,6 @@ class _Reader:
         self.tokens.append(token)
 
     def residual_block(self, label, block):
-        self.number += 1
         body, shortcut = block.body, block.shortcut
         kinds = tuple(type(layer) for layer in body) if type(body) is nn.Sequential else None
         if kinds != _RESIDUAL_BODY:
@@ -322,10 +327,10 @@ class _Reader:
                         "a residual block runs at stride 1, or 2 to halve the size ('rNp')")
         size = self.filter_size(f"{label}.body[0] (Conv2d)", body[0])
         pad = (size - 1) // 2
-        self.conv(f"{label}.body[0] (Conv2d)", body[0], f"{self.number}a", size, stride, pad)
-        self.norm(f"{label}.body[1] (BatchNorm2d)", body[1], f"{self.number}a")
-        self.conv(f"{label}.body[3] (Conv2d)", body[3], f"{self.number}b", size, 1, pad, filters)
-        self.norm(f"{label}.body[4] (BatchNorm2d)", body[4], f"{self.number}b")
+        self.conv(f"{label}.body[0] (Conv2d)", body[0], size, stride, pad)
+        self.norm(f"{label}.body[1] (BatchNorm2d)", body[1])
+        self.conv(f"{label}.body[3] (Conv2d)", body[3], size, 1, pad, filters)
+        self.norm(f"{label}.body[4] (BatchNorm2d)", body[4])
         projects = stride != 1 or channels != filters
         if type(shortcut) is nn.Identity:
             if projects:
@@ -337,8 +342,8 @@ class _Reader:
                 self.refuse(f"{label}.shortcut", "a projection", "the block keeps the shape, where a ConvNet's "
                             "shortcut is the identity (shortcut=None)")
             self.shape = block_input  # the shortcut reads the block's input
-            self.conv(f"{label}.shortcut[0] (Conv2d)", shortcut[0], f"{self.number}s", 1, stride, 0, filters)
-            self.norm(f"{label}.shortcut[1] (BatchNorm2d)", shortcut[1], f"{self.number}s")
+            self.conv(f"{label}.shortcut[0] (Conv2d)", shortcut[0], 1, stride, 0, filters)
+            self.norm(f"{label}.shortcut[1] (BatchNorm2d)", shortcut[1])
         else:
             self.refuse(f"{label}.shortcut", f"a {type(shortcut).__name__}", "a residual block's shortcut is None "
                         "(the identity) or nn.Sequential(Conv2d(C, F, 1, stride), BatchNorm2d(F))")
@@ -356,9 +361,9 @@ class _Reader:
                         f"a ConvNet has one filter size, and {self.size_label} has {self.size}")
         return self.size
 
-    def conv(self, label, conv, suffix, size, stride, pad, filters=None):
+    def conv(self, label, conv, size, stride, pad, filters=None):
         """Check a Conv2d of a ``size`` x ``size`` kernel at ``stride`` with padding ``pad`` (and ``filters``
-        output channels where the block fixes them); keep its arrays."""
+        output channels where the block fixes them)."""
         channels, height, width = self.shape
         padding = conv.padding
         if isinstance(padding, str):  # 'valid' is no padding, 'same' (stride 1 only) is (k - 1) // 2 for odd k
@@ -379,10 +384,10 @@ class _Reader:
         if filters is not None and conv.out_channels != filters:
             self.refuse(label, f"out_channels={conv.out_channels}", f"the residual block adds it to {filters} channels")
         if conv.in_channels != channels:
+            reads_the_input = not self.tokens and self.shape == self.input_dim
             self.refuse(label, f"in_channels={conv.in_channels}", f"its input has {channels} channels"
-                        + (f" (input_shape {self.input_dim})" if not self.tokens and self.number == 1 else ""))
-        self.params[f"W{suffix}"] = self.array(label, conv.weight)
-        self.params[f"b{suffix}"] = self.array(label, conv.bias)
+                        + (f" (input_shape {self.input_dim})" if reads_the_input else ""))
+        self.check_dtype(label, conv.weight, conv.bias)
         height, width = ((height + 2 * pad - size) // stride + 1, (width + 2 * pad - size) // stride + 1)
         self.shape = (conv.out_channels, height, width)
 
@@ -395,9 +400,8 @@ class _Reader:
                         f"{self.normalization_label} has {_NORMALIZATION_NAMES[self.normalization]}, and a ConvNet "
                         "normalizes every conv block alike (with BatchNorm2d where it has residual blocks)")
 
-    def norm(self, label, norm, suffix):
-        """Check a BatchNorm2d or GroupNorm of the current channels; keep its arrays."""
-        self.norms += 1
+    def norm(self, label, norm):
+        """Check a BatchNorm2d or GroupNorm of the current channels."""
         channels = self.shape[0]
         if type(norm) is nn.BatchNorm2d:
             settings = [("num_features", norm.num_features, channels), ("eps", norm.eps, _EPS),
@@ -415,12 +419,8 @@ class _Reader:
                 self.refuse(label, f"{name}={value!r}", why)
         if norm.bias is None:
             self.refuse(label, "bias=False", "a ConvNet's normalizations have a weight and a bias")
-        shape = (1, channels, 1, 1) if type(norm) is nn.GroupNorm else (channels,)
-        self.params[f"gamma{suffix}"] = self.array(label, norm.weight).reshape(shape)
-        self.params[f"beta{suffix}"] = self.array(label, norm.bias).reshape(shape)
-        if type(norm) is nn.BatchNorm2d:
-            self.state[f"running_mean{self.norms}"] = self.array(label, norm.running_mean)
-            self.state[f"running_var{self.norms}"] = self.array(label, norm.running_var)
+        statistics = (norm.running_mean, norm.running_var) if type(norm) is nn.BatchNorm2d else ()
+        self.check_dtype(label, norm.weight, norm.bias, *statistics)
 
     def pool(self, label, pool):
         """Check a 2x2, stride-2 MaxPool2d or AvgPool2d on an even feature map."""
@@ -441,37 +441,64 @@ class _Reader:
                         "input shape that is even at every pool")
         self.shape = (channels, height // 2, width // 2)
 
-    def linear(self, label, linear, classifier):
-        """Check a hidden or the ``classifier`` Linear on the current features; keep its arrays in tinyconv's
-        (D, M) layout."""
+    def linear(self, label, linear):
+        """Check a hidden or the classifier Linear on the current features."""
         if linear.bias is None:
             self.refuse(label, "bias=False", "a ConvNet's affine layers have biases")
         if linear.in_features != self.shape[0]:
             self.refuse(label, f"in_features={linear.in_features}", f"its input has {self.shape[0]} features for "
                         f"input_shape {self.input_dim}")
-        suffix = self.number + 1
-        if not classifier:
-            self.number = suffix
-        self.params[f"W{suffix}"] = self.array(label, linear.weight).T.copy()
-        self.params[f"b{suffix}"] = self.array(label, linear.bias)
+        self.check_dtype(label, linear.weight, linear.bias)
         self.shape = (linear.out_features,)
 
-    def array(self, label, tensor):
-        """A NumPy copy of ``tensor``, which must have the dtype of every other (float32 or float64)."""
-        if tensor.dtype not in _DTYPES:
-            self.refuse(label, f"a {tensor.dtype} tensor", "a ConvNet is float32 or float64")
-        if self.dtype is None:
-            self.dtype, self.dtype_label = tensor.dtype, label
-        elif tensor.dtype != self.dtype:
-            self.refuse(label, f"a {tensor.dtype} tensor", f"{self.dtype_label} has {self.dtype}, and a ConvNet has "
-                        "one dtype")
-        return tensor.detach().cpu().numpy().copy()
+    def check_dtype(self, label, *tensors):
+        """Each of a layer's ``tensors`` must have the dtype of every other (float32 or float64)."""
+        for tensor in tensors:
+            if tensor.dtype not in _DTYPES:
+                self.refuse(label, f"a {tensor.dtype} tensor", "a ConvNet is float32 or float64")
+            if self.dtype is None:
+                self.dtype, self.dtype_label = tensor.dtype, label
+            elif tensor.dtype != self.dtype:
+                self.refuse(label, f"a {tensor.dtype} tensor", f"{self.dtype_label} has {self.dtype}, and a ConvNet "
+                            "has one dtype")
 
     def build(self, num_classes):
+        """The ConvNet of the tokens read, its arrays copied from the layers: each primitive of its op list
+        (``_walk.operations``, the model's own arrays) takes the state of the layer it stands for, as
+        :func:`_state_arrays` pairs them for ``to_torch``."""
         config = {"input_dim": list(self.input_dim), "spec": "-".join(self.tokens), "filter_size": self.size,
                   "num_classes": num_classes, "normalization": self.normalization,
                   "num_groups": self.groups or 2, "dtype": np.dtype(_DTYPES[self.dtype]).name}
-        return ConvNet.from_config(config, self.params, self.state or None)
+        model = ConvNet.zeros(config)
+        primitives = [op for op in _flattened(_walk.operations(self.where, model)) if type(op) in _STATEFUL]
+        modules = [layer for layer in _flattened(self.layers) if type(layer) in _STATEFUL.values()]
+        if [_STATEFUL[type(op)] for op in primitives] != [type(layer) for layer in modules]:
+            raise RuntimeError(f"{self.where}: read {[type(m).__name__ for m in modules]} as a ConvNet of "
+                               f"{[type(op).__name__ for op in primitives]}")  # a bug of the reader
+        for op, layer in zip(primitives, modules):
+            state = layer.state_dict()
+            for name, array in _state_arrays(op).items():
+                value = state[name].detach().cpu().numpy()
+                if value.shape != array.shape:  # np.copyto would broadcast: a bug of the reader
+                    raise RuntimeError(f"{self.where}: {type(layer).__name__}.{name} {value.shape} into {array.shape}")
+                np.copyto(array, value)
+        return model
+
+
+# The primitives with arrays, and the layer each stands for in a ConvNet's Sequential.
+_STATEFUL = {_walk.Conv: nn.Conv2d, _walk.BatchNorm: nn.BatchNorm2d, _walk.GroupNorm: nn.GroupNorm,
+             _walk.Affine: nn.Linear}
+
+
+def _flattened(items):
+    """Primitives or layers in the order of their arrays, a residual block's body before its shortcut."""
+    for item in items:
+        if isinstance(item, _walk.Residual):
+            yield from _flattened((*item.body, *item.shortcut))
+        elif isinstance(item, ResidualBlock):
+            yield from _flattened((*item.body, *(item.shortcut if isinstance(item.shortcut, nn.Sequential) else ())))
+        else:
+            yield item
 
 
 def _pair(value):

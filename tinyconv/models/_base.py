@@ -161,6 +161,15 @@ class Model:
             model.load_state(state)
         return model
 
+    @classmethod
+    def zeros(cls, config):
+        """A model built from ``config`` whose parameters and running statistics are zeros, to be filled in
+        place (``from_torch`` fills one through its op list)."""
+        model = cls._configured(f"{cls.__name__}.zeros", config)
+        model.set_params({name: np.zeros(shape, dtype=model.dtype) for name, shape in model.param_shapes().items()})
+        model._zero_running_stats()
+        return model
+
     def summary(self):
         """Each op with its output shape (no batch axis), its parameter count and its multiply-adds for one
         sample, as a list of dicts ``op``, ``output``, ``params``, ``multiply_adds`` (see
