@@ -14,14 +14,11 @@ repeat when it is busy.
 import argparse
 import dataclasses
 import statistics
-import sys
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tinyconv.benchmark import FULL, QUICK, Contender, LayerCase, make_inputs, race, tinyconv_step  # noqa: E402
+from harness import FULL  # the checkout's tinyconv first on the path
+from tinyconv.benchmark import QUICK, Contender, LayerCase, make_inputs, race, tinyconv_step  # noqa: E402
 from tinyconv.layers import conv_forward_fast  # noqa: E402
 
 # (N, C, H=W, F): the channel counts and sizes around the rule's bounds.

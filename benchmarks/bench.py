@@ -42,35 +42,33 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_info
 
-# Benchmark the tinyconv of this checkout, not whichever one happens to be installed.
-REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))
-
+from harness import (  # the checkout's tinyconv first on the path, then what the longer measurements add
+    BATCH_SWEEP_CASE,
+    FULL,
+    MEMORY_CASES,
+    load_average,
+    print_table,
+    thread_label,
+)
 from tinyconv import keep_freed_memory  # noqa: E402
 from tinyconv.benchmark import (  # noqa: E402
     CASES,
     CASES_BY_KEY,
-    FULL,
     LIBRARIES,
-    MEMORY_CASES,
     NETWORKS,
     QUICK,
-    BATCH_SWEEP_CASE,
     Contender,
     Effort,
     LayerCase,
     build_network,
     geometric_mean,
-    load_average,
     make_inputs,
     medians,
     layer_times,
     milliseconds,
     naive_vs_fast_rows,
-    print_table,
     race,
     ratio,
-    thread_label,
     tinyconv_step,
     tinyconv_training_step,
     torch_step,

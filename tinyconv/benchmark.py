@@ -1,9 +1,11 @@
 """Racing tinyconv: its fast layers against its naive ones and against PyTorch, and whole training steps.
 
-The pieces behind ``tinyconv bench`` and ``benchmarks/bench.py``: the layer cases, a race in which the
-contenders take turns (so that a change in the machine's load reaches them all alike), the forward +
-backward steps of each library, and a training step of each benchmark network in both libraries. PyTorch
-is imported only where it is raced, and threadpoolctl (the ``fast`` extra) only where threads are set.
+What ``tinyconv bench``'s one-minute race needs: the layer cases, a race in which the contenders take turns
+(so that a change in the machine's load reaches them all alike), the forward + backward steps of each
+library, and a training step of each benchmark network in both libraries. The longer measurements of a
+source checkout (``benchmarks/``: their effort, memory probes, Markdown tables, thread labels) build on
+these in ``benchmarks/harness.py``. PyTorch is imported only where it is raced, and threadpoolctl (the
+``fast`` extra) only where threads are set.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import contextlib
 import dataclasses
 import gc
 import math
-import os
 import statistics
 import sys
 import time
@@ -79,8 +80,6 @@ CASES = (
 CASES_BY_KEY = {case.key: case for case in CASES}
 # The cs231n notebook's speed test: its conv and its pool.
 NAIVE_CASES = ("conv3x3s2", "pool3")
-MEMORY_CASES = ("conv7x7", "conv64")
-BATCH_SWEEP_CASE = "conv7x7"
 
 
 @dataclass(frozen=True)
@@ -94,10 +93,6 @@ class Effort:
     settle_s: float
 
 
-# OpenBLAS worker threads spin for about 0.1 s after a product before they sleep; on a small machine they
-# slow whichever library runs next. Settling before each sample keeps one contender's idle threads out of
-# the other's time.
-FULL = Effort(warmup=2, repeats=9, min_sample_s=0.05, naive_repeats=2, settle_s=0.25)
 QUICK = Effort(warmup=1, repeats=3, min_sample_s=0.0, naive_repeats=1, settle_s=0.0)
 
 
@@ -304,15 +299,8 @@ def naive_vs_fast_rows(effort):
     return rows
 
 
-def print_table(title: str, headers: list[str], rows: list[list[str]], markdown: bool, numeric: bool = True) -> None:
+def print_table(title: str, headers: list[str], rows: list[list[str]], numeric: bool = True) -> None:
     """Print rows under headers; columns after the first are right-aligned when ``numeric``."""
-    if markdown:
-        print(f"\n#### {title}\n")
-        print("| " + " | ".join(headers) + " |")
-        print("|" + "|".join("---:" if i and numeric else "---" for i in range(len(headers))) + "|")
-        for row in rows:
-            print("| " + " | ".join(row) + " |")
-        return
     widths = [max(len(cell) for cell in column) for column in zip(headers, *rows)]
     print(f"\n{title}")
     for row in [headers, ["-" * width for width in widths], *rows]:
@@ -330,14 +318,6 @@ def ratio(value: float) -> str:
 
 def geometric_mean(values: list[float]) -> float:
     return math.exp(statistics.fmean(math.log(v) for v in values))
-
-
-def thread_label(threads: int | None) -> str:
-    return "1 thread" if threads == 1 else "default threads"
-
-
-def load_average() -> str:
-    return "{:.2f}, {:.2f}, {:.2f} (1, 5, 15 min)".format(*os.getloadavg())
 
 
 # ----------------------------------------------------------------------------------------------- training steps

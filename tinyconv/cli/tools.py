@@ -68,7 +68,7 @@ def bench(dtype):
     dtypes = [np.float32, np.float64] if dtype == "both" else [np.dtype(dtype).type]
     effort = benchmark.QUICK
     benchmark.print_table("Naive vs fast, float64 (ms)", ["layer", "naive ms", "fast ms", "speedup"],
-                          benchmark.naive_vs_fast_rows(effort), markdown=False)
+                          benchmark.naive_vs_fast_rows(effort))
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -90,4 +90,4 @@ def bench(dtype):
         rows.append([f"geometric mean over the {len(values)} layers", name, "", "",
                      benchmark.ratio(benchmark.geometric_mean(values))])
     benchmark.print_table("tinyconv vs PyTorch on the CPU, default threads (ms)",
-                          ["what", "dtype", "tinyconv ms", "torch ms", "tinyconv/torch"], rows, markdown=False)
+                          ["what", "dtype", "tinyconv ms", "torch ms", "tinyconv/torch"], rows)
