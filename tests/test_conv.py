@@ -387,7 +387,7 @@ def test_conv_param_is_not_modified(rng, forward, backward):
 def test_winograd_rejects_filters_it_cannot_handle(rng, filter_hw, stride, algorithm):
     x = rng.standard_normal((1, 2, 7, 7))
     w = rng.standard_normal((2, 2, *filter_hw))
-    with pytest.raises(ValueError, match="3x3 filters and stride 1"):
+    with pytest.raises(ValueError, match="needs 3x3 filters, stride 1, no dilation, one group and one pad"):
         conv_forward_fast(x, w, np.zeros(2), {"stride": stride, "pad": 0, "algorithm": algorithm})
 
 

@@ -12,6 +12,7 @@ import pytest
 
 import tinyconv
 from tinyconv import gradcheck, layers, models, optim, solver, viz
+from tinyconv._checks import ConvGeometry
 from tinyconv.cs231n import data_utils, fast_layers, im2col, im2col_cython
 from tinyconv.cs231n._optional import OptionalModule
 from tinyconv.layers._im2col import _im2col
@@ -184,7 +185,7 @@ def test_im2col_layout_indices_and_adjoint(rng, shape, fh, fw, pad, stride):
 def test_col2im_6d_is_the_adjoint_of_the_six_dimensional_columns(rng, shape, fh, fw, pad, stride):
     x = rng.standard_normal(shape)
     H_out, W_out = (shape[2] + 2 * pad - fh) // stride + 1, (shape[3] + 2 * pad - fw) // stride + 1
-    cols = _im2col(x, fh, fw, stride, pad, H_out, W_out)  # (C, fh, fw, N, H_out, W_out)
+    cols = _im2col(x, fh, fw, ConvGeometry.square(stride, pad, H_out, W_out))  # (C, fh, fw, N, H_out, W_out)
     c = rng.standard_normal(cols.shape)
     back = im2col_cython.col2im_6d_cython(c, *shape, fh, fw, pad, stride)
     np.testing.assert_allclose(np.sum(cols * c), np.sum(x * back), rtol=1e-12)

@@ -11,6 +11,7 @@ import functools
 import math
 import numbers
 import os
+from typing import NamedTuple
 
 import numpy as np
 
@@ -323,53 +324,182 @@ def fits_in_memory(where, count, dtype, what, *details):
                          f"{available / 2**30:,.1f} GiB of memory")
 
 
+_PADDED = "the padded input (N, C, H + 2*pad, W + 2*pad) = ({}, {}, {}, {})"
+_PADDED_BY_SIDE = "the padded input (N, C, H + top + bottom, W + left + right) = ({}, {}, {}, {})"
+
+
 def padded_input_fits(where, x, pad):
-    """:func:`fits_in_memory` for ``x`` (N, C, H, W) padded by ``pad`` on every side."""
+    """:func:`fits_in_memory` for ``x`` (N, C, H, W) padded by ``pad`` on every side, or by ``(top, bottom,
+    left, right)``."""
     N, C, H, W = x.shape
-    fits_in_memory(where, N * C * (H + 2 * pad) * (W + 2 * pad), x.dtype,
-                   "the padded input (N, C, H + 2*pad, W + 2*pad) = ({}, {}, {}, {})", N, C, H + 2 * pad, W + 2 * pad)
+    top, bottom, left, right = (pad,) * 4 if isinstance(pad, int) else pad
+    what = _PADDED if top == bottom == left == right else _PADDED_BY_SIDE
+    fits_in_memory(where, N * C * (H + top + bottom) * (W + left + right), x.dtype, what, N, C, H + top + bottom,
+                   W + left + right)
 
 
-def output_size(where, axis, size, window, pad, stride):
-    """``1 + (size + 2*pad - window) / stride``, which must be a positive whole number.
+def output_size(where, axis, size, window, pad, stride, dilation=1):
+    """``1 + (size + 2*pad - window) / stride``, which must be a positive whole number; ``pad`` may be a pair
+    (before, after), and with ``dilation`` the window spans ``dilation * (window - 1) + 1``.
 
     ``axis`` is 'height' or 'width'; the message spells out the formula with the numbers.
     """
-    padded = size + 2 * pad
-    if window > padded:
-        raise ValueError(f"{where}: the window {axis} {window} is larger than the padded input {axis} "
-                         f"{size} + 2*{pad} = {padded}")
-    span = padded - window
+    before, after = (pad, pad) if isinstance(pad, int) else pad
+    reach = dilation * (window - 1) + 1
+    pads = f"2*{before}" if before == after else f"{before} + {after}"
+    spans = f"{window}" if dilation == 1 else f"{reach} (the window {window} dilated by {dilation})"
+    padded = size + before + after
+    if reach > padded:
+        raise ValueError(f"{where}: the window {axis} {spans} is larger than the padded input {axis} "
+                         f"{size} + {pads} = {padded}")
+    span = padded - reach
     if span % stride:
-        raise ValueError(f"{where}: output {axis} 1 + ({size} + 2*{pad} - {window}) / {stride} = "
+        raise ValueError(f"{where}: output {axis} 1 + ({size} + {pads} - {reach}) / {stride} = "
                          f"{1 + span / stride:g} is not a whole number; change the stride, padding or window so "
                          f"that the stride divides {span}")
     return 1 + span // stride
 
 
+class ConvGeometry(NamedTuple):
+    """Where a convolution's windows lie: ``stride`` (sh, sw), ``pad`` (top, bottom, left, right),
+    ``dilation`` (dh, dw) (a window's taps that far apart), ``groups`` (of input channels and filters, each
+    filter seeing its group's channels), and the output size."""
+
+    stride: tuple
+    pad: tuple
+    dilation: tuple
+    groups: int
+    H_out: int
+    W_out: int
+
+    @classmethod
+    def square(cls, stride, pad, H_out, W_out):
+        """cs231n's geometry: one stride and one pad for both axes, no dilation, one group."""
+        return cls((stride, stride), (pad,) * 4, (1, 1), 1, H_out, W_out)
+
+    @property
+    def is_square(self):
+        """Whether this is cs231n's geometry (one stride and one pad, no dilation, one group)."""
+        return (len(set(self.stride)) == 1 and len(set(self.pad)) == 1 and self.dilation == (1, 1)
+                and self.groups == 1)
+
+
+def _pair(where, name, value, minimum):
+    """An int, or a (height, width) pair of ints, each at least ``minimum``, as a pair."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return tuple(integer(where, f"{name}[{i}]", item, minimum) for i, item in enumerate(value))
+    if isinstance(value, (tuple, list)):
+        raise ValueError(f"{where}: {name} must be an int or a (height, width) pair, got {len(value)} values "
+                         f"{tuple(value)}")
+    wanted = "a positive integer" if minimum == 1 else "a non-negative integer"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where}: {name} must be {wanted} or a (height, width) pair of them, got "
+                        f"{describe(value)}")
+    return (integer(where, name, value, minimum),) * 2
+
+
+def _padding(where, value, stride, dilation, window):
+    """``conv_param['pad']`` as (top, bottom, left, right): an int, an (h, w) pair, four ints, or 'same'."""
+    name = "conv_param['pad']"
+    if isinstance(value, str):
+        if value != "same":
+            raise ValueError(f"{where}: {name} must be an int, a pair, four ints or 'same', got {value!r}")
+        if stride != (1, 1):
+            raise ValueError(f"{where}: {name}='same' keeps the input size, which needs stride 1, got stride "
+                             f"{stride}")
+        # As PyTorch pads for 'same': half before, the odd one after.
+        totals = [d * (k - 1) for d, k in zip(dilation, window)]
+        return (totals[0] // 2, totals[0] - totals[0] // 2, totals[1] // 2, totals[1] - totals[1] // 2)
+    if isinstance(value, (tuple, list)) and len(value) == 4:
+        return tuple(integer(where, f"{name}[{i}]", item, 0) for i, item in enumerate(value))
+    if isinstance(value, (tuple, list)) and len(value) != 2:
+        raise ValueError(f"{where}: {name} must be an int, an (h, w) pair or (top, bottom, left, right), got "
+                         f"{len(value)} values {tuple(value)}")
+    height, width = _pair(where, name, value, 0)
+    return (height, height, width, width)
+
+
 def conv_geometry(where, x, w, b, conv_param):
-    """Validate conv inputs; return ``(w, b, stride, pad, H_out, W_out)`` with w and b in x's dtype."""
+    """Validate conv inputs; return ``(w, b, geometry)`` with w and b in x's dtype and the
+    :class:`ConvGeometry` of ``conv_param`` (``stride``, ``pad``, ``dilation``, ``groups``)."""
     float_array(where, "x", x, 4, "(N, C, H, W)")
     w = parameter_array(where, "w", w, x, 4, "(F, C, HH, WW)")
     b = parameter_array(where, "b", b, x, 1, "(F,)")
-    if w.shape[1] != x.shape[1]:
-        raise ValueError(f"{where}: w has {w.shape[1]} input channels (w.shape[1]) but x has {x.shape[1]} "
-                         "(x.shape[1])")
-    shape_is(where, "b", b, (w.shape[0],), "(F,)")
-    param_dict(where, "conv_param", conv_param, ("stride", "pad", "algorithm"))
-    stride = integer(where, "conv_param['stride']", conv_param.get("stride", 1), 1)
-    pad = integer(where, "conv_param['pad']", conv_param.get("pad", 0), 0)
-    H, W = x.shape[2:]
-    HH, WW = w.shape[2:]
+    param_dict(where, "conv_param", conv_param, ("stride", "pad", "dilation", "groups", "algorithm"))
+    groups = integer(where, "conv_param['groups']", conv_param.get("groups", 1), 1)
+    N, C, H, W = x.shape
+    F, HH, WW = w.shape[0], *w.shape[2:]
+    if groups == 1 and w.shape[1] != C:
+        raise ValueError(f"{where}: w has {w.shape[1]} input channels (w.shape[1]) but x has {C} (x.shape[1])")
+    if groups > 1:
+        if C % groups or F % groups:
+            raise ValueError(f"{where}: conv_param['groups'] = {groups} must divide the {C} input channels and the "
+                             f"{F} filters (C % groups = {C % groups}, F % groups = {F % groups})")
+        if w.shape[1] != C // groups:
+            raise ValueError(f"{where}: w has {w.shape[1]} input channels per filter (w.shape[1]), but each of the "
+                             f"{groups} groups has C / groups = {C} / {groups} = {C // groups}")
+    shape_is(where, "b", b, (F,), "(F,)")
+    stride = _pair(where, "conv_param['stride']", conv_param.get("stride", 1), 1)
+    dilation = _pair(where, "conv_param['dilation']", conv_param.get("dilation", 1), 1)
     if HH == 0 or WW == 0:
         raise ValueError(f"{where}: w must have filters of at least 1x1, got shape {tuple(w.shape)}")
-    H_out = output_size(where, "height", H, HH, pad, stride)
-    W_out = output_size(where, "width", W, WW, pad, stride)
+    pad = _padding(where, conv_param.get("pad", 0), stride, dilation, (HH, WW))
+    H_out = output_size(where, "height", H, HH, pad[:2], stride[0], dilation[0])
+    W_out = output_size(where, "width", W, WW, pad[2:], stride[1], dilation[1])
     padded_input_fits(where, x, pad)
-    N, F = x.shape[0], w.shape[0]
     fits_in_memory(where, N * F * H_out * W_out, x.dtype, "the output (N, F, H_out, W_out) = ({}, {}, {}, {})", N, F,
                    H_out, W_out)
-    return w, b, stride, pad, H_out, W_out
+    return w, b, ConvGeometry(stride, pad, dilation, groups, H_out, W_out)
+
+
+class TransposeGeometry(NamedTuple):
+    """A transposed convolution's validated settings: ``conv``, the ConvGeometry of the convolution whose
+    input gradient it computes (its output size is the transposed convolution's input size), and the
+    transposed convolution's own output size."""
+
+    conv: ConvGeometry
+    H_out: int
+    W_out: int
+
+
+def conv_transpose_geometry(where, x, w, b, conv_param):
+    """Validate transposed-conv inputs; return ``(w, b, geometry)`` with w and b in x's dtype and the
+    :class:`TransposeGeometry` of ``conv_param`` (``stride``, ``pad``, ``dilation``, ``groups``,
+    ``output_padding``)."""
+    float_array(where, "x", x, 4, "(N, C, H, W)")
+    w = parameter_array(where, "w", w, x, 4, "(C, F / groups, HH, WW)")
+    b = parameter_array(where, "b", b, x, 1, "(F,)")
+    param_dict(where, "conv_param", conv_param, ("stride", "pad", "dilation", "groups", "output_padding"))
+    groups = integer(where, "conv_param['groups']", conv_param.get("groups", 1), 1)
+    N, C, H, W = x.shape
+    if w.shape[0] != C:
+        raise ValueError(f"{where}: w has {w.shape[0]} input channels (w.shape[0]; a transposed convolution's "
+                         f"filters are (C, F / groups, HH, WW)) but x has {C} (x.shape[1])")
+    if C % groups:
+        raise ValueError(f"{where}: conv_param['groups'] = {groups} must divide the {C} input channels "
+                         f"(C % groups = {C % groups})")
+    F, HH, WW = w.shape[1] * groups, *w.shape[2:]
+    shape_is(where, "b", b, (F,), "(F,) with F = w.shape[1] * groups")
+    if HH == 0 or WW == 0:
+        raise ValueError(f"{where}: w must have filters of at least 1x1, got shape {tuple(w.shape)}")
+    stride = _pair(where, "conv_param['stride']", conv_param.get("stride", 1), 1)
+    dilation = _pair(where, "conv_param['dilation']", conv_param.get("dilation", 1), 1)
+    pad = _pair(where, "conv_param['pad']", conv_param.get("pad", 0), 0)
+    extra = _pair(where, "conv_param['output_padding']", conv_param.get("output_padding", 0), 0)
+    sizes = []
+    for axis, size, window, s, d, p, e in zip(("height", "width"), (H, W), (HH, WW), stride, dilation, pad, extra):
+        if e >= max(s, d):
+            raise ValueError(f"{where}: conv_param['output_padding'] {e} on the {axis} must be smaller than the "
+                             f"stride {s} or the dilation {d}: more would add pixels no input reaches")
+        out = (size - 1) * s - 2 * p + d * (window - 1) + e + 1
+        if out < 1:
+            raise ValueError(f"{where}: output {axis} ({size} - 1) * {s} - 2*{p} + {d} * ({window} - 1) + {e} + 1 = "
+                             f"{out} is not positive; use less padding")
+        sizes.append(out)
+    fits_in_memory(where, N * F * sizes[0] * sizes[1], x.dtype, "the output (N, F, H_out, W_out) = ({}, {}, {}, {})",
+                   N, F, *sizes)
+    conv = ConvGeometry(stride, (pad[0], pad[0], pad[1], pad[1]), dilation, groups, H, W)
+    return w, b, TransposeGeometry(conv, *sizes)
 
 
 def pool_geometry(where, x, pool_param, allowed=("pool_height", "pool_width", "stride")):

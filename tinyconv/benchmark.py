@@ -32,8 +32,8 @@ LIBRARIES = ("tinyconv", "torch")
 class LayerCase:
     """One layer to race: a convolution (``w_shape`` given) or a max pool (``w_shape`` None).
 
-    x_shape is (N, C, H, W); w_shape is (F, C, HH, WW); a pool is ``pool x pool`` with the given stride.
-    ``algorithm``, for a conv, is passed to tinyconv as ``conv_param['algorithm']`` (None: its default).
+    x_shape is (N, C, H, W); w_shape is (F, C / groups, HH, WW); a pool is ``pool x pool`` with the given
+    stride. ``algorithm``, for a conv, is passed to tinyconv as ``conv_param['algorithm']`` (None: its default).
     """
 
     key: str
@@ -43,6 +43,7 @@ class LayerCase:
     pad: int = 0
     pool: int = 2
     algorithm: str | None = None
+    groups: int = 1
 
     @property
     def kind(self) -> str:
@@ -55,7 +56,8 @@ class LayerCase:
             return f"pool {self.pool}x{self.pool}/{self.stride} on {n}x{c}x{h}x{w}"
         f, _, hh, ww = self.w_shape
         algorithm = f" [{self.algorithm}]" if self.algorithm else ""
-        return f"conv {c}->{f} {hh}x{ww}/{self.stride} pad {self.pad} on {n}x{c}x{h}x{w}{algorithm}"
+        kind = "depthwise conv" if self.groups == c > 1 else "conv" if self.groups == 1 else f"conv {self.groups} groups"
+        return f"{kind} {c}->{f} {hh}x{ww}/{self.stride} pad {self.pad} on {n}x{c}x{h}x{w}{algorithm}"
 
     @property
     def out_shape(self) -> tuple[int, int, int, int]:
@@ -74,6 +76,7 @@ CASES = (
     LayerCase("conv7x7", (50, 3, 32, 32), (32, 3, 7, 7), stride=1, pad=3),
     LayerCase("conv64", (64, 64, 16, 16), (64, 64, 3, 3), stride=1, pad=1),
     LayerCase("conv128", (32, 128, 8, 8), (128, 128, 3, 3), stride=1, pad=1),
+    LayerCase("depthwise64", (64, 64, 32, 32), (64, 1, 3, 3), stride=1, pad=1, groups=64),
     LayerCase("pool3", (100, 3, 32, 32), None, stride=2),
     LayerCase("pool32", (50, 32, 32, 32), None, stride=2),
 )
@@ -192,7 +195,7 @@ def tinyconv_layer(case: LayerCase, arrays: dict[str, np.ndarray], impl: str = "
     x, dout = arrays["x"], arrays["dout"]
     if case.kind == "conv":
         forward_fn, backward_fn = getattr(layers, f"conv_forward_{impl}"), getattr(layers, f"conv_backward_{impl}")
-        conv_param = {"stride": case.stride, "pad": case.pad}
+        conv_param = {"stride": case.stride, "pad": case.pad, "groups": case.groups}
         if case.algorithm:
             conv_param["algorithm"] = case.algorithm
         w, b = arrays["w"], arrays["b"]
@@ -235,7 +238,7 @@ def torch_step(case: LayerCase, arrays: dict[str, np.ndarray]) -> Callable[[], t
     if case.kind == "conv":
 
         def forward():
-            return F.conv2d(*inputs, stride=case.stride, padding=case.pad)
+            return F.conv2d(*inputs, stride=case.stride, padding=case.pad, groups=case.groups)
     else:
 
         def forward():

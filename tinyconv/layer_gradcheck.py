@@ -13,6 +13,8 @@ from . import layers as L
 from .gradcheck import eval_numerical_gradient, eval_numerical_gradient_array, rel_error
 
 _CONV = {"stride": 1, "pad": 1}
+_CONV_OPTIONS = {"stride": 1, "pad": (1, 0, 2, 1), "dilation": 2, "groups": 2}
+_CONV_TRANSPOSE = {"stride": 2, "pad": 1, "output_padding": 1, "groups": 2}
 _CONV_STRIDED = {"stride": 2, "pad": 1}
 _POOL = {"pool_height": 2, "pool_width": 2, "stride": 2}
 _POOL_OVERLAPPING = {"pool_height": 3, "pool_width": 2, "stride": 1}
@@ -92,6 +94,16 @@ CASES = (
              (("x", (2, 2, 5, 6)), ("w", (2, 2, 3, 2)), ("b", (2,))), (_CONV_STRIDED,)),
     GradCase("conv stride 2, 3x2 filter (fast)", L.conv_forward_fast, L.conv_backward_fast,
              (("x", (2, 2, 5, 6)), ("w", (2, 2, 3, 2)), ("b", (2,))), (_CONV_STRIDED,)),
+    *(GradCase(f"conv dilation 2, 2 groups, pads (1, 0, 2, 1) ({form})", forward, backward,
+               (("x", (2, 4, 5, 6)), ("w", (4, 2, 3, 2)), ("b", (4,))), (_CONV_OPTIONS,))
+      for form, forward, backward in (("naive", L.conv_forward_naive, L.conv_backward_naive),
+                                      ("fast", L.conv_forward_fast, L.conv_backward_fast))),
+    GradCase("conv depthwise 3x3, 2 filters a channel (fast)", L.conv_forward_fast, L.conv_backward_fast,
+             (("x", (2, 3, 5, 5)), ("w", (6, 1, 3, 3)), ("b", (6,))), ({"stride": 1, "pad": 1, "groups": 3},)),
+    *(GradCase(f"transposed conv stride 2, output_padding 1, 2 groups ({form})", forward, backward,
+               (("x", (2, 4, 3, 2)), ("w", (4, 2, 3, 3)), ("b", (4,))), (_CONV_TRANSPOSE,))
+      for form, forward, backward in (("naive", L.conv_transpose_forward_naive, L.conv_transpose_backward_naive),
+                                      ("fast", L.conv_transpose_forward_fast, L.conv_transpose_backward_fast))),
     GradCase("max pool (naive)", L.max_pool_forward_naive, L.max_pool_backward_naive,
              (("x", (2, 3, 4, 4)),), (_POOL,)),
     GradCase("max pool (fast)", L.max_pool_forward_fast, L.max_pool_backward_fast,

@@ -54,7 +54,8 @@ def im2col_indices(x, field_height, field_width, padding=1, stride=1):
     where = "im2col_indices"
     _checks.float_array(where, "x", x, 4, "(N, C, H, W)")
     H_out, W_out = _output_size(where, x.shape, field_height, field_width, padding, stride)
-    cols = _im2col(x, field_height, field_width, stride, padding, H_out, W_out)  # (C, fh, fw, N, H_out, W_out)
+    geometry = _checks.ConvGeometry.square(stride, padding, H_out, W_out)
+    cols = _im2col(x, field_height, field_width, geometry)  # (C, fh, fw, N, H_out, W_out)
     return cols.transpose(0, 1, 2, 4, 5, 3).reshape(-1, H_out * W_out * x.shape[0])
 
 
@@ -67,4 +68,5 @@ def col2im_indices(cols, x_shape, field_height=3, field_width=3, padding=1, stri
     _checks.shape_is(where, "cols", cols, (C * field_height * field_width, H_out * W_out * N),
                      "(C*field_height*field_width, H_out*W_out*N)")
     blocks = cols.reshape(C, field_height, field_width, H_out, W_out, N).transpose(0, 1, 2, 5, 3, 4)
-    return np.ascontiguousarray(_col2im(blocks, x_shape, stride, padding))
+    geometry = _checks.ConvGeometry.square(stride, padding, H_out, W_out)
+    return np.ascontiguousarray(_col2im(blocks, x_shape, geometry))

@@ -29,4 +29,5 @@ def col2im_6d_cython(cols, N, C, H, W, HH, WW, pad, stride):
     H_out, W_out = _output_size(where, (N, C, H, W), HH, WW, pad, stride)
     _checks.float_array(where, "cols", cols, 6, "(C, HH, WW, N, H_out, W_out)")
     _checks.shape_is(where, "cols", cols, (C, HH, WW, N, H_out, W_out), "(C, HH, WW, N, H_out, W_out)")
-    return np.ascontiguousarray(_col2im(cols, (N, C, H, W), stride, pad))
+    geometry = _checks.ConvGeometry.square(stride, pad, H_out, W_out)
+    return np.ascontiguousarray(_col2im(cols, (N, C, H, W), geometry))

@@ -2,13 +2,19 @@
 gradients ``= *_backward(dout, cache)``.
 
 Where a layer has two forms, ``*_naive`` loops like the math and ``*_fast`` is vectorized;
-both live side by side in the same module (conv.py, pool.py). Weights, biases, gamma and beta given
+both live side by side in the same module (conv.py, conv_transpose.py, pool.py). Weights, biases, gamma and beta given
 as integer arrays (as cs231n's notebooks write them) take the dtype of the layer's input.
 """
 
 from ._workspace import limit_workspace, workspace_limit
 from .affine import affine_backward, affine_forward, relu_backward, relu_forward
 from .conv import conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive
+from .conv_transpose import (
+    conv_transpose_backward_fast,
+    conv_transpose_backward_naive,
+    conv_transpose_forward_fast,
+    conv_transpose_forward_naive,
+)
 from .dropout import dropout_backward, dropout_forward, dropout_forward_2017
 from .losses import softmax_loss, svm_loss
 from .norms import (
@@ -55,6 +61,9 @@ __all__ = [
     "affine_forward", "affine_backward", "relu_forward", "relu_backward",
     # conv.py
     "conv_forward_naive", "conv_backward_naive", "conv_forward_fast", "conv_backward_fast",
+    # conv_transpose.py
+    "conv_transpose_forward_naive", "conv_transpose_backward_naive", "conv_transpose_forward_fast",
+    "conv_transpose_backward_fast",
     # pool.py
     "max_pool_forward_naive", "max_pool_backward_naive", "max_pool_forward_fast", "max_pool_backward_fast",
     "avg_pool_forward_naive", "avg_pool_backward_naive", "avg_pool_forward_fast", "avg_pool_backward_fast",

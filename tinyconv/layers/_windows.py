@@ -4,10 +4,21 @@ from .._backend import array_module
 
 
 def pad_spatial(x, pad):
-    """x (N, C, H, W) with ``pad`` zeros on all four sides: (N, C, H + 2 pad, W + 2 pad)."""
-    return array_module(x).pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    """x (N, C, H, W) with ``pad`` zeros on all four sides, or ``(top, bottom, left, right)`` zeros:
+    (N, C, H + top + bottom, W + left + right)."""
+    top, bottom, left, right = (pad,) * 4 if isinstance(pad, int) else pad
+    return array_module(x).pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
 
 
 def offset_view(a, row, col, stride, H_out, W_out):
-    """Element (row, col) of every window of a[..., H, W] placed ``stride`` apart: a view (..., H_out, W_out)."""
-    return a[..., row:row + stride * (H_out - 1) + 1:stride, col:col + stride * (W_out - 1) + 1:stride]
+    """Element (row, col) of every window of a[..., H, W] placed ``stride`` apart (an int, or a pair
+    (sh, sw)): a view (..., H_out, W_out)."""
+    sh, sw = (stride, stride) if isinstance(stride, int) else stride
+    return a[..., row:row + sh * (H_out - 1) + 1:sh, col:col + sw * (W_out - 1) + 1:sw]
+
+
+def window(a, i, j, geometry, HH, WW):
+    """The window of output position (i, j) in a padded a[..., H, W] under ``geometry`` (a ConvGeometry):
+    a view (..., HH, WW) of the taps ``dilation`` apart, as the definition of a convolution reads it."""
+    (sh, sw), (dh, dw) = geometry.stride, geometry.dilation
+    return a[..., i * sh:i * sh + dh * (HH - 1) + 1:dh, j * sw:j * sw + dw * (WW - 1) + 1:dw]
