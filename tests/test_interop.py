@@ -56,6 +56,14 @@ MODELS = {
     # Projections at stride 1 (4 -> 6 channels) and at stride 2 on an even size; global pooling into the classifier.
     "convnet residual projections": lambda dtype: ConvNet(input_dim=(2, 6, 6), spec="c4p-r6-r6p-g-d0.8", num_classes=3,
                                                           normalization="batchnorm", seed=0, dtype=dtype),
+    # The conv family: a dilated conv, separable blocks at stride 1 and at stride 2 on an odd height and an even
+    # width (9x8 -> 5x4, PyTorch's floor), a transposed conv doubling the size, under each normalization.
+    "convnet mobile": lambda dtype: ConvNet(input_dim=(3, 9, 8), spec="c4d2-s6-s8p-u4-s6p-g-f7", num_classes=5,
+                                            normalization="batchnorm", seed=0, dtype=dtype),
+    "convnet mobile groupnorm": lambda dtype: ConvNet(input_dim=(2, 10, 10), spec="c4d3a-s6p-u4", num_classes=3,
+                                                      normalization="groupnorm", num_groups=2, seed=0, dtype=dtype),
+    "convnet mobile plain": lambda dtype: ConvNet(input_dim=(2, 6, 6), spec="s4p-u3-c4d2p", num_classes=3, seed=0,
+                                                  dtype=dtype),
 }
 CONVNETS = [kind for kind in MODELS if kind.startswith("convnet")]
 
@@ -387,6 +395,31 @@ def test_from_torch_reads_the_spec_grammar():
                     nn.Linear(2, 2)]) == "c2-g-d1"
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_from_torch_reads_a_mobilenet_and_gives_its_scores(dtype, rng):
+    """A small MobileNet (v1): a stem conv, depthwise-separable blocks at stride 1 and 2 with batch norm and
+    ReLU, global pooling and a classifier, with running statistics from a few training batches."""
+    torch.manual_seed(0)
+
+    def separable(channels, filters, stride):
+        return [nn.Conv2d(channels, channels, 3, stride=stride, padding=1, groups=channels), nn.BatchNorm2d(channels),
+                nn.ReLU(), nn.Conv2d(channels, filters, 1), nn.BatchNorm2d(filters), nn.ReLU()]
+
+    layers = [nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), *separable(8, 16, 1),
+              *separable(16, 16, 2), *separable(16, 32, 2), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(32, 10)]
+    mobilenet = nn.Sequential(*layers).to(getattr(torch, np.dtype(dtype).name))
+    mobilenet.train()
+    for _ in range(3):  # running statistics that are not the initial zeros and ones
+        mobilenet(torch.from_numpy(rng.standard_normal((8, 3, 16, 16)).astype(dtype)))
+    mobilenet.eval()
+    model = interchange.from_torch(mobilenet, (3, 16, 16))
+    assert model.spec == "c8-s16-s16p-s32p-g" and model.normalization == "batchnorm" and model.dtype is dtype
+    x = rng.standard_normal((5, 3, 16, 16)).astype(dtype)
+    assert_agree(model.loss(x), torch_scores(mobilenet, x), TOLERANCES[dtype], "MobileNet: tinyconv against torch")
+    assert_agree(torch_scores(interchange.to_torch(model), x), torch_scores(mobilenet, x), TOLERANCES[dtype],
+                 "to_torch(from_torch(MobileNet)) against the MobileNet")
+
+
 def conv_net(*middle, head=None):
     """Conv2d(1, 4, 3), then ``middle``, then ``head`` (by default Flatten, Linear(64, 3)): with ReLU as the
     middle, a ConvNet on (1, 4, 4)."""
@@ -409,10 +442,33 @@ REFUSED = {
                                    nn.Linear(64, 3)], r"module\[0\] is Sequential"),
     "forward hook": (lambda: conv_net(hooked_relu()), r"module\[1\] \(ReLU\) has forward hooks"),
     # Conv settings.
-    "dilation": (lambda: [nn.Conv2d(1, 4, 3, padding=2, dilation=2), nn.ReLU(), nn.Flatten(), nn.Linear(64, 3)],
-                 r"module\[0\] \(Conv2d\) has dilation=\(2, 2\)"),
+    "dilation without its padding": (lambda: [nn.Conv2d(1, 4, 3, padding=1, dilation=2), nn.ReLU(), nn.Flatten(),
+                                              nn.Linear(16, 3)],
+                                     r"module\[0\] \(Conv2d\) has padding=\(1, 1\), but a ConvNet's conv there has "
+                                     r"padding=\(2, 2\)"),
+    "uneven dilation": (lambda: [nn.Conv2d(1, 4, 3, padding=(1, 2), dilation=(1, 2)), nn.ReLU(), nn.Flatten(),
+                                 nn.Linear(64, 3)],
+                        r"module\[0\] \(Conv2d\) has dilation=\(1, 2\), but a ConvNet dilates both axes alike"),
     "groups": (lambda: [nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Conv2d(2, 4, 3, padding=1, groups=2), nn.ReLU(),
-                        nn.Flatten(), nn.Linear(64, 3)], r"module\[2\] \(Conv2d\) has groups=2"),
+                        nn.Flatten(), nn.Linear(64, 3)],
+               r"module\[2\] \(Conv2d\) has groups=2 and out_channels=4, but a ConvNet's grouped conv is a "
+               r"separable block's depthwise conv"),
+    "depthwise alone": (lambda: [nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Conv2d(2, 2, 3, padding=1, groups=2),
+                                 nn.ReLU(), nn.Flatten(), nn.Linear(32, 3)],
+                        r"module\[4\] \(Flatten\) comes where a ConvNet has the 1x1 Conv2d of a separable block"),
+    "depthwise stride 3": (lambda: [nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(),
+                                    nn.Conv2d(2, 2, 3, stride=3, padding=1, groups=2), nn.ReLU(), nn.Conv2d(2, 2, 1),
+                                    nn.ReLU(), nn.Flatten(), nn.Linear(8, 3)],
+                           r"module\[2\] \(Conv2d\) has stride=\(3, 3\), but a separable block's depthwise conv runs "
+                           r"at stride 1, or 2"),
+    "transposed conv kernel": (lambda: conv_net(nn.ReLU(), nn.ConvTranspose2d(4, 2, 3, stride=2), nn.ReLU(),
+                                                head=(nn.Flatten(), nn.Linear(162, 3))),
+                               r"module\[2\] \(ConvTranspose2d\) has kernel_size=\(3, 3\), but a ConvNet's transposed "
+                               r"conv doubles the size with 2x2 filters at stride 2"),
+    "transposed conv output padding": (lambda: conv_net(nn.ReLU(), nn.ConvTranspose2d(4, 2, 2, stride=2,
+                                                                                     output_padding=1), nn.ReLU(),
+                                                        head=(nn.Flatten(), nn.Linear(162, 3))),
+                                       r"module\[2\] \(ConvTranspose2d\) has output_padding=\(1, 1\)"),
     "no bias": (lambda: [nn.Conv2d(1, 4, 3, padding=1, bias=False), nn.ReLU(), nn.Flatten(), nn.Linear(64, 3)],
                 r"module\[0\] \(Conv2d\) has bias=False"),
     "two filter sizes": (lambda: conv_net(nn.ReLU(), nn.Conv2d(4, 4, 5, padding=2), nn.ReLU()),
@@ -484,11 +540,11 @@ REFUSED = {
                                          head=(nn.Flatten(), nn.Linear(16, 3))),
                         r"module\[3\] \(ResidualBlock\)\.body\[0\] \(Conv2d\) has stride=\(3, 3\)"),
     # The order of the layers.
-    "empty": (lambda: [], r"the module ends where a ConvNet has Conv2d or ResidualBlock"),
+    "empty": (lambda: [], r"the module ends where a ConvNet has Conv2d, ConvTranspose2d or ResidualBlock"),
     "no conv": (lambda: [nn.Flatten(), nn.Linear(16, 3)], r"module\[0\] \(Flatten\) comes where a ConvNet has "
-                r"Conv2d or ResidualBlock \(a ConvNet starts with a conv block\)"),
+                r"Conv2d, ConvTranspose2d or ResidualBlock \(a ConvNet starts with a conv block\)"),
     "no flatten": (lambda: conv_net(nn.ReLU(), head=(nn.Linear(4, 3),)), r"module\[2\] \(Linear\) comes where a "
-                   r"ConvNet has Conv2d or ResidualBlock, AdaptiveAvgPool2d\(1\) or Flatten"),
+                   r"ConvNet has Conv2d, ConvTranspose2d or ResidualBlock, AdaptiveAvgPool2d\(1\) or Flatten"),
     "no relu": (lambda: conv_net(nn.MaxPool2d(2), head=(nn.Flatten(), nn.Linear(16, 3))),
                 r"module\[1\] \(MaxPool2d\) comes where a ConvNet has BatchNorm2d, GroupNorm or ReLU"),
     "dropout among the features": (lambda: conv_net(nn.ReLU(), nn.Dropout()), r"module\[2\] \(Dropout\) comes "

@@ -52,6 +52,16 @@ GRADCHECK_MODELS = {
         "c3a-r3-r4-r5p-g-f5-d0.7", input_dim=(2, 8, 8), num_classes=4, normalization="batchnorm", reg=0.1,
         seed=3, dtype=np.float64,
     ),
+    # The conv family's tokens: a dilated conv, depthwise-separable blocks at stride 1 and 2 (on an odd size,
+    # then an even one), a transposed conv block doubling the size, under batch norm and group norm.
+    "conv_mobile_batchnorm": lambda: ConvNet.from_spec(
+        "c4d2-s6-s6p-u4-s6p-g", input_dim=(2, 7, 7), num_classes=4, normalization="batchnorm", reg=0.1,
+        seed=6, dtype=np.float64,
+    ),
+    "conv_mobile_groupnorm": lambda: ConvNet.from_spec(
+        "c4d2a-s6p-u4-f5", input_dim=(2, 8, 6), num_classes=4, normalization="groupnorm", num_groups=2,
+        reg=0.1, seed=7, dtype=np.float64,
+    ),
     "conv_dropout_before_flatten": lambda: ConvNet.from_spec(
         "c3p-d0.6-f4-d0.8", input_dim=(1, 4, 4), num_classes=4, seed=4, dtype=np.float64,
     ),

@@ -12,6 +12,7 @@ from tinyconv.ops.inference import (  # noqa: F401 (the exports' vocabulary, rea
     Affine,
     BatchNorm,
     Conv,
+    ConvTranspose,
     Dropout,
     Flatten,
     GlobalAvgPool,

@@ -206,7 +206,15 @@ class _Graph:
 def _conv(graph, op, x):
     size = op.weight.shape[-1]
     return graph.node("Conv", [x, graph.constant(f"W{op.name}", op.weight), graph.constant(f"b{op.name}", op.bias)],
-                      kernel_shape=[size, size], strides=[op.stride] * 2, pads=[op.pad] * 4)
+                      kernel_shape=[size, size], strides=[op.stride] * 2, pads=[op.pad] * 4,
+                      dilations=[op.dilation] * 2, group=op.groups)
+
+
+def _conv_transpose(graph, op, x):
+    size = op.weight.shape[-1]
+    return graph.node("ConvTranspose", [x, graph.constant(f"W{op.name}", op.weight),
+                                        graph.constant(f"b{op.name}", op.bias)],
+                      kernel_shape=[size, size], strides=[op.stride] * 2)
 
 
 def _batchnorm(graph, op, x):
@@ -246,6 +254,7 @@ def _residual(graph, op, x):
 
 _NODES = {
     _walk.Conv: _conv,
+    _walk.ConvTranspose: _conv_transpose,
     _walk.BatchNorm: _batchnorm,
     _walk.GroupNorm: _groupnorm,
     _walk.LayerNorm: _layernorm,

@@ -11,18 +11,22 @@ with the same weight: PyTorch's momentum 0.1 is tinyconv's 0.9).
 that ConvNet's arrays through its op list, each primitive from the layer it stands for (the pairing
 ``to_torch`` uses the other way):
 
-- conv blocks ``Conv2d, [BatchNorm2d | GroupNorm], ReLU, [MaxPool2d | AvgPool2d]`` and
-  :class:`ResidualBlock` modules (``cN``, ``cNp``, ``cNa``, ``rN``, ``rNp``);
+- conv blocks ``Conv2d, [BatchNorm2d | GroupNorm], ReLU, [MaxPool2d | AvgPool2d]`` (``cN``, ``cNp``,
+  ``cNa``, and ``cNdD`` for a conv dilated by D), :class:`ResidualBlock` modules (``rN``, ``rNp``),
+  depthwise-separable blocks ``Conv2d(C, C, k, groups=C, stride 1 or 2), [norm], ReLU, Conv2d(C, F, 1),
+  [norm], ReLU`` (``sN``, ``sNp``) and upsampling blocks ``ConvTranspose2d(C, F, 2, stride=2), [norm],
+  ReLU`` (``uN``);
 - then ``Flatten``, or ``AdaptiveAvgPool2d(1), Flatten`` (``g``);
 - then ``Linear, ReLU`` (``fN``) and ``Dropout`` (``dP``) in any order, and the classifier ``Linear`` last.
 
-The layers must be exactly what a ConvNet computes: one odd filter size for every conv, stride 1, padding
-``(k - 1) // 2`` (or ``'same'``), a bias, no dilation or groups; pools of 2x2 windows at stride 2 without
-padding; batch norms with eps 1e-5, momentum 0.1, a weight, a bias and running statistics; group norms with
-eps 1e-5, a weight, a bias and one number of groups throughout; every conv block with the same
-normalization (batch norm where there are residual blocks); Linear layers with biases; every parameter in
-float32 or float64, one dtype throughout. Anything else is refused with a ValueError that names the layer
-and the setting, never approximated.
+The layers must be exactly what a ConvNet computes: one odd filter size for every conv but the 1x1 ones of
+separable blocks and residual shortcuts, stride 1 (2 in a separable block's depthwise conv), padding
+``dilation * (k - 1) // 2`` (or ``'same'``), a bias, groups only in a depthwise conv; pools of 2x2 windows
+at stride 2 without padding; batch norms with eps 1e-5, momentum 0.1, a weight, a bias and running
+statistics; group norms with eps 1e-5, a weight, a bias and one number of groups throughout; every conv block
+with the same normalization (batch norm where there are residual blocks); Linear layers with biases; every
+parameter in float32 or float64, one dtype throughout. Anything else is refused with a ValueError that names
+the layer and the setting, never approximated.
 """
 
 try:
@@ -98,7 +102,7 @@ def _sequential(ops, dtype):
 def _state_arrays(op):
     """The arrays of primitive ``op`` as the state dict of the module it becomes names them (a Linear's weight
     is the transpose of tinyconv's): ``to_torch`` copies them into the module, ``from_torch`` out of it."""
-    if isinstance(op, (_walk.Conv, _walk.Affine)):
+    if isinstance(op, (_walk.Conv, _walk.ConvTranspose, _walk.Affine)):
         return {"weight": op.weight.T if isinstance(op, _walk.Affine) else op.weight, "bias": op.bias}
     arrays = {"weight": op.gamma, "bias": op.beta}
     if isinstance(op, _walk.BatchNorm):
@@ -120,8 +124,14 @@ def _filled(module, op, **more):
 
 
 def _conv_module(op, dtype):
-    filters, channels, size, _ = op.weight.shape
-    return _filled(nn.Conv2d(channels, filters, size, stride=op.stride, padding=op.pad, device="meta", dtype=dtype), op)
+    filters, per_group, size, _ = op.weight.shape
+    return _filled(nn.Conv2d(per_group * op.groups, filters, size, stride=op.stride, padding=op.pad,
+                             dilation=op.dilation, groups=op.groups, device="meta", dtype=dtype), op)
+
+
+def _conv_transpose_module(op, dtype):
+    channels, filters, size, _ = op.weight.shape
+    return _filled(nn.ConvTranspose2d(channels, filters, size, stride=op.stride, device="meta", dtype=dtype), op)
 
 
 def _batchnorm_module(op, dtype):
@@ -149,6 +159,7 @@ def _residual_module(op, dtype):
 
 _MODULES = {
     _walk.Conv: _conv_module,
+    _walk.ConvTranspose: _conv_transpose_module,
     _walk.BatchNorm: _batchnorm_module,
     _walk.GroupNorm: _groupnorm_module,
     _walk.LayerNorm: _layernorm_module,
@@ -164,9 +175,11 @@ _MODULES = {
 
 # --- PyTorch to tinyconv ------------------------------------------------------------------------------------
 
-_SUPPORTED = (nn.Conv2d, nn.BatchNorm2d, nn.GroupNorm, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
+_SUPPORTED = (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d, nn.GroupNorm, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
               nn.Flatten, nn.Linear, nn.Dropout, ResidualBlock)
 _CONV_BLOCK = "a conv block is Conv2d, [BatchNorm2d | GroupNorm], ReLU, [MaxPool2d | AvgPool2d]"
+_SEPARABLE_BLOCK = ("a separable block is Conv2d(C, C, k, groups=C), [BatchNorm2d | GroupNorm], ReLU, Conv2d(C, F, 1), "
+                    "[BatchNorm2d | GroupNorm], ReLU")
 _RESIDUAL_BODY = (nn.Conv2d, nn.BatchNorm2d, nn.ReLU, nn.Conv2d, nn.BatchNorm2d)
 _NORMALIZATION_NAMES = {None: "no normalization", "batchnorm": "BatchNorm2d", "groupnorm": "GroupNorm"}
 
@@ -255,10 +268,14 @@ class _Reader:
         raise ValueError(f"{self.where}: {label} has {setting}, but {wanted}")
 
     def convnet(self):
-        features = "Conv2d or ResidualBlock"
-        while type(self.peek()) in (nn.Conv2d, ResidualBlock) or not self.tokens:
-            label, layer = self.take((nn.Conv2d, ResidualBlock), f"{features} (a ConvNet starts with a conv block)")
-            (self.conv_block if type(layer) is nn.Conv2d else self.residual_block)(label, layer)
+        features = "Conv2d, ConvTranspose2d or ResidualBlock"
+        blocks = {nn.Conv2d: self.conv_block, nn.ConvTranspose2d: self.up_block, ResidualBlock: self.residual_block}
+        while type(self.peek()) in blocks or not self.tokens:
+            label, layer = self.take(tuple(blocks), f"{features} (a ConvNet starts with a conv block)")
+            if type(layer) is nn.Conv2d and layer.groups > 1:
+                self.separable_block(label, layer)
+            else:
+                blocks[type(layer)](label, layer)
         expected = f"{features}, AdaptiveAvgPool2d(1) or Flatten"
         if type(self.peek()) is nn.AdaptiveAvgPool2d:
             label, pool = self.take((nn.AdaptiveAvgPool2d,), expected)
@@ -295,22 +312,71 @@ class _Reader:
 
     # --- layers ------------------------------------------------------------------------------------------
 
-    def conv_block(self, label, conv):
-        size = self.filter_size(label, conv)
-        self.conv(label, conv, size, 1, (size - 1) // 2)
+    def norm_relu(self, label, block):
+        """The [BatchNorm2d | GroupNorm], ReLU after the conv of ``label``; ``block`` says what the block is."""
         normalization = {nn.BatchNorm2d: "batchnorm", nn.GroupNorm: "groupnorm"}.get(type(self.peek()))
         if normalization is not None:
             norm_label, norm = self.advance()
-        self.take((nn.ReLU,), f"{'ReLU' if normalization else 'BatchNorm2d, GroupNorm or ReLU'} ({_CONV_BLOCK})")
+        self.take((nn.ReLU,), f"{'ReLU' if normalization else 'BatchNorm2d, GroupNorm or ReLU'} ({block})")
         self.use_normalization(label, normalization)
         if normalization is not None:
             self.norm(norm_label, norm)
-        token = f"c{conv.out_channels}"
+
+    def conv_block(self, label, conv):
+        size = self.filter_size(label, conv)
+        dilation = conv.dilation[0]
+        if conv.dilation[1] != dilation:
+            self.refuse(label, f"dilation={conv.dilation}", "a ConvNet dilates both axes alike ('cNdD')")
+        self.conv(label, conv, size, 1, dilation * (size - 1) // 2, dilation=dilation)
+        self.norm_relu(label, _CONV_BLOCK)
+        token = f"c{conv.out_channels}" + (f"d{dilation}" if dilation > 1 else "")
         if type(self.peek()) in (nn.MaxPool2d, nn.AvgPool2d):
             pool_label, pool = self.advance()
             self.pool(pool_label, pool)
             token += "p" if type(pool) is nn.MaxPool2d else "a"
         self.tokens.append(token)
+
+    def separable_block(self, label, depthwise):
+        """Conv2d(C, C, k, stride 1 or 2, groups=C), [norm], ReLU, Conv2d(C, F, 1), [norm], ReLU: 'sF' or 'sFp'."""
+        channels, stride = self.shape[0], depthwise.stride[0]
+        if depthwise.groups != channels or depthwise.out_channels != channels:
+            self.refuse(label, f"groups={depthwise.groups} and out_channels={depthwise.out_channels}",
+                        f"a ConvNet's grouped conv is a separable block's depthwise conv, with groups and "
+                        f"out_channels both the {channels} input channels")
+        if stride not in (1, 2):
+            self.refuse(label, f"stride={depthwise.stride}", "a separable block's depthwise conv runs at stride 1, "
+                                                             "or 2 to halve the size ('sNp')")
+        size = self.filter_size(label, depthwise)
+        if stride == 2 and size == 1:
+            self.refuse(label, "a 1x1 filter at stride 2", "a separable block strides filters of 3 or more")
+        self.conv(label, depthwise, size, stride, (size - 1) // 2, channels, groups=channels)
+        block = f"{_SEPARABLE_BLOCK}: {label} is its depthwise conv"
+        self.norm_relu(label, block)
+        pointwise_label, pointwise = self.take((nn.Conv2d,), f"the 1x1 Conv2d of a separable block ({block})")
+        self.conv(pointwise_label, pointwise, 1, 1, 0)
+        self.norm_relu(pointwise_label, _SEPARABLE_BLOCK)
+        self.tokens.append(f"s{pointwise.out_channels}{'p' if stride == 2 else ''}")
+
+    def up_block(self, label, conv):
+        """ConvTranspose2d(C, F, 2, stride=2), [norm], ReLU: 'uF'."""
+        channels, height, width = self.shape
+        settings = [("kernel_size", conv.kernel_size, (2, 2)), ("stride", conv.stride, (2, 2)),
+                    ("padding", conv.padding, (0, 0)), ("output_padding", conv.output_padding, (0, 0)),
+                    ("dilation", conv.dilation, (1, 1)), ("groups", conv.groups, 1),
+                    ("padding_mode", conv.padding_mode, "zeros")]
+        for name, value, wanted in settings:
+            if value != wanted:
+                self.refuse(label, f"{name}={value!r}", f"a ConvNet's transposed conv doubles the size with 2x2 "
+                                                        f"filters at stride 2 ({name}={wanted!r})")
+        if conv.bias is None:
+            self.refuse(label, "bias=False", "a ConvNet's convs have biases")
+        if conv.in_channels != channels:
+            self.refuse(label, f"in_channels={conv.in_channels}", f"its input has {channels} channels")
+        self.check_dtype(label, conv.weight, conv.bias)
+        self.shape = (conv.out_channels, 2 * height, 2 * width)
+        self.norm_relu(label, "an upsampling block is ConvTranspose2d(C, F, 2, stride=2), [BatchNorm2d | GroupNorm], "
+                              "ReLU")
+        self.tokens.append(f"u{conv.out_channels}")
 
     def residual_block(self, label, block):
         body, shortcut = block.body, block.shortcut
@@ -361,17 +427,18 @@ class _Reader:
                         f"a ConvNet has one filter size, and {self.size_label} has {self.size}")
         return self.size
 
-    def conv(self, label, conv, size, stride, pad, filters=None):
-        """Check a Conv2d of a ``size`` x ``size`` kernel at ``stride`` with padding ``pad`` (and ``filters``
-        output channels where the block fixes them)."""
+    def conv(self, label, conv, size, stride, pad, filters=None, dilation=1, groups=1):
+        """Check a Conv2d of a ``size`` x ``size`` kernel at ``stride`` with padding ``pad``, ``dilation`` and
+        ``groups`` (and ``filters`` output channels where the block fixes them)."""
         channels, height, width = self.shape
         padding = conv.padding
         if isinstance(padding, str):  # 'valid' is no padding, 'same' (stride 1 only) is (k - 1) // 2 for odd k
-            padding = (0, 0) if padding == "valid" else tuple((k - 1) // 2 for k in conv.kernel_size)
+            padding = (0, 0) if padding == "valid" else tuple(d * (k - 1) // 2 for k, d in zip(conv.kernel_size,
+                                                                                            conv.dilation))
         settings = [
             ("kernel_size", conv.kernel_size, (size, size)),
-            ("dilation", conv.dilation, (1, 1)),
-            ("groups", conv.groups, 1),
+            ("dilation", conv.dilation, (dilation, dilation)),
+            ("groups", conv.groups, groups),
             ("stride", conv.stride, (stride, stride)),
             ("padding", padding, (pad, pad)),
             ("padding_mode", conv.padding_mode, "zeros"),
@@ -388,7 +455,8 @@ class _Reader:
             self.refuse(label, f"in_channels={conv.in_channels}", f"its input has {channels} channels"
                         + (f" (input_shape {self.input_dim})" if reads_the_input else ""))
         self.check_dtype(label, conv.weight, conv.bias)
-        height, width = ((height + 2 * pad - size) // stride + 1, (width + 2 * pad - size) // stride + 1)
+        reach = dilation * (size - 1) + 1
+        height, width = ((height + 2 * pad - reach) // stride + 1, (width + 2 * pad - reach) // stride + 1)
         self.shape = (conv.out_channels, height, width)
 
     def use_normalization(self, label, normalization):
@@ -466,7 +534,7 @@ class _Reader:
         """The ConvNet of the tokens read, its arrays copied from the layers: each primitive of its op list
         (``_walk.operations``, the model's own arrays) takes the state of the layer it stands for, as
         :func:`_state_arrays` pairs them for ``to_torch``."""
-        config = {"input_dim": list(self.input_dim), "spec": "-".join(self.tokens), "filter_size": self.size,
+        config = {"input_dim": list(self.input_dim), "spec": "-".join(self.tokens), "filter_size": self.size or 3,
                   "num_classes": num_classes, "normalization": self.normalization,
                   "num_groups": self.groups or 2, "dtype": np.dtype(_DTYPES[self.dtype]).name}
         model = ConvNet.zeros(config)
@@ -486,7 +554,7 @@ class _Reader:
 
 
 # The primitives with arrays, and the layer each stands for in a ConvNet's Sequential.
-_STATEFUL = {_walk.Conv: nn.Conv2d, _walk.BatchNorm: nn.BatchNorm2d, _walk.GroupNorm: nn.GroupNorm,
+_STATEFUL = {_walk.Conv: nn.Conv2d, _walk.ConvTranspose: nn.ConvTranspose2d, _walk.BatchNorm: nn.BatchNorm2d, _walk.GroupNorm: nn.GroupNorm,
              _walk.Affine: nn.Linear}
 
 

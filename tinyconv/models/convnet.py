@@ -4,15 +4,19 @@ Spec grammar: '-'-separated tokens, in this order
 
 - one or more feature tokens:
   ``cN`` a conv block of N filters (conv - [norm] - relu), ``cNp`` the same followed by 2x2 max pooling,
-  ``cNa`` the same followed by 2x2 average pooling, ``rN`` a residual basic block of N filters (it needs
-  ``normalization='batchnorm'``), ``rNp`` the same halving the spatial size with stride 2;
+  ``cNa`` the same followed by 2x2 average pooling, ``cNdD`` (also ``cNdDp``, ``cNdDa``) its conv dilated
+  by D (taps D pixels apart, padded to keep the size), ``rN`` a residual basic block of N filters (it needs
+  ``normalization='batchnorm'``), ``rNp`` the same halving the spatial size with stride 2, ``sN`` a
+  depthwise-separable block (MobileNet's: a depthwise conv block, each channel filtered alone, then a 1x1
+  conv block of N filters), ``sNp`` the same with its depthwise conv at stride 2, ``uN`` a transposed conv
+  block of N filters that doubles the height and width (2x2 filters at stride 2 - [norm] - relu);
 - optionally ``g``: global average pooling in place of the flatten;
 - any number of ``fN`` (a hidden affine - relu layer of N units) and ``dP`` (dropout keeping each unit
   with probability P, e.g. ``d0.5``, before the next affine layer).
 
 The classifier (an affine layer to ``num_classes`` scores) and the softmax loss end every network.
 ``"c16p-c32p-f128"`` is two pooled conv blocks and one hidden layer; ``"c32-r32-r64p-r128p-g"`` a small
-ResNet.
+ResNet; ``"c16-s32-s64p-s128p-g"`` a small MobileNet.
 """
 
 import re
@@ -22,29 +26,34 @@ import numpy as np
 
 from tinyconv import _checks
 from tinyconv.models._base import Model
-from tinyconv.ops import Affine, ConvBlock, Dropout, GlobalAvgPool, ResidualBlock
+from tinyconv.ops import Affine, ConvBlock, Dropout, GlobalAvgPool, ResidualBlock, SeparableBlock, UpBlock
 
 DEFAULT_GAUSSIAN_SCALE = 1e-2
 NORMALIZATIONS = (None, "batchnorm", "groupnorm")
 INITS = ("he", "gaussian", "pytorch")
 
-_FEATURE_TOKEN = re.compile(r"([cr])([1-9][0-9]*)([pa]?)")
+_FEATURE_TOKEN = re.compile(r"([crsu])([1-9][0-9]*)(?:d([1-9][0-9]*))?([pa]?)")
+_FEATURE_KINDS = {"c": "conv", "r": "residual", "s": "separable", "u": "upsample"}
 _HIDDEN_TOKEN = re.compile(r"f([1-9][0-9]*)")
 _DROPOUT_TOKEN = re.compile(r"d(0\.[0-9]*[1-9][0-9]*|1(\.0*)?)")
 _SPEC_GRAMMAR = (
     "a ConvNet spec is '-'-separated tokens: feature tokens first (cN: a conv block of N filters, cNp / cNa: "
-    "the same then 2x2 max / average pooling, rN: a residual block of N filters, rNp: the same at stride 2), "
+    "the same then 2x2 max / average pooling, cNdD: its conv dilated by D, rN: a residual block of N filters, "
+    "rNp: the same at stride 2, sN / sNp: a depthwise-separable block, uN: a transposed conv block doubling the "
+    "size), "
     "then optionally g (global average pooling), then fN (a hidden layer of N units) and dP (dropout keeping "
     "a unit with probability P, e.g. d0.5), e.g. 'c16p-c32p-f128' or 'c32-r32-r64p-r128p-g'"
 )
 
 class Layer(NamedTuple):
-    """One token of a spec: ``kind`` is 'conv', 'residual', 'global_pool', 'affine' or 'dropout'."""
+    """One token of a spec: ``kind`` is 'conv', 'residual', 'separable', 'upsample', 'global_pool', 'affine'
+    or 'dropout'."""
 
     kind: str
     units: int = 0  # filters or hidden units
-    pool: str = ""  # a conv block's 'p' (max) or 'a' (average) pooling; a residual block's 'p' (stride 2)
+    pool: str = ""  # a conv block's 'p' (max) or 'a' (average) pooling; a residual or separable block's 'p'
     keep: float = 1.0  # dropout's keep probability
+    dilation: int = 1  # a conv block's
 
     @property
     def token(self):
@@ -53,7 +62,9 @@ class Layer(NamedTuple):
         if self.kind == "dropout":
             # The shortest text that reads back as the same float, without an exponent ("d1", "d0.00001").
             return "d" + np.format_float_positional(self.keep, trim="-")
-        return {"conv": "c", "residual": "r", "affine": "f"}[self.kind] + f"{self.units}{self.pool}"
+        dilation = f"d{self.dilation}" if self.dilation > 1 else ""
+        letter = {"conv": "c", "residual": "r", "separable": "s", "upsample": "u", "affine": "f"}[self.kind]
+        return f"{letter}{self.units}{dilation}{self.pool}"
 
 
 def parse_spec(spec):
@@ -64,13 +75,9 @@ def parse_spec(spec):
     for token in spec.strip().split("-"):
         feature, hidden, dropout = (pattern.fullmatch(token) for pattern in (_FEATURE_TOKEN, _HIDDEN_TOKEN,
                                                                              _DROPOUT_TOKEN))
-        features_done = any(layer.kind not in ("conv", "residual") for layer in layers)
+        features_done = any(layer.kind not in _FEATURE_KINDS.values() for layer in layers)
         if feature and not features_done:
-            kind = "conv" if feature.group(1) == "c" else "residual"
-            if kind == "residual" and feature.group(3) == "a":
-                raise ValueError(f"ConvNet: bad token {token!r} in spec {spec!r}: a residual block downsamples "
-                                 "with 'p' (stride 2), not 'a'")
-            layers.append(Layer(kind, int(feature.group(2)), feature.group(3)))
+            layers.append(_feature_layer(spec, token, feature))
         elif token == "g" and layers and not features_done:
             layers.append(Layer("global_pool"))
         elif (hidden or dropout) and layers:
@@ -78,6 +85,22 @@ def parse_spec(spec):
         else:
             raise ValueError(f"ConvNet: bad token {token!r} in spec {spec!r}: {_SPEC_GRAMMAR}")
     return layers
+
+
+def _feature_layer(spec, token, match):
+    """The Layer of a feature token, refusing the suffixes its kind does not take."""
+    letter, units, dilation, pool = match.groups()
+    kind = _FEATURE_KINDS[letter]
+    refused = None
+    if dilation is not None and (kind != "conv" or int(dilation) < 2):
+        refused = "only a conv block dilates, by 2 or more ('c32d2')"
+    elif pool == "a" and kind != "conv":
+        refused = f"a {kind} block downsamples with 'p' (stride 2), not 'a'" if kind != "upsample" else None
+    if kind == "upsample" and pool:
+        refused = "an upsampling block doubles the size and takes no 'p' or 'a'"
+    if refused:
+        raise ValueError(f"ConvNet: bad token {token!r} in spec {spec!r}: {refused}")
+    return Layer(kind, int(units), pool, dilation=int(dilation or 1))
 
 
 def spec_from_lists(num_filters, pool, hidden_dims):
@@ -145,6 +168,9 @@ class ConvNet(Model):
       (``(F,)`` for batchnorm, ``(1, F, 1, 1)`` for groupnorm);
     - residual block: ``W{n}a, b{n}a, gamma{n}a, beta{n}a`` and ``W{n}b, ...`` for its two convs, and
       ``W{n}s (F, C, 1, 1), b{n}s, gamma{n}s, beta{n}s`` for the projection shortcut where the shape changes;
+    - separable block: ``W{n}dw (C, 1, k, k), b{n}dw`` (the depthwise conv) and ``W{n}pw (F, C, 1, 1), b{n}pw``
+      (the pointwise conv), each with ``gamma`` and ``beta`` under a normalization;
+    - upsampling block: ``W{n} (C, F, 2, 2)`` (a transposed convolution's layout), ``b{n} (F,)`` and its norm's;
     - affine layer: ``W{n} (D, M)``, ``b{n} (M,)``.
 
     ``bn_params`` holds one dict per normalization in forward order (a residual block has two or three).
@@ -246,12 +272,17 @@ class ConvNet(Model):
         ops, self._numbers, number = [], [], 0  # the parameter number of each layer (None for those without)
         for index, layer in enumerate(self.layers, start=1):
             label = f"layer {index} ({layer.token})"
-            numbered = layer.kind in ("conv", "residual", "affine")
+            numbered = layer.kind not in ("global_pool", "dropout")
             number += numbered
             self._numbers.append(number if numbered else None)
             if layer.kind == "conv":
                 ops.append(ConvBlock(str(number), layer.units, size, self.normalization, self.num_groups,
-                                     {"p": "max", "a": "avg", "": ""}[layer.pool], label))
+                                     {"p": "max", "a": "avg", "": ""}[layer.pool], label, dilation=layer.dilation))
+            elif layer.kind == "separable":
+                ops.append(SeparableBlock(number, layer.units, size, self.normalization, self.num_groups,
+                                          2 if layer.pool else 1, label))
+            elif layer.kind == "upsample":
+                ops.append(UpBlock(str(number), layer.units, self.normalization, self.num_groups, label))
             elif layer.kind == "residual":
                 if self.normalization != "batchnorm":
                     raise ValueError(f"{where}: {label} is a residual block, which uses batch normalization; pass "

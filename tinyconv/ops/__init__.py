@@ -10,5 +10,7 @@ A model holds its ops in ``model.ops`` and runs them in one loop (:class:`tinyco
 from tinyconv.ops._op import Op, Plan
 from tinyconv.ops.conv import ConvBlock, GlobalAvgPool, ResidualBlock
 from tinyconv.ops.dense import Affine, Dropout
+from tinyconv.ops.separable import SeparableBlock, UpBlock
 
-__all__ = ["Op", "Plan", "ConvBlock", "ResidualBlock", "GlobalAvgPool", "Affine", "Dropout"]
+__all__ = ["Op", "Plan", "ConvBlock", "ResidualBlock", "SeparableBlock", "UpBlock", "GlobalAvgPool", "Affine",
+           "Dropout"]

@@ -40,6 +40,7 @@ def pooled_size(where, name, size, label):
 
 
 def _conv_params(suffix, filters, channels, size, normalization):
+    """The shapes of a conv's parameters (``channels`` per filter) and of its norm's."""
     shapes = {f"W{suffix}": (filters, channels, size, size), f"b{suffix}": (filters,)}
     if normalization is not None:
         shape = (1, filters, 1, 1) if normalization == "groupnorm" else (filters,)
@@ -47,52 +48,92 @@ def _conv_params(suffix, filters, channels, size, normalization):
     return shapes
 
 
+def torch_pads(size, reach, pad, stride):
+    """(before, after) padding of one axis that makes the output size exactly PyTorch's
+    ``(size + 2 * pad - reach) // stride + 1``: the rows a strided window never reaches are left out of
+    the padding after. ``reach`` is the dilated window, ``dilation * (size - 1) + 1``."""
+    return pad, pad - (size + 2 * pad - reach) % stride
+
+
 @dataclass(frozen=True)
 class ConvBlock(Op):
-    """conv (stride 1, pad ``(size - 1) // 2``) - [batchnorm | groupnorm] - relu - [2x2 max | avg pool].
+    """conv - [batchnorm | groupnorm] - relu - [2x2 max | avg pool].
 
-    ``(N, C, H, W) -> (N, filters, H', W')`` with ``H' = H + 2 * pad - size + 1`` (H for odd sizes), halved
-    by the pool. Params ``W{suffix} (filters, C, size, size)``, ``b{suffix} (filters,)`` and with a norm
+    The conv is ``size x size`` with taps ``dilation`` apart, padded by ``dilation * (size - 1) // 2`` on
+    every side (the size is kept for odd sizes at stride 1; at stride 2 the output is PyTorch's,
+    ``(H - 1) // 2 + 1`` for odd sizes), over all channels, or with ``depthwise`` over each channel alone
+    (groups = C, as many filters as channels). ``(N, C, H, W) -> (N, filters, H', W')``, halved by the pool.
+    Params ``W{suffix} (filters, C or 1, size, size)``, ``b{suffix} (filters,)`` and with a norm
     ``gamma{suffix}``, ``beta{suffix}`` (``(filters,)``, or ``(1, filters, 1, 1)`` for groupnorm).
     """
 
     suffix: str
-    filters: int
+    filters: int  # None for a depthwise conv: as many as the input has channels
     size: int
     normalization: str = None  # None, 'batchnorm' or 'groupnorm'
     num_groups: int = 1
     pool: str = ""  # '', 'max' or 'avg'
     label: str = "the conv block"  # how error messages name the block
+    dilation: int = 1
+    stride: int = 1
+    depthwise: bool = False
 
     @property
-    def conv_param(self):
-        return {"stride": 1, "pad": (self.size - 1) // 2}
+    def _pad(self):
+        return self.dilation * (self.size - 1) // 2
+
+    def conv_param(self, channels, height, width):
+        """The conv's parameters for an input of ``channels`` x ``height`` x ``width``."""
+        param = {"stride": self.stride, "pad": self._pad}
+        if self.stride > 1:  # a window that would hang over the last rows leaves them out, as PyTorch does
+            reach = self.dilation * (self.size - 1) + 1
+            param["pad"] = (*torch_pads(height, reach, self._pad, self.stride),
+                            *torch_pads(width, reach, self._pad, self.stride))
+        if self.dilation > 1:
+            param["dilation"] = self.dilation
+        if self.depthwise:
+            param["groups"] = channels
+        return param
+
+    def _out_size(self, size):
+        return (size + 2 * self._pad - self.dilation * (self.size - 1) - 1) // self.stride + 1
 
     def plan(self, where, in_shape):
         channels, height, width = in_shape
-        if self.normalization == "groupnorm" and self.filters % self.num_groups:
-            raise ValueError(f"{where}: num_groups={self.num_groups} does not divide the {self.filters} filters "
+        filters = channels if self.depthwise else self.filters
+        if self.normalization == "groupnorm" and filters % self.num_groups:
+            raise ValueError(f"{where}: num_groups={self.num_groups} does not divide the {filters} filters "
                              f"of {self.label}; choose num_groups that divides every block's filters")
-        shrink = 1 - self.size % 2  # pad (size - 1) // 2 keeps odd sizes and takes one off for even ones
-        height, width = height - shrink, width - shrink
-        multiply_adds = self.filters * channels * self.size ** 2 * height * width
+        if min(self._out_size(height), self._out_size(width)) < 1:
+            raise ValueError(f"{where}: {self.label} dilates its {self.size}x{self.size} filters by {self.dilation} "
+                             f"to {self.dilation * (self.size - 1) + 1} pixels, more than its {height}x{width} "
+                             "input padded; use a smaller dilation or a larger input_dim")
+        reach = self.dilation * (self.size - 1) + 1
+        if self.stride > 1 and min(torch_pads(size, reach, self._pad, self.stride)[1] for size in (height, width)) < 0:
+            raise ValueError(f"{where}: {self.label} strides {self.size}x{self.size} filters by {self.stride} over a "
+                             f"{height}x{width} input, which leaves a row or column its windows never reach and its "
+                             "padding cannot drop; use filter_size 3 or more, or an input size the stride divides")
+        height, width = self._out_size(height), self._out_size(width)
+        per_filter = 1 if self.depthwise else channels
+        multiply_adds = filters * per_filter * self.size ** 2 * height * width
         if self.pool:
             height = pooled_size(where, "height", height, self.label)
             width = pooled_size(where, "width", width, self.label)
-        norms = () if self.normalization is None else (self.filters if self.normalization == "batchnorm" else None,)
-        return Plan((self.filters, height, width),
-                    _conv_params(self.suffix, self.filters, channels, self.size, self.normalization), norms,
+        norms = () if self.normalization is None else (filters if self.normalization == "batchnorm" else None,)
+        return Plan((filters, height, width),
+                    _conv_params(self.suffix, filters, per_filter, self.size, self.normalization), norms,
                     multiply_adds)
 
     def forward(self, params, x, norms, mode):
         arrays = [params[name] for name in norm_names(params, self.suffix)]
         forward = _BLOCKS[self.normalization][0]
+        conv_param = self.conv_param(*x.shape[1:])
         if self.normalization == "groupnorm":
-            out, cache = forward(x, *arrays, self.num_groups, self.conv_param, next(norms))
+            out, cache = forward(x, *arrays, self.num_groups, conv_param, next(norms))
         elif self.normalization == "batchnorm":
-            out, cache = forward(x, *arrays, self.conv_param, next(norms))
+            out, cache = forward(x, *arrays, conv_param, next(norms))
         else:
-            out, cache = forward(x, *arrays, self.conv_param)
+            out, cache = forward(x, *arrays, conv_param)
         pool_cache = None
         if self.pool == "max":
             out, pool_cache = max_pool_forward_fast(out, POOL_PARAM)
@@ -112,13 +153,17 @@ class ConvBlock(Op):
         return dx, {f"{name}{self.suffix}": grad for name, grad in zip(names, arrays)}
 
     def describe(self):
-        parts = [f"conv {self.size}x{self.size}, {self.filters} filters", self.normalization, "relu",
+        conv = f"depthwise conv {self.size}x{self.size}" if self.depthwise else \
+            f"conv {self.size}x{self.size}, {self.filters} filters"
+        parts = [conv + (f", dilation {self.dilation}" if self.dilation > 1 else "")
+                 + (f", stride {self.stride}" if self.stride > 1 else ""), self.normalization, "relu",
                  f"2x2 {self.pool} pool" if self.pool else None]
         return " - ".join(part for part in parts if part)
 
     def inference(self, params, norms, cast):
-        ops = [inference.Conv(self.suffix, cast(params[f"W{self.suffix}"]), cast(params[f"b{self.suffix}"]), 1,
-                              self.conv_param["pad"])]
+        weight = cast(params[f"W{self.suffix}"])
+        ops = [inference.Conv(self.suffix, weight, cast(params[f"b{self.suffix}"]), self.stride, self._pad,
+                              self.dilation, weight.shape[0] if self.depthwise else 1)]
         if self.normalization is not None:
             ops.append(inference_norm(self.normalization, params, self.suffix, next(norms), cast, self.num_groups))
         ops.append(inference.ReLU())

@@ -12,13 +12,28 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Conv:
-    """``weight (F, C, k, k)``, ``bias (F,)``, zero padding ``pad`` on every side, square ``stride``."""
+    """``weight (F, C / groups, k, k)``, ``bias (F,)``, zero padding ``pad`` on every side, square ``stride``,
+    taps ``dilation`` apart, ``groups`` of channels; the output size is PyTorch's and ONNX's,
+    ``(H + 2 * pad - dilation * (k - 1) - 1) // stride + 1``."""
 
     name: str  # the suffix of the model's parameters: '1' for W1 and b1, '3a' for W3a and b3a
     weight: np.ndarray
     bias: np.ndarray
     stride: int
     pad: int
+    dilation: int = 1
+    groups: int = 1
+
+
+@dataclass(frozen=True)
+class ConvTranspose:
+    """The transposed convolution of ``weight (C, F, k, k)`` at square ``stride``, no padding, then ``bias
+    (F,)``: ``(N, C, H, W) -> (N, F, (H - 1) * stride + k, ...)``."""
+
+    name: str
+    weight: np.ndarray
+    bias: np.ndarray
+    stride: int
 
 
 @dataclass(frozen=True)

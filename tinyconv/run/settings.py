@@ -156,9 +156,10 @@ class RunSettings:
 
     model: str = _setting(
         "text", _model, "three-layer (conv-relu-pool-affine-relu-affine), fc (two hidden layers of 100), or a "
-        "ConvNet spec: '-'-separated cN (N filters), cNp / cNa (then 2x2 max / average pool), rN / rNp (a residual "
-        "block, at stride 2), g (global average pooling), fN (N hidden units), dP (dropout keeping P), e.g. "
-        "c16p-c32p-f128 or c32-r32-r64p-g.")
+        "ConvNet spec: '-'-separated cN (N filters), cNp / cNa (then 2x2 max / average pool), cNdD (dilated by "
+        "D), rN / rNp (a residual block, at stride 2), sN / sNp (a depthwise-separable block, at stride 2), uN (a "
+        "transposed conv doubling the size), g (global average pooling), fN (N hidden units), dP (dropout keeping "
+        "P), e.g. c16p-c32p-f128, c32-r32-r64p-g or c16-s32-s64p-g.")
     normalization: str = _setting(
         "text", _one_of(NORMALIZATIONS), "fc: batchnorm or layernorm; ConvNet specs: batchnorm or groupnorm "
         "(residual blocks need batchnorm).", default="none", choices=NORMALIZATIONS)
