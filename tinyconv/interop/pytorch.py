@@ -175,8 +175,8 @@ _MODULES = {
 
 # --- PyTorch to tinyconv ------------------------------------------------------------------------------------
 
-_SUPPORTED = (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d, nn.GroupNorm, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d,
-              nn.Flatten, nn.Linear, nn.Dropout, ResidualBlock)
+_SUPPORTED = (nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d, nn.GroupNorm, nn.ReLU, nn.MaxPool2d, nn.AvgPool2d,
+              nn.AdaptiveAvgPool2d, nn.Flatten, nn.Linear, nn.Dropout, ResidualBlock)
 _CONV_BLOCK = "a conv block is Conv2d, [BatchNorm2d | GroupNorm], ReLU, [MaxPool2d | AvgPool2d]"
 _SEPARABLE_BLOCK = ("a separable block is Conv2d(C, C, k, groups=C), [BatchNorm2d | GroupNorm], ReLU, Conv2d(C, F, 1), "
                     "[BatchNorm2d | GroupNorm], ReLU")
@@ -554,8 +554,8 @@ class _Reader:
 
 
 # The primitives with arrays, and the layer each stands for in a ConvNet's Sequential.
-_STATEFUL = {_walk.Conv: nn.Conv2d, _walk.ConvTranspose: nn.ConvTranspose2d, _walk.BatchNorm: nn.BatchNorm2d, _walk.GroupNorm: nn.GroupNorm,
-             _walk.Affine: nn.Linear}
+_STATEFUL = {_walk.Conv: nn.Conv2d, _walk.ConvTranspose: nn.ConvTranspose2d, _walk.BatchNorm: nn.BatchNorm2d,
+             _walk.GroupNorm: nn.GroupNorm, _walk.Affine: nn.Linear}
 
 
 def _flattened(items):
