@@ -36,6 +36,14 @@ def layer_cases(rng, dtype):
         ("conv im2col 5x3 s2", L.conv_forward_fast, L.conv_backward_fast,
          (r(4, 3, 11, 9), r(6, 3, 5, 3), r(6)), ({"stride": 2, "pad": 2},)),
     ]
+    cases += [
+        ("conv dilated, grouped, four pads", L.conv_forward_fast, L.conv_backward_fast,
+         (r(2, 4, 9, 8), r(6, 2, 3, 2), r(6)), ({"stride": (2, 1), "pad": (1, 1, 2, 0), "dilation": 2, "groups": 2},)),
+        ("conv depthwise", L.conv_forward_fast, L.conv_backward_fast, (x4, r(16, 1, 3, 3), r(16)),
+         ({**conv, "groups": 16},)),
+        ("transposed conv", L.conv_transpose_forward_fast, L.conv_transpose_backward_fast,
+         (r(2, 4, 5, 5), r(4, 3, 3, 3), r(6)), ({"stride": 2, "pad": 1, "output_padding": 1, "groups": 2},)),
+    ]
     for algorithm in ("im2col", "winograd2", "winograd4"):
         cases.append((f"conv {algorithm}", L.conv_forward_fast, L.conv_backward_fast, (x4, w3, b),
                       ({**conv, "algorithm": algorithm},)))

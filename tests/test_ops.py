@@ -17,6 +17,14 @@ OPS = [
     (ops.ConvBlock("1", 4, 3, "batchnorm", pool="avg"), (2, 4, 6)),
     (ops.ConvBlock("1", 4, 3, "groupnorm", num_groups=2), (3, 5, 4)),
     (ops.ConvBlock("1", 3, 4, pool="max"), (2, 7, 5)),  # an even filter size takes one off each side
+    (ops.ConvBlock("1", 3, 3, dilation=2, pool="avg"), (2, 6, 8)),
+    (ops.ConvBlock("1", None, 3, "batchnorm", stride=2, depthwise=True), (3, 5, 6)),  # PyTorch's floor on 6
+    (ops.SeparableBlock(3, 4, 3, "batchnorm", stride=2), (3, 6, 5)),
+    (ops.SeparableBlock(3, 4, 3, "groupnorm", num_groups=2), (2, 4, 3)),
+    (ops.SeparableBlock(3, 5, 5), (2, 5, 4)),
+    (ops.UpBlock("2", 4, "batchnorm"), (3, 2, 3)),
+    (ops.UpBlock("2", 4, "groupnorm", num_groups=2), (2, 3, 2)),
+    (ops.UpBlock("2", 3), (2, 2, 2)),
     (ops.ResidualBlock(2, 3, 3), (3, 5, 5)),
     (ops.ResidualBlock(2, 4, 3, stride=2), (3, 5, 6)),
     (ops.GlobalAvgPool(), (3, 4, 5)),
