@@ -388,7 +388,7 @@ def test_a_pickle_is_not_a_model_file_and_no_advice_to_unpickle_it(tmp_path):
     ({"input": {"channels": 2, "height": 6, "width": 6, "value_range": [16, 0], "background": "dark",
                 "fit": "pad"}}, r"metadata\['input'\]\['value_range'\] must be two finite numbers \[low, high\] with low < high"),
     ({"input": {"channels": 2, "height": 6, "width": 6, "value_range": [0, 16], "background": "dark",
-                "fit": "stretch"}}, r"metadata\['input'\]\['fit'\] must be one of"),
+                "fit": "squash"}}, r"metadata\['input'\]\['fit'\] must be one of"),
     ({"dataset": 7}, r"metadata\['dataset'\] must be a string"),
 ])
 def test_a_model_files_metadata_is_checked_against_its_model(tmp_path, change, message):

@@ -10,7 +10,7 @@ mean image subtracted during training. :func:`prepare_image` turns a PNG or JPEG
    lighter part, invert it: a photo of a digit written on paper becomes light ink on a dark ground;
 3. bring it to the dataset's size: 'content' crops to the object's bounding box and centres it in a
    square (the UCI digits fill their box), 'pad' pads to a square with the
-   background, 'crop' cuts the centre square; then resize with area averaging;
+   background, 'crop' cuts the centre square, 'stretch' keeps it as it is; then resize with area averaging;
 4. scale the pixel values from 0..255 to the dataset's value range and subtract the mean image.
 
 Needs Pillow (in the ``cli`` extra).
@@ -88,7 +88,9 @@ def _deep_gray(image, channels):
 
 
 def _to_square(pixels, fit, background):
-    """The image cut or padded to a square, as ``fit`` says (see the module docstring)."""
+    """The image cut or padded to a square, as ``fit`` says (see the module docstring); as it is for 'stretch'."""
+    if fit == "stretch":
+        return pixels
     height, width = pixels.shape[:2]
     if fit == "content":
         ink = pixels.mean(axis=2) > background + 0.1 * (pixels.max() - background)
@@ -115,7 +117,7 @@ def prepare_image(path, image_format, mean_image, dtype=np.float32):
     path : str or path-like
     image_format : dict
         ``channels``, ``height``, ``width``, ``value_range`` ([low, high]), ``background`` ('dark' or None)
-        and ``fit`` ('content', 'pad' or 'crop'), as a model file's metadata records them.
+        and ``fit`` ('content', 'pad', 'crop' or 'stretch'), as a model file's metadata records them.
     mean_image : ndarray (C, H, W) or None
         Subtracted at the end, as in training.
     dtype : float32 or float64

@@ -20,7 +20,8 @@ class ImageFormat:
     digits, which count the set pixels of 4x4 blocks). ``background`` is 'dark' where the object is light on
     a dark ground (digits, clothing), None for photos. ``fit`` says how a new image is brought to the
     dataset's size: 'content' crops to the object's bounding box first (digits), 'pad' pads to a square
-    (clothing), 'crop' cuts the centre square (photos).
+    (clothing), 'crop' cuts the centre square (photos), 'stretch' resizes it whatever its shape (a folder of
+    your own images, whose training images were stretched so).
     """
 
     channels: int
@@ -72,3 +73,9 @@ DATASETS = {
         defaults={"num_train": 49000, "num_val": 1000, "num_test": 1000},
     ),
 }
+
+# A folder of your own images (``--dataset folder:PATH``): untuned, a small network of pooled conv blocks and
+# global pooling that takes any image size divisible by 4, with the recipe the other datasets share.
+FOLDER_RECIPE = RunSettings(model="c16p-c32p-c64-g", normalization="batchnorm", init="pytorch", epochs=20,
+                            batch_size=32, update_rule="adam", lr=2e-3, lr_decay=1.0, lr_schedule="cosine",
+                            warmup_epochs=1.0, weight_decay=5e-4, keep="last")

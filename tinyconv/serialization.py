@@ -343,7 +343,7 @@ def _metadata(document, path):
     return metadata
 
 
-_FITS = ("content", "pad", "crop")
+_FITS = ("content", "pad", "crop", "stretch")
 _BACKGROUNDS = ("dark", None)
 
 
@@ -353,7 +353,7 @@ def check_metadata(where, model, metadata):
 
     Each key is optional: ``class_names`` (one string per class the model scores), ``dataset`` (a string),
     ``input`` (``channels``, ``height``, ``width`` of the model's input, ``value_range`` [low, high],
-    ``background`` 'dark' or None, ``fit`` 'content', 'pad' or 'crop'), ``mean_image`` (a finite float
+    ``background`` 'dark' or None, ``fit`` 'content', 'pad', 'crop' or 'stretch'), ``mean_image`` (a finite float
     array of the input's shape, or None). TypeError or ValueError starting with ``where`` otherwise.
     """
     _checks.dictionary(where, "metadata", metadata)

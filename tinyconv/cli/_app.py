@@ -67,13 +67,46 @@ def integer(minimum=None, maximum=None):
 SEED = integer(0, _checks.MAX_SEED)
 
 
+class DatasetName(click.ParamType):
+    """A known dataset's name, or ``folder:PATH`` for a folder of class sub-folders (made absolute, so that a
+    model file records where its images are)."""
+
+    name = "dataset"
+
+    def convert(self, value, param, ctx):
+        if value in DATASETS:
+            return value
+        if not value.startswith(datasets.FOLDER):
+            self.fail(f"{value!r} is none of {', '.join(sorted(DATASETS))} or folder:PATH", param, ctx)
+        path = Path(value[len(datasets.FOLDER):]).expanduser()
+        if not path.is_dir():
+            self.fail(f"{value!r}: {path} is not a folder (folder:PATH takes a folder with one sub-folder of "
+                      "images per class)", param, ctx)
+        return datasets.FOLDER + str(path.resolve())
+
+
+def _image_size(text):
+    """'32' or '32x24' (height x width), or a config file's [32, 24], as a pair."""
+    parts = list(text) if isinstance(text, (list, tuple)) else str(text).lower().split("x")
+    if len(parts) not in (1, 2):
+        raise ValueError(text)
+    sizes = [int(part) for part in parts]
+    return tuple(sizes * 2 if len(sizes) == 1 else sizes)
+
+
+IMAGE_SIZE = Checked("size such as 32 or 32x24", _image_size,
+                     lambda size: tuple(_checks.integer("option", "each size", side, 1) for side in size))
+
+
 # --- datasets ----------------------------------------------------------------------------
 
-def load_dataset(name, data_dir, dtype, num_train, num_val, num_test, subtract_mean=True):
+def load_dataset(name, data_dir, dtype, num_train, num_val, num_test, subtract_mean=True, image_size=None,
+                 channels=None):
     """:func:`tinyconv.run.datasets.load_dataset`, with a missing folder or a bad file as a usage error."""
     with library_errors():
         try:
-            return datasets.load_dataset(name, data_dir, dtype, num_train, num_val, num_test, subtract_mean)
+            return datasets.load_dataset(name, data_dir, dtype, num_train, num_val, num_test, subtract_mean,
+                                         image_size, channels)
         except SettingError:
             raise  # library_errors names the option
         except (DataSourceMissing, ValueError) as error:
@@ -82,21 +115,28 @@ def load_dataset(name, data_dir, dtype, num_train, num_val, num_test, subtract_m
 
 def _split_help(option):
     sizes = ", ".join(f"{name}: {info.defaults[option]}" for name, info in DATASETS.items() if option in info.defaults)
-    return sizes
+    return sizes + ("" if option == "num_train" else "; folder:PATH: a tenth of its images")
 
 
 def dataset_options(command):
     """The options that choose and split a dataset, shared by train and evaluate."""
     options = [
-        click.option("--dataset", type=click.Choice(sorted(DATASETS)), default=None,
+        click.option("--dataset", type=DatasetName(), default=None,
                      help="digits (bundled; the default), fashion-mnist (found in Debian's "
                           "/usr/share/datasets/fashion-mnist after apt-get install dataset-fashion-mnist, else "
-                          "give --data-dir or $TINYCONV_FASHION_MNIST) or cifar10 (--data-dir or $TINYCONV_CIFAR10)."),
+                          "give --data-dir or $TINYCONV_FASHION_MNIST), cifar10 (--data-dir or $TINYCONV_CIFAR10), "
+                          "or folder:PATH, your own images: one sub-folder of PNG or JPEG files per class."),
         click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
                      help="Folder of the dataset files: cifar-10-batches-py, or the four Fashion-MNIST IDX files."),
         click.option("--num-train", type=integer(1), help=f"Training images ({_split_help('num_train')})."),
         click.option("--num-val", type=integer(1), help=f"Validation images ({_split_help('num_val')})."),
         click.option("--num-test", type=integer(0), help=f"Test images ({_split_help('num_test')})."),
+        click.option("--image-size", type=IMAGE_SIZE, metavar="HxW",
+                     help="folder:PATH only: bring every image to this size, HEIGHTxWIDTH or one number for a "
+                          "square (needed when the images have several sizes)."),
+        click.option("--channels", type=click.Choice(["1", "3"]), callback=lambda ctx, param, value: (
+            None if value is None else int(value)),
+                     help="folder:PATH only: 1 (grayscale) or 3 (RGB) [default: 1 when every image is gray]."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -10,6 +10,7 @@ import numpy as np
 from ..recipes import DATASETS
 from .._backend import move_model
 from ..metrics import scores
+from ..run.datasets import dataset_info, is_folder
 from ..run.models import model_name
 from ._app import EXIT_STATUS_HELP, dataset_options, integer, load_dataset, load_model_file, main
 from ._device import array_module_for, device_option
@@ -46,7 +47,7 @@ def _trained_dataset(model_path, metadata, dataset):
     if trained is None and dataset is None:
         raise click.UsageError(f"{model_path} does not record the dataset it was trained on (it predates tinyconv "
                                "0.2 or was saved from Python); give --dataset.")
-    if trained is not None and trained not in DATASETS:
+    if trained is not None and trained not in DATASETS and not is_folder(trained):
         raise click.BadParameter(f"{model_path} names the dataset {trained!r}, which this tinyconv does not know "
                                  f"(it knows {', '.join(sorted(DATASETS))}).", param_hint="MODEL")
     if trained is not None and dataset is not None and dataset != trained:
@@ -60,7 +61,7 @@ def _trained_dataset(model_path, metadata, dataset):
 @dataset_options
 @click.option("--split", type=click.Choice(["val", "test", "train"]), default="val", show_default=True)
 @device_option
-def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, split, device):
+def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, image_size, channels, split, device):
     """Accuracy and confusion matrix of a saved MODEL (model.npz or a checkpoint) on a dataset split.
 
     The dataset, its split and the mean image come from the model file (written by tinyconv train); give
@@ -71,7 +72,8 @@ def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, split,
     dataset = _trained_dataset(model_path, metadata, dataset)
     recorded = metadata.get("data", {})
     sizes = {name: given if given is not None else recorded.get(name)
-             for name, given in (("num_train", num_train), ("num_val", num_val), ("num_test", num_test))}
+             for name, given in (("num_train", num_train), ("num_val", num_val), ("num_test", num_test),
+                                 ("image_size", image_size), ("channels", channels))}
     mean_image = metadata.get("mean_image")
     data = load_dataset(dataset, data_dir, np.dtype(model.dtype).name, **sizes, subtract_mean=mean_image is None)
     X, y = data[f"X_{split}"], data[f"y_{split}"]
@@ -84,7 +86,8 @@ def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, split,
         predictions = np.argmax(scores(model, X, xp=xp), axis=1)
     except ValueError as error:
         raise click.BadParameter(f"{model_path} does not fit {dataset}: {error}", param_hint="MODEL") from error
-    class_names = metadata.get("class_names") or DATASETS[dataset].class_names
+    class_names = (metadata.get("class_names")
+                   or dataset_info(dataset, sizes["image_size"], sizes["channels"]).class_names)
     click.echo(f"{model_name(model)} on {dataset} {split} ({len(y)} images): "
                f"accuracy {np.mean(predictions == y):.4f}\n")
     click.echo(format_confusion(confusion_matrix(y, predictions, len(class_names)), class_names))

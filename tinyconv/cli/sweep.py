@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .._files import write_bytes
-from ..recipes import DATASETS
+from ..run.datasets import dataset_info
 from ..run.settings import resolve
 from ..run.folder import holding
 from ..run.training import make_folder
@@ -65,7 +65,7 @@ def _address(context, param, value):
               help="Folder of the sweep: study.db, trials.csv, best.json, tuning.png, history.png and trials/NNNN/ "
                    "with each trial's model.npz, metrics.json and metrics.csv. A folder that holds a sweep resumes it.")
 def sweep(trials, parallel, address, space_file, seed, sampler, pruner, prune_after, threads_per_trial, dataset,
-          data_dir, num_train, num_val, num_test, dtype, out, **options):
+          data_dir, num_train, num_val, num_test, image_size, channels, dtype, out, **options):
     """Search train options with Optuna, each trial a train run as a Ray task; write the best to --out.
 
     The options that are not searched fix what every trial shares (the dataset, the model, ...); the
@@ -86,7 +86,7 @@ def sweep(trials, parallel, address, space_file, seed, sampler, pruner, prune_af
     dataset = dataset or "digits"
     given = {name: value for name, value in options.items() if value is not None}
     with library_errors():
-        settings = resolve(DATASETS[dataset].recipe, given)
+        settings = resolve(dataset_info(dataset, image_size, channels).recipe, given)
     space = _read_space(space_file, settings, given)
     if address is not None:
         _reachable(address)
@@ -94,14 +94,16 @@ def sweep(trials, parallel, address, space_file, seed, sampler, pruner, prune_af
         make_folder(out)
     with library_errors(), holding(out):  # one sweep at a time writes the study and its trials
         _check_folder(out)
-        data_options = {"dataset": dataset, "num_train": num_train, "num_val": num_val, "num_test": num_test}
+        data_options = {"dataset": dataset, "num_train": num_train, "num_val": num_val, "num_test": num_test,
+                        "image_size": image_size and list(image_size), "channels": channels}
         fixed = {**{name: value for name, value in data_options.items() if value is not None},
                  **({"data_dir": str(data_dir)} if data_dir is not None else {}), "dtype": dtype, **given, "seed": seed}
         try:  # before the data: a study of another sweep is refused without loading anything
             study = studies.open_study(out, space, fixed, sampler, pruner, seed, prune_after)
         except studies.StudyMismatch as error:
             raise click.UsageError(str(error)) from None
-        data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
+        data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test, image_size=image_size,
+                            channels=channels)
         count = trials - len(studies.finished_trials(study))
         started = time.perf_counter()
         if count > 0:

@@ -9,11 +9,13 @@ import click
 import numpy as np
 
 from ..recipes import DATASETS
+from ..run.datasets import FOLDER, dataset_info, is_folder
 from ..run.models import model_name, new_model
 from ..run.settings import (
     BEFORE_THEY_EXISTED,
     RESUMABLE,
     SETTINGS,
+    SettingError,
     check_resume_epochs,
     from_record,
     resolve,
@@ -34,7 +36,7 @@ def _recipe_help(field):
 
 
 # Options that choose the data; a resumed run must see the data its checkpoint was trained on.
-_DATA_OPTIONS = ("dataset", "num_train", "num_val", "num_test")
+_DATA_OPTIONS = ("dataset", "num_train", "num_val", "num_test", "image_size", "channels")
 
 
 def _given(context, name):
@@ -43,6 +45,12 @@ def _given(context, name):
 
 def _option(context, name):
     return next(param.opts[0] for param in context.command.params if param.name == name)
+
+
+def _recorded(run, name):
+    """The data option ``name`` as a run recorded it (a size as a tuple, as the option gives it)."""
+    value = run["data"].get(name)
+    return tuple(value) if isinstance(value, list) else value
 
 
 def _resume(context, checkpoint, epochs):
@@ -69,8 +77,8 @@ def _resume(context, checkpoint, epochs):
     if epochs is not None:
         with library_errors():
             check_resume_epochs(settings, epochs, epoch, checkpoint)
-    differing = [f"{_option(context, name)} {context.params[name]} (the run used {run['data'][name]})"
-                 for name in _DATA_OPTIONS if _given(context, name) and context.params[name] != run["data"][name]]
+    differing = [f"{_option(context, name)} {context.params[name]} (the run used {_recorded(run, name)})"
+                 for name in _DATA_OPTIONS if _given(context, name) and context.params[name] != _recorded(run, name)]
     if differing:
         raise click.UsageError("--resume must train on the data of the run it continues; drop or correct "
                                + ", ".join(differing) + ".")
@@ -199,8 +207,8 @@ dtype_option = click.option("--dtype", type=click.Choice(["float32", "float64"])
                    "under \"options\" (a sweep's best.json retrains its best trial; a run's metrics.json repeats the "
                    "run). Options on the command line override the file.")
 @click.pass_context
-def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed, device, resume, out, overwrite,
-          **options):
+def train(context, dataset, data_dir, num_train, num_val, num_test, image_size, channels, dtype, seed, device, resume,
+          out, overwrite, **options):
     """Train a model; write its file, metrics.json, metrics.csv and pictures to --out.
 
     Each dataset has a recipe (model, optimizer, schedule, augmentation, epochs) that every option given
@@ -211,15 +219,24 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed,
         # --epochs, --early-stopping and --keep may change on a resume; the rest is the run's.
         with library_errors():
             settings = settings.replace(**{name: options[name] for name in RESUMABLE if options[name] is not None})
-        dataset, num_train, num_val, num_test = (run["data"][name] for name in _DATA_OPTIONS)
+        # Runs of tinyconv before folder datasets record no image_size or channels.
+        dataset, num_train, num_val, num_test, image_size, channels = (run["data"].get(name) for name in _DATA_OPTIONS)
         dtype, seed = np.dtype(model.dtype).name, run["seed"]
         out = out or resume.parent
     else:
         dataset = dataset or "digits"
         with library_errors():
-            settings = resolve(DATASETS[dataset].recipe, options)
-            model = new_model(dataset, settings, dtype, seed)
-    out = out or Path("runs") / f"{dataset}-{model_name(model)}-{datetime.now():%Y%m%d-%H%M%S}"
+            info = dataset_info(dataset, image_size, channels)
+            settings = resolve(info.recipe, options)
+            try:
+                model = new_model(dataset, settings, dtype, seed, info)
+            except SettingError as error:
+                if error.setting != "model" or not is_folder(dataset):
+                    raise
+                raise SettingError("model", f"{error.reason}; or bring the folder's images to a size that fits with "
+                                   "`image_size`") from None
+    name = Path(dataset[len(FOLDER):]).name if is_folder(dataset) else dataset
+    out = out or Path("runs") / f"{name}-{model_name(model)}-{datetime.now():%Y%m%d-%H%M%S}"
     array_module_for(device)  # before any work: a missing GPU is a usage error
     created = not out.exists()
     with library_errors():
@@ -227,12 +244,13 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, dtype, seed,
     try:
         with library_errors(), holding(out):
             replaced = _replaced_run(out, overwrite, resume)
-            data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test)
+            data = load_dataset(dataset, data_dir, dtype, num_train, num_val, num_test, image_size=image_size,
+                                channels=channels)
             _check_fits(model, data, dataset, resume)
             check_fits_data(settings, data)  # before an earlier run's files are replaced
             for path in replaced:
                 path.unlink()
-            data_options = dict(zip(_DATA_OPTIONS, (dataset, num_train, num_val, num_test)))
+            data_options = dict(zip(_DATA_OPTIONS, (dataset, num_train, num_val, num_test, image_size, channels)))
             try:
                 run_training(model, data, settings, data_options, seed, out, resume=resume, device=device)
             except RunInterrupted as interrupted:

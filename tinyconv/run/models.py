@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from tinyconv.recipes import DATASETS
+from tinyconv.run.datasets import dataset_info
 from tinyconv.run.settings import SettingError
 
 THREE_LAYER = dict(num_filters=32, filter_size=3, hidden_dim=100, weight_scale=1e-2)
@@ -37,9 +37,10 @@ def build_model(spec, normalization, input_dim, num_classes, reg, dtype, seed, i
         raise SettingError("model", f"{error} (or use three-layer or fc)") from error
 
 
-def new_model(dataset, settings, dtype, seed):
-    """The model that run ``settings`` (a RunSettings) name, for ``dataset``'s images."""
-    info = DATASETS[dataset]
+def new_model(dataset, settings, dtype, seed, info=None):
+    """The model that run ``settings`` (a RunSettings) name, for ``dataset``'s images (``info``, its
+    DatasetInfo, where the caller has it: a folder's, read from its files)."""
+    info = info or dataset_info(dataset)
     return build_model(settings.model, settings.normalization, info.input_dim, len(info.class_names), settings.reg,
                        dtype, seed, settings.init, settings.label_smoothing)
 

@@ -4,7 +4,6 @@ The folder gets the model file, ``metrics.json``, ``metrics.csv``, the last chec
 ``curves.png`` and ``filters.png``; :func:`run_training` is what ``tinyconv train`` and each sweep trial do.
 """
 
-import dataclasses
 import json
 import re
 import tempfile
@@ -16,7 +15,7 @@ import numpy as np
 from tinyconv import __version__, _checks
 from tinyconv._files import write_bytes
 from tinyconv.callbacks import CSVLogger
-from tinyconv.recipes import DATASETS
+from tinyconv.run.datasets import dataset_info, image_format_record
 from tinyconv.run.device import array_module_for
 from tinyconv.metrics import accuracy
 from tinyconv.models.summary import summary_text
@@ -70,14 +69,12 @@ def make_folder(out):
         raise SettingError("out", f"cannot write into {out}: {error.strerror or error}") from None
 
 
-def model_metadata(data_options, mean_image):
+def model_metadata(data_options, mean_image, info):
     """What a model file records beside the parameters: the dataset and its split (for ``tinyconv evaluate``),
     its class names, how its images look (for ``tinyconv predict``) and the mean image subtracted in
     training."""
-    info = DATASETS[data_options["dataset"]]
     return {"dataset": data_options["dataset"], "data": data_options, "class_names": list(info.class_names),
-            "input": {**dataclasses.asdict(info.image), "value_range": list(info.image.value_range)},
-            "mean_image": mean_image, "tinyconv_version": __version__}
+            "input": image_format_record(info), "mean_image": mean_image, "tinyconv_version": __version__}
 
 
 def check_fits_data(settings, data):
@@ -116,9 +113,10 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     from tinyconv.viz import save_conv_filters, save_training_curves
 
     dataset = data_options["dataset"]
+    info = dataset_info(dataset, data=data if "class_names" in data else None)
     check_fits_data(settings, data)
     run = {"data": data_options, "settings": settings.as_dict(), "seed": seed,
-           "model_file": model_metadata(data_options, data["mean_image"])}
+           "model_file": model_metadata(data_options, data["mean_image"], info)}
     xp = array_module_for(device)
     try:
         solver = Solver(model, data, num_epochs=settings.epochs, checkpoint_name=out / "checkpoint",
@@ -183,7 +181,6 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
         "options": {**settings.as_dict(), **data_options, "dtype": np.dtype(model.dtype).name, "seed": seed,
                     "device": device},
     }
-    info = DATASETS[dataset]
     try:
         save_model(out / "model.npz", model, run["model_file"])
         if pictures:

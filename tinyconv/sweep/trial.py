@@ -26,7 +26,7 @@ def run_trial(options, data, data_options, dtype, seed, report):
     FILES; empty when it failed) and ``seconds`` (the whole trial, from building the model to reading
     the files).
     """
-    from ..recipes import DATASETS
+    from ..run.datasets import dataset_info
     from ..run.models import new_model
     from ..run.settings import SettingError, resolve
     from ..run.training import RunError, run_training
@@ -46,8 +46,9 @@ def run_trial(options, data, data_options, dtype, seed, report):
                 "seconds": time.perf_counter() - started}
 
     try:
-        settings = resolve(DATASETS[data_options["dataset"]].recipe, options)
-        model = new_model(data_options["dataset"], settings, dtype, seed)
+        info = dataset_info(data_options["dataset"], data=data if "class_names" in data else None)
+        settings = resolve(info.recipe, options)
+        model = new_model(data_options["dataset"], settings, dtype, seed, info)
         with tempfile.TemporaryDirectory(prefix="tinyconv-trial-") as folder:
             metrics = run_training(model, data, settings, data_options, seed, Path(folder), verbose=False,
                                    pictures=False, epoch_callback=epoch_callback)
