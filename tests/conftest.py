@@ -28,3 +28,15 @@ def malloc_as_it_is(monkeypatch):
     from tinyconv.cli import _app
 
     monkeypatch.setattr(_app, "keep_freed_memory", lambda: False)
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory):
+    """A run folder of ``helpers.SMALL_RUN``, one per test module; returns the folder."""
+    from .helpers import SMALL_RUN, invoke
+
+    out = tmp_path_factory.mktemp("run")
+    result = invoke("train", *SMALL_RUN, "--out", out)
+    assert result.exit_code == 0, result.output
+    return out
+

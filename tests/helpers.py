@@ -206,6 +206,11 @@ def check_rejects_bad_dout(forward, backward, inputs):
         backward(np.ones(out.shape, dtype=other_dtype), cache)
 
 
+# A small digits run: a ConvNet of one pooled conv block, two epochs, 100 validation and 50 test images.
+SMALL_DIGITS = ["--num-val", "100", "--num-test", "50"]
+SMALL_RUN = ["--model", "c4p-f16", "--epochs", "2", "--batch-size", "100", *SMALL_DIGITS]
+
+
 def invoke(*args):
     """Run the ``tinyconv`` command line in this process with ``args`` (each turned into a string)."""
     from click.testing import CliRunner

@@ -19,7 +19,9 @@ _PACKAGES = {"torch": ("PyTorch", "this test's oracle", "bench"),
              "onnx": ("onnx", "which this test needs", "onnx"),
              "onnxruntime": ("onnxruntime", "which this test needs", "onnx"),
              "optuna": ("Optuna", "which the sweep tests need", "sweep"),
-             "ray": ("Ray", "which the sweep tests need", "sweep")}
+             "ray": ("Ray", "which the sweep tests need", "sweep"),
+             "tensorboardX": ("tensorboardX", "which writes the TensorBoard logs", "tensorboard"),
+             "tensorboard": ("TensorBoard", "whose reader checks the logs", "test")}
 
 
 @functools.cache

@@ -1,6 +1,8 @@
 """tinyconv.callbacks: the Solver is its loop, and what a run does beside its updates are callbacks that hear
 each moment of it, in order, and may stop it."""
 
+import csv
+
 import numpy as np
 import pytest
 
@@ -191,6 +193,7 @@ def test_the_csv_learning_rate_is_the_rules_default_when_none_is_given_and_blank
         solver = Solver(_model(), _data(), num_epochs=2, batch_size=30, verbose=False, seed=0, update_rule=rule,
                         lr_decay=0.5, callbacks=[CSVLogger(tmp_path / f"{name}.csv")])
         solver.train()
-        rates[name] = [line.split(",")[4] for line in (tmp_path / f"{name}.csv").read_text().splitlines()[1:]]
+        with open(tmp_path / f"{name}.csv") as table:
+            rates[name] = [row["learning_rate"] for row in csv.DictReader(table)]
     assert rates["sgd"] == ["0.01", "0.01", "0.005"]  # sgd's own 1e-2, halved after each epoch
     assert rates["own"] == ["", "", ""]

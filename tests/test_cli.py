@@ -19,25 +19,14 @@ from tinyconv.recipes import DATASETS
 from tinyconv.serialization import load_model, save_model
 
 from .dataset_files import make_cifar_dir, make_fashion_dir
-from .helpers import invoke
+from .helpers import SMALL_DIGITS, SMALL_RUN, invoke
 from .oracle import require
-
-SMALL_DIGITS = ["--num-val", "100", "--num-test", "50"]
-SMALL_RUN = ["--model", "c4p-f16", "--epochs", "2", "--batch-size", "100", *SMALL_DIGITS]
-
-
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    """A two-epoch digits run of a small ConvNet; returns its output folder."""
-    out = tmp_path_factory.mktemp("run")
-    result = invoke("train", *SMALL_RUN, "--out", out)
-    assert result.exit_code == 0, result.output
-    return out
 
 
 def test_train_writes_model_metrics_and_pictures(small_run):
     assert sorted(path.name for path in small_run.iterdir()) == [
-        "checkpoint_epoch_2.npz", "curves.png", "filters.png", "metrics.csv", "metrics.json", "model.npz"]
+        "checkpoint_epoch_2.npz", "curves.png", "filters.png", "metrics.csv", "metrics.json", "model.npz",
+        "report.html"]
     for picture in ("curves.png", "filters.png"):
         assert (small_run / picture).read_bytes()[:4] == b"\x89PNG"
     metrics = json.loads((small_run / "metrics.json").read_text())
@@ -66,9 +55,11 @@ def test_evaluate_prints_accuracy_and_confusion_matrix(small_run):
     counts = np.array([[int(value) for value in row[1:11]] for row in rows])
     assert counts.sum() == 50
     assert np.trace(counts) / 50 == pytest.approx(metrics["test_acc"])
-    for digit, row in enumerate(rows):
-        if counts[digit].sum():
-            assert float(row[11]) == pytest.approx(counts[digit, digit] / counts[digit].sum(), abs=5e-4)
+    for digit, row in enumerate(rows):  # then precision, recall and F1, "-" where a share is of nothing
+        hits, predicted, support = counts[digit, digit], counts[:, digit].sum(), counts[digit].sum()
+        precision, recall = (hits / predicted if predicted else None), (hits / support if support else None)
+        for shown, expected in zip(row[11:13], (precision, recall)):
+            assert shown == "-" if expected is None else float(shown) == pytest.approx(expected, abs=5e-4)
 
 
 def test_evaluate_takes_the_dataset_and_split_from_the_model_file(small_run):
@@ -420,6 +411,9 @@ def test_metrics_say_which_epoch_the_model_is_and_how_fast_it_trained(small_run)
     rows = list(csv.DictReader(io.StringIO((small_run / "metrics.csv").read_text())))
     assert [int(row["epoch"]) for row in rows] == [0, 1, 2]
     assert [float(row["val_acc"]) for row in rows] == pytest.approx(metrics["val_acc_history"], abs=1e-6)
+    assert [float(row["val_loss"]) for row in rows] == pytest.approx(metrics["val_loss_history"], abs=1e-6)
+    assert all(float(row["train_loss"]) > 0 for row in rows)
+    assert float(rows[2]["val_loss"]) < float(rows[0]["val_loss"])  # it learned
     assert float(rows[1]["learning_rate"]) == pytest.approx(3e-3) and float(rows[2]["learning_rate"]) == pytest.approx(
         3e-3 * 0.9)
     assert 0 < float(rows[1]["seconds"]) <= float(rows[2]["seconds"])

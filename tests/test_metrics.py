@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from tinyconv.metrics import accuracy, predictions, scores
+from tinyconv.layers import softmax_loss
+from tinyconv.metrics import accuracy, accuracy_and_loss, scores
 
 
 class _Lookup:
@@ -17,12 +18,29 @@ class _Lookup:
         return np.eye(self.num_classes)[X[:, 0].astype(int)]
 
 
-def test_predictions_and_scores_go_batch_by_batch_and_agree():
+def test_scores_and_the_accuracy_go_batch_by_batch():
     X = np.array([[0], [2], [1], [2], [0], [1], [1]], dtype=float)
     model = _Lookup()
-    chosen, num_classes = predictions(model, X, batch_size=3)
-    assert chosen.tolist() == [0, 2, 1, 2, 0, 1, 1] and num_classes == 3 and model.calls == [3, 3, 1]
-    np.testing.assert_array_equal(scores(model, X, batch_size=2).argmax(axis=1), chosen)
+    assert accuracy(model, X, np.array([0, 2, 1, 2, 0, 1, 1]), batch_size=3) == 1.0 and model.calls == [3, 3, 1]
+    np.testing.assert_array_equal(scores(model, X, batch_size=2).argmax(axis=1), [0, 2, 1, 2, 0, 1, 1])
+
+
+def test_the_loss_is_the_softmax_loss_of_the_scores_of_the_same_rows(rng):
+    class Random:
+        def __init__(self):
+            self.table = rng.standard_normal((20, 4)) * 3
+
+        def loss(self, X, y=None):
+            return self.table[X[:, 0].astype(int)]
+
+    model, X, y = Random(), np.arange(20, dtype=float)[:, None], rng.integers(0, 4, 20)
+    acc, loss = accuracy_and_loss(model, X, y, batch_size=6)
+    assert loss == pytest.approx(softmax_loss(model.table, y)[0], rel=1e-12)
+    assert acc == np.mean(model.table.argmax(axis=1) == y)
+    sample = np.array([3, 3, 7])
+    assert accuracy_and_loss(model, X, y, sample=sample)[1] == pytest.approx(softmax_loss(model.table[sample],
+                                                                                           y[sample])[0])
+    assert accuracy_and_loss(model, X[:0], y[:0]) == (None, None)
 
 
 def test_accuracy_counts_the_right_predictions_of_all_or_of_a_sample():

@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from tinyconv.viz import filters_to_tiles, save_conv_filters, save_training_curves, vis_grid, vis_nn, visualize_grid
+from tinyconv.viz import (
+    filters_to_tiles,
+    save_conv_filters,
+    save_training_curves,
+    training_curves,
+    vis_grid,
+    vis_nn,
+    visualize_grid,
+)
 
 
 @pytest.mark.parametrize("N", [1, 2, 4, 5, 10])
@@ -80,6 +88,21 @@ def _assert_png(path, folder):
     height, width = imread(path).shape[:2]
     assert height > 100 and width > 100
     assert sorted(child.name for child in folder.iterdir()) == [path.name]
+
+
+def test_the_curves_show_the_loss_on_a_log_scale_the_accuracy_zoomed_and_the_kept_epoch():
+    history = types.SimpleNamespace(loss_history=list(np.geomspace(2.3, 0.05, 30)), iterations_per_epoch=10,
+                                    train_acc_history=[0.1, 0.95, 0.97, 0.99], val_acc_history=[0.12, 0.96, 0.98, 0.97],
+                                    val_loss_history=[2.2, 0.3, 0.1, 0.12], model_epoch=2)
+    loss_axes, accuracy_axes = training_curves(history).axes
+    assert loss_axes.get_yscale() == "log"
+    labels = [line.get_label() for line in loss_axes.get_lines()]
+    assert labels == ["training, each update", "training, mean of an epoch", "validation"]
+    np.testing.assert_array_equal(loss_axes.get_lines()[2].get_xdata(), [1, 10, 20, 30])  # at their updates
+    low, high = accuracy_axes.get_ylim()
+    assert 0.9 < low < 0.95 and 0.99 < high <= 1.0  # the range after the first update, not 0 to 1
+    kept = [line for line in accuracy_axes.get_lines() if line.get_label() == "model: epoch 2"]
+    assert len(kept) == 1 and list(kept[0].get_xdata()) == [2, 2]
 
 
 def test_save_training_curves(tmp_path):

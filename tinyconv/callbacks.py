@@ -86,11 +86,12 @@ class EpochFunction(Callback):
 
 class CSVLogger(Callback):
     """A CSV table of the run at ``path``: one row per accuracy check (after the first update, epoch 0, then
-    after every epoch) with the train and validation accuracy, the mean loss, the learning rate and the
+    after every epoch) with the training loss (the mean minibatch loss of the epoch, as trained: with
+    regularization) and accuracy, the validation loss (the data loss) and accuracy, the learning rate and the
     seconds. Written whole (atomically) when training starts, with the rows of what a resumed run had done,
     then a row is appended and flushed as each epoch ends, so that ``tail -f`` follows it."""
 
-    HEADER = ("epoch", "train_acc", "val_acc", "mean_loss", "learning_rate", "seconds")
+    HEADER = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "learning_rate", "seconds")
 
     def __init__(self, path):
         self.path = path
@@ -109,14 +110,15 @@ class CSVLogger(Callback):
     def _rows(solver, start=0):
         per_epoch = solver.iterations_per_epoch
         losses = solver.loss_history
-        rows = list(zip(solver.train_acc_history, solver.val_acc_history, solver.seconds_history))
+        rows = list(zip(solver.train_acc_history, solver.val_loss_history, solver.val_acc_history,
+                        solver.seconds_history))
         for epoch in range(start, len(rows)):
-            train_acc, val_acc, seconds = rows[epoch]
+            train_acc, val_loss, val_acc, seconds = rows[epoch]
             window = losses[:1] if epoch == 0 else losses[(epoch - 1) * per_epoch:epoch * per_epoch]
             # The learning rate of the epoch's last update (the first one's for epoch 0).
             rate = solver.learning_rate(max(epoch * per_epoch - 1, 0))
-            yield (epoch, f"{train_acc:.6f}", f"{val_acc:.6f}", f"{np.mean(window):.6f}",
-                   "" if rate is None else f"{rate:.6g}", f"{seconds:.3f}")
+            yield (epoch, f"{np.mean(window):.6f}", f"{train_acc:.6f}", "" if np.isnan(val_loss) else f"{val_loss:.6f}",
+                   f"{val_acc:.6f}", "" if rate is None else f"{rate:.6g}", f"{seconds:.3f}")
 
     def on_train_begin(self, solver):
         write_bytes(self.path, self.table(solver))

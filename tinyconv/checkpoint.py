@@ -103,6 +103,7 @@ def state_of(solver):
         "train_acc_history": np.array(solver.train_acc_history, dtype=np.float64),
         "seconds_history": np.array(solver.seconds_history, dtype=np.float64),
         "val_acc_history": np.array(solver.val_acc_history, dtype=np.float64),
+        "val_loss_history": np.array(solver.val_loss_history, dtype=np.float64),
         "best_val_acc": float(solver.best_val_acc),
         "best_params": solver.best_params,
         "best_state": solver.best_state,
@@ -206,6 +207,9 @@ def _restore(solver, path, record, state):
     solver.seconds_history = [float(value) for value in state.get("seconds_history", [0.0] * len(
         solver.train_acc_history))]
     solver.val_acc_history = [float(value) for value in state["val_acc_history"]]
+    # Checkpoints written before the validation loss was recorded lack it.
+    solver.val_loss_history = [float(value) for value in state.get("val_loss_history", [np.nan] * len(
+        solver.val_acc_history))]
     solver.best_val_acc = state["best_val_acc"]
     solver.best_params = dict(state["best_params"])
     solver.best_state = dict(state["best_state"])

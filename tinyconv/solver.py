@@ -49,6 +49,9 @@ class Solver:
         The minibatch loss of every iteration.
     train_acc_history, val_acc_history : list of float
         Accuracies after the first iteration and at the end of every epoch.
+    val_loss_history : list of float
+        The mean softmax loss of the validation images at those checks (the data loss: without
+        regularization or label smoothing).
     seconds_history : list of float
         Seconds of training (updates and accuracy checks, over every resumed part of the run) at each of
         those accuracy checks.
@@ -153,6 +156,7 @@ class Solver:
         self.train_acc_history = []
         self.seconds_history = []
         self.val_acc_history = []
+        self.val_loss_history = []
         self.optim_configs = {name: dict(self.optim_config) for name in self.model.params}
         seed = self.seed
         if seed is None:
@@ -196,7 +200,10 @@ class Solver:
         -------
         float in [0, 1]
         """
-        where = "Solver.check_accuracy"
+        return self._evaluate(X, y, num_samples, batch_size, "Solver.check_accuracy")[0]
+
+    def _evaluate(self, X, y, num_samples, batch_size, where):
+        """The accuracy and mean softmax loss on ``X`` (or ``num_samples`` of it drawn with replacement)."""
         batch_size = _checks.positive_int(where, "batch_size", batch_size)
         if num_samples is not None:
             num_samples = _checks.positive_int(where, "num_samples", num_samples)
@@ -207,12 +214,13 @@ class Solver:
         sample = None
         if num_samples is not None and N > num_samples:
             sample = array_module(X).asarray(self._rng.integers(N, size=num_samples))
-        return metrics.accuracy(self.model, X, y, batch_size, where, sample)
+        return metrics.accuracy_and_loss(self.model, X, y, batch_size, where, sample)
 
     def _record_accuracies(self):
         train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
-        val_acc = self.check_accuracy(self.X_val, self.y_val, self.num_val_samples)
+        val_acc, val_loss = self._evaluate(self.X_val, self.y_val, self.num_val_samples, 100, "Solver")
         self.train_acc_history.append(train_acc)
+        self.val_loss_history.append(val_loss)
         self.seconds_history.append(self._seconds_before + time.perf_counter() - self._started)
         self.val_acc_history.append(val_acc)
         if val_acc > self.best_val_acc or not self.best_params:

@@ -145,33 +145,83 @@ def new_figure(width, height):
     return figure
 
 
+def png_bytes(figure):
+    """A matplotlib Figure as PNG bytes."""
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
 def save_png(figure, path):
     """Write a matplotlib Figure to ``path`` as a PNG, atomically."""
     with atomic_write(path) as file:
         figure.savefig(file, format="png")
 
 
-def save_training_curves(solver, path):
-    """Write a PNG of the loss per iteration and the train/val accuracy per epoch.
+def training_curves(solver):
+    """A matplotlib figure of a run's loss and accuracy.
+
+    Left, on a log scale: the training loss of every update, its running mean over an epoch, and the
+    validation loss at each accuracy check (placed at its update). Right: the train and validation accuracy
+    at each check, the axis zoomed to the range of the checks after the first one (which comes after one
+    update), and a dashed line at the epoch whose parameters the model kept.
 
     Parameters
     ----------
-    solver : Solver, or any object with ``loss_history``, ``train_acc_history`` and
-        ``val_acc_history`` (lists of floats; one accuracy per epoch plus one at the start)
-    path : str or path-like
-        The PNG to write (atomically).
+    solver : Solver, or any object with ``loss_history``, ``train_acc_history`` and ``val_acc_history``
+        (lists of floats; one accuracy per epoch plus one at the start); ``val_loss_history``,
+        ``iterations_per_epoch`` and ``model_epoch`` are drawn where it has them.
     """
-    figure = new_figure(10, 4)
+    figure = new_figure(11, 4)
     loss_axes, accuracy_axes = figure.subplots(1, 2)
-    loss_axes.plot(solver.loss_history, linewidth=0.8)
-    loss_axes.set(title="Training loss", xlabel="iteration", ylabel="loss")
-    epochs = range(len(solver.train_acc_history))
-    accuracy_axes.plot(epochs, solver.train_acc_history, "o-", label="train")
-    accuracy_axes.plot(epochs, solver.val_acc_history, "o-", label="val")
-    accuracy_axes.set(title="Accuracy", xlabel="epoch", ylabel="accuracy", ylim=(0, 1.02))
+    losses = np.asarray(solver.loss_history, dtype=np.float64)
+    updates = np.arange(1, len(losses) + 1)
+    loss_axes.plot(updates, losses, linewidth=0.6, alpha=0.35, color="C0", label="training, each update")
+    per_epoch = getattr(solver, "iterations_per_epoch", None)
+    if per_epoch and 1 < per_epoch <= len(losses):
+        running = np.convolve(losses, np.ones(per_epoch) / per_epoch, mode="valid")
+        loss_axes.plot(updates[per_epoch - 1:], running, color="C0", label="training, mean of an epoch")
+    val_losses = np.asarray(getattr(solver, "val_loss_history", []), dtype=np.float64)
+    if per_epoch and len(val_losses) and not np.isnan(val_losses).all():
+        checks = np.maximum(np.arange(len(val_losses)) * per_epoch, 1)  # epoch 0's check follows update 1
+        loss_axes.plot(checks, val_losses, "o-", color="C1", label="validation")
+    if len(losses) and (losses > 0).all():
+        loss_axes.set_yscale("log")
+    loss_axes.set(title="Loss", xlabel="update", ylabel="loss (log scale)")
+    loss_axes.legend(loc="upper right", fontsize="small")
+    train, val = (np.asarray(history, dtype=np.float64) for history in (solver.train_acc_history,
+                                                                        solver.val_acc_history))
+    epochs = np.arange(len(train))
+    accuracy_axes.plot(epochs, train, "o-", label="train")
+    accuracy_axes.plot(epochs, val, "o-", label="validation")
+    later = np.concatenate([train[1:], val[1:]]) if len(train) > 1 else np.concatenate([train, val])
+    if len(later):
+        low, high = later.min(), later.max()
+        margin = max(0.005, 0.1 * (high - low))
+        accuracy_axes.set_ylim(max(0.0, low - margin), min(1.0, high + margin) + 0.002)
+    kept = _model_epoch(solver)
+    if kept is not None:
+        accuracy_axes.axvline(kept, color="gray", linestyle="--", linewidth=1, label=f"model: epoch {kept}")
+    accuracy_axes.set(title="Accuracy (zoomed to the epochs after the first update)", xlabel="epoch",
+                      ylabel="accuracy")
     accuracy_axes.xaxis.get_major_locator().set_params(integer=True)
-    accuracy_axes.legend(loc="lower right")
-    save_png(figure, path)
+    accuracy_axes.legend(loc="lower right", fontsize="small")
+    return figure
+
+
+def _model_epoch(solver):
+    """The epoch whose parameters the model kept, where the solver says (after training), else None."""
+    try:
+        return solver.model_epoch
+    except (AttributeError, ValueError):  # not a Solver, or one that has not trained
+        return None
+
+
+def save_training_curves(solver, path):
+    """Write :func:`training_curves` of ``solver`` as a PNG at ``path`` (atomically)."""
+    save_png(training_curves(solver), path)
 
 
 def filters_to_tiles(weights):
@@ -222,3 +272,90 @@ def save_conv_filters(weights, path, title="First-layer filters"):
     axes.set_title(title)
     axes.axis("off")
     save_png(figure, path)
+
+
+def confusion_figure(counts, class_names):
+    """A matplotlib figure of a confusion matrix: true classes down, predictions across, each cell's count
+    written in it and shaded by its share of the true class."""
+    counts = np.asarray(counts)
+    size = max(4.0, 0.45 * len(class_names) + 2)
+    figure = new_figure(size, size)
+    axes = figure.subplots()
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=np.float64), where=totals > 0)
+    axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    ticks = np.arange(len(class_names))
+    axes.set_xticks(ticks, labels=class_names, rotation=45 if max(map(len, class_names)) > 2 else 0, ha="right")
+    axes.set_yticks(ticks, labels=class_names)
+    axes.set(xlabel="predicted", ylabel="true", title="Confusion matrix")
+    for row in range(len(class_names)):
+        for column in range(len(class_names)):
+            if counts[row, column]:
+                axes.text(column, row, str(counts[row, column]), ha="center", va="center", fontsize="small",
+                          color="white" if shares[row, column] > 0.5 else "black")
+    return figure
+
+
+def errors_figure(images, errors, class_names):
+    """A matplotlib figure of misclassified images, each titled with its true class and the predicted one and
+    its probability.
+
+    Parameters
+    ----------
+    images : ndarray (N, C, H, W)
+        The images to show, as they look (values scaled to [0, 1] by the caller); ``errors``' indices
+        point into them.
+    errors : list of dict
+        :func:`tinyconv.evaluation.worst_errors`' records.
+    class_names : list of str
+    """
+    columns = max(1, min(8, len(errors)))
+    rows = max(1, -(-len(errors) // columns))
+    figure = new_figure(1.6 * columns, 1.9 * rows)
+    grid = figure.subplots(rows, columns, squeeze=False)
+    for axes in grid.flat:
+        axes.axis("off")
+    for axes, error in zip(grid.flat, errors):
+        image = np.clip(images[error["index"]].transpose(1, 2, 0), 0, 1)
+        axes.imshow(image[:, :, 0] if image.shape[2] == 1 else image, cmap="gray", vmin=0, vmax=1,
+                    interpolation="nearest")
+        axes.set_title(f"true {class_names[error['true']]}\n{class_names[error['predicted']]} "
+                       f"{error['predicted_probability']:.2f}", fontsize="small")
+    if not errors:
+        grid[0, 0].text(0.5, 0.5, "no errors", ha="center", va="center")
+    return figure
+
+
+def as_seen(images, mean_image=None, value_range=None):
+    """Images ``(N, C, H, W)`` as a dataset's files show them, in [0, 1]: the mean image added back where one
+    was subtracted, then the ``value_range`` [low, high] of the raw values (else the images' own range)
+    scaled to [0, 1]."""
+    raw = np.asarray(images, dtype=np.float64)
+    if mean_image is not None:
+        raw = raw + np.asarray(mean_image, dtype=np.float64)
+    low, high = value_range if value_range is not None else (raw.min(), raw.max())
+    return (raw - low) / ((high - low) or 1.0)
+
+
+def explanation_figure(image, saliency_map, top, title=""):
+    """A matplotlib figure of why a model classified one image so: the image as prepared for the model
+    (``image (C, H, W)`` in [0, 1]), its saliency map for the predicted class (``(H, W)``), and the top classes
+    with their probabilities (``top``: (label, probability) pairs, the predicted class first)."""
+    figure = new_figure(9, 3.2)
+    image_axes, saliency_axes, bars = figure.subplots(1, 3)
+    shown = np.clip(np.asarray(image).transpose(1, 2, 0), 0, 1)
+    image_axes.imshow(shown[:, :, 0] if shown.shape[2] == 1 else shown, cmap="gray", vmin=0, vmax=1,
+                      interpolation="nearest")
+    image_axes.set_title("input, as the model sees it", fontsize="small")
+    saliency_axes.imshow(saliency_map, cmap="hot", interpolation="nearest")
+    saliency_axes.set_title(f"saliency of '{top[0][0]}'", fontsize="small")
+    for axes in (image_axes, saliency_axes):
+        axes.axis("off")
+    labels, probabilities = zip(*top)
+    positions = np.arange(len(labels))[::-1]
+    bars.barh(positions, probabilities, color="C0")
+    bars.set_yticks(positions, labels=labels)
+    bars.set(xlim=(0, 1), title="top classes", xlabel="probability")
+    if title:
+        figure.suptitle(title, fontsize="small")
+    return figure

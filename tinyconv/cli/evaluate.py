@@ -1,5 +1,6 @@
-"""``tinyconv evaluate`` (a model on a dataset split), ``tinyconv predict`` (a model on image files) and
-``tinyconv summary`` (a model's ops, shapes, parameters and multiply-adds)."""
+"""``tinyconv evaluate`` (a model on a dataset split), ``tinyconv predict`` (a model on image files),
+``tinyconv summary`` (a model's ops, shapes, parameters and multiply-adds) and ``tinyconv report`` (a run
+folder's report.html)."""
 
 import json
 from pathlib import Path
@@ -9,35 +10,32 @@ import numpy as np
 
 from ..recipes import DATASETS
 from .._backend import move_model
+from ..evaluation import evaluate as evaluation_of, softmax
 from ..metrics import scores
 from ..run.datasets import dataset_info, is_folder
 from ..run.models import model_name
-from ._app import EXIT_STATUS_HELP, dataset_options, integer, load_dataset, load_model_file, main
+from ..data import DataSourceMissing
+from ._app import EXIT_STATUS_HELP, dataset_options, integer, library_errors, load_dataset, load_model_file, main
 from ._device import array_module_for, device_option
 
 MODEL_ARGUMENT = click.argument("model_path", metavar="MODEL",
                                 type=click.Path(dir_okay=False, exists=True, readable=True, path_type=Path))
 
 
-def confusion_matrix(labels, predictions, num_classes):
-    """``counts[true, predicted]``, shape (num_classes, num_classes)."""
-    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(counts, (labels, predictions), 1)
-    return counts
-
-
-def format_confusion(counts, class_names):
-    """The confusion matrix as a text table: rows true classes, columns predictions, then recall."""
+def format_confusion(counts, class_names, classes):
+    """The confusion matrix as a text table, rows true classes and columns predictions, then each class's
+    precision, recall and F1 (``classes``: :func:`tinyconv.evaluation.per_class`'s rows)."""
     # A class named by its own number (a digit) is labelled once, not "0 0".
     labels = [name if name == str(index) else f"{index} {name}" for index, name in enumerate(class_names)]
     label_width = max(len(label) for label in labels + ["true \\ predicted"])
     cell = max(len(str(counts.max())), len(str(len(class_names) - 1))) + 1
     lines = ["true \\ predicted".ljust(label_width) + "".join(f"{index:>{cell}}" for index in range(len(labels)))
-             + "  recall"]
-    for true_class, (label, row) in enumerate(zip(labels, counts)):
-        total = row.sum()
-        recall = f"{row[true_class] / total:8.3f}" if total else "       -"
-        lines.append(label.ljust(label_width) + "".join(f"{count:>{cell}}" for count in row) + recall)
+             + "  precision  recall      F1"]
+    for label, row, figures in zip(labels, counts, classes):
+        shown = "".join("          -" if figures[key] is None else f"{figures[key]:11.3f}"
+                        for key in ("precision", "recall"))
+        shown += "       -" if figures["f1"] is None else f"{figures['f1']:8.3f}"
+        lines.append(label.ljust(label_width) + "".join(f"{count:>{cell}}" for count in row) + shown)
     return "\n".join(lines)
 
 
@@ -60,12 +58,24 @@ def _trained_dataset(model_path, metadata, dataset):
 @MODEL_ARGUMENT
 @dataset_options
 @click.option("--split", type=click.Choice(["val", "test", "train"]), default="val", show_default=True)
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the evaluation as JSON: accuracy, per-class precision, recall, F1 and support, the "
+                   "confusion matrix and the worst errors (the misclassified images the model was surest of).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write confusion.png (the confusion matrix) and errors.png (the worst errors) here.")
 @device_option
-def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, image_size, channels, split, device):
-    """Accuracy and confusion matrix of a saved MODEL (model.npz or a checkpoint) on a dataset split.
+def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, image_size, channels, split, json_path,
+             out, device):
+    """Accuracy, per-class figures and confusion matrix of a saved MODEL (model.npz or a checkpoint) on a
+    dataset split.
 
     The dataset, its split and the mean image come from the model file (written by tinyconv train); give
     --num-train, --num-val or --num-test to split it otherwise.
+
+    \b
+    Examples:
+      tinyconv evaluate runs/default/model.npz --split test
+      tinyconv evaluate runs/default/model.npz --json eval.json --out eval/
     """
     xp = array_module_for(device)
     model, metadata = load_model_file(model_path)
@@ -81,21 +91,36 @@ def evaluate(model_path, dataset, data_dir, num_train, num_val, num_test, image_
         X = X - np.asarray(mean_image, dtype=X.dtype)  # the training run's mean, whatever the split
     if len(X) == 0:
         raise click.UsageError(f"the {split} split of {dataset} is empty.")
+    class_names = list(metadata.get("class_names")
+                       or dataset_info(dataset, sizes["image_size"], sizes["channels"]).class_names)
     move_model(model, xp)
     try:
-        predictions = np.argmax(scores(model, X, xp=xp), axis=1)
+        record = evaluation_of(model, X, y, class_names, xp=xp)
     except ValueError as error:
         raise click.BadParameter(f"{model_path} does not fit {dataset}: {error}", param_hint="MODEL") from error
-    class_names = (metadata.get("class_names")
-                   or dataset_info(dataset, sizes["image_size"], sizes["channels"]).class_names)
-    click.echo(f"{model_name(model)} on {dataset} {split} ({len(y)} images): "
-               f"accuracy {np.mean(predictions == y):.4f}\n")
-    click.echo(format_confusion(confusion_matrix(y, predictions, len(class_names)), class_names))
+    record = {"model": str(model_path), "dataset": dataset, "split": split, **record}
+    click.echo(f"{model_name(model)} on {dataset} {split} ({len(y)} images): accuracy {record['accuracy']:.4f}"
+               + ("" if record["macro_f1"] is None else f", macro F1 {record['macro_f1']:.4f}") + "\n")
+    click.echo(format_confusion(np.array(record["confusion"]), class_names, record["per_class"]))
+    _write_evaluation(record, json_path, out, X, metadata, class_names)
 
 
-def softmax(scores):
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+def _write_evaluation(record, json_path, out, X, metadata, class_names):
+    """The record as JSON at ``json_path``, and the confusion matrix and worst errors as pictures in ``out``."""
+    from .._files import write_bytes
+    from ..viz import as_seen, confusion_figure, errors_figure, save_png
+
+    try:
+        if json_path is not None:
+            write_bytes(json_path, (json.dumps(record, indent=2) + "\n").encode())
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            save_png(confusion_figure(record["confusion"], class_names), out / "confusion.png")
+            value_range = metadata.get("input", {}).get("value_range")
+            seen = as_seen(X, metadata.get("mean_image"), value_range)
+            save_png(errors_figure(seen, record["worst_errors"], class_names), out / "errors.png")
+    except OSError as error:
+        raise click.ClickException(f"cannot write the evaluation: {error}") from error
 
 
 @main.command(epilog=EXIT_STATUS_HELP)
@@ -167,3 +192,33 @@ def summary(model_path):
 
     model, _ = load_model_file(model_path)
     click.echo(summary_text(model))
+
+
+@main.command(epilog=EXIT_STATUS_HELP)
+@click.argument("run_dir", metavar="RUN_DIR", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the dataset files, for a dataset that is not bundled (as for train).")
+def report(run_dir, data_dir):
+    """Write RUN_DIR/report.html: the run in one page that opens from disk (settings, model summary, curves,
+    speed, per-class figures, confusion matrix, the worst errors, first-layer weights).
+
+    tinyconv train writes it into every run folder; this writes it again, from the folder's files.
+
+    \b
+    Example:
+      tinyconv report runs/default && xdg-open runs/default/report.html
+    """
+    from ..report import write_report
+
+    missing = [name for name in ("metrics.json", "model.npz") if not (run_dir / name).is_file()]
+    if missing:
+        raise click.BadParameter(f"{run_dir} holds no finished run ({' and '.join(missing)} missing); give the "
+                                 "--out folder of a tinyconv train that ended", param_hint="RUN_DIR")
+    with library_errors():
+        try:
+            path = write_report(run_dir, data_dir=data_dir)
+        except (DataSourceMissing, ValueError) as error:
+            raise click.UsageError(str(error)) from error
+        except OSError as error:
+            raise click.ClickException(f"cannot write {run_dir / 'report.html'}: {error}") from error
+    click.echo(f"Wrote {path}")

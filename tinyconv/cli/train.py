@@ -201,6 +201,10 @@ dtype_option = click.option("--dtype", type=click.Choice(["float32", "float64"])
               help="Folder for the results [default: runs/DATASET-MODEL-TIME]. A folder that holds another "
                    "run is refused unless --overwrite is given.")
 @click.option("--overwrite", is_flag=True, help="Replace the run that --out already holds.")
+@click.option("--tensorboard", is_flag=True,
+              help="Also write TensorBoard event files into OUT/tensorboard as the run goes (loss, accuracy, learning "
+                   "rate, first-layer filters): tensorboard --logdir runs. A resume goes on writing the logs its "
+                   "folder holds. Needs the tensorboard extra.")
 @click.option("--config", type=click.Path(dir_okay=False, exists=True, readable=True, path_type=Path), is_eager=True,
               expose_value=False, callback=_read_config,
               help="Option values from a JSON file: an object such as {\"lr\": 0.001, \"batch_size\": 64}, or one "
@@ -208,7 +212,7 @@ dtype_option = click.option("--dtype", type=click.Choice(["float32", "float64"])
                    "run). Options on the command line override the file.")
 @click.pass_context
 def train(context, dataset, data_dir, num_train, num_val, num_test, image_size, channels, dtype, seed, device, resume,
-          out, overwrite, **options):
+          out, overwrite, tensorboard, **options):
     """Train a model; write its file, metrics.json, metrics.csv and pictures to --out.
 
     Each dataset has a recipe (model, optimizer, schedule, augmentation, epochs) that every option given
@@ -238,6 +242,13 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, image_size, 
     name = Path(dataset[len(FOLDER):]).name if is_folder(dataset) else dataset
     out = out or Path("runs") / f"{name}-{model_name(model)}-{datetime.now():%Y%m%d-%H%M%S}"
     array_module_for(device)  # before any work: a missing GPU is a usage error
+    # A resumed run goes on writing the TensorBoard logs its folder holds.
+    tensorboard = tensorboard or (resume is not None and any((out / "tensorboard").glob("events.out.tfevents.*")))
+    if tensorboard:
+        try:
+            import tensorboardX  # noqa: F401
+        except ImportError:
+            raise click.UsageError("--tensorboard needs tensorboardX: pip install 'tinyconv[tensorboard]'") from None
     created = not out.exists()
     with library_errors():
         make_folder(out)
@@ -252,7 +263,8 @@ def train(context, dataset, data_dir, num_train, num_val, num_test, image_size, 
                 path.unlink()
             data_options = dict(zip(_DATA_OPTIONS, (dataset, num_train, num_val, num_test, image_size, channels)))
             try:
-                run_training(model, data, settings, data_options, seed, out, resume=resume, device=device)
+                run_training(model, data, settings, data_options, seed, out, resume=resume, device=device,
+                             tensorboard=tensorboard)
             except RunInterrupted as interrupted:
                 _report_interrupt(context, interrupted)
     except (click.ClickException, KeyboardInterrupt) as error:

@@ -276,14 +276,7 @@ class Model:
             When ``y`` is given: softmax loss (with the model's label smoothing) plus L2, and gradients
             keyed like params.
         """
-        X = self._prepare_input(X, self._input_shape)
-        mode = "test" if y is None else "train"
-        self._set_mode(mode)
-        norms = iter(self.bn_params)  # each op takes its norm dicts in forward order
-        out, caches = X, []
-        for op in self.ops:
-            out, cache = op.forward(self.params, out, norms, mode)
-            caches.append(cache)
+        out, caches = self._forward(X, "test" if y is None else "train")
         if y is None:
             return out
 
@@ -295,7 +288,33 @@ class Model:
             grads.update(op_grads)
         return self._add_l2(data_loss, grads)
 
+    def input_gradient(self, X, dscores):
+        """The scores of ``X`` and the gradient of ``sum(scores * dscores)`` with respect to ``X``, through the
+        ops' own backward passes in test mode (running statistics, no dropout): with ``dscores`` one-hot in
+        class c, the gradient of class c's score, which saliency maps show (``tinyconv.explain``).
+
+        Returns ``(scores (N, num_classes), dX)``, dX of the model's input shape and dtype.
+        """
+        out, caches = self._forward(X, "test")
+        _checks.gradient(f"{type(self).__name__}.input_gradient", dscores, out.shape, out.dtype, "dscores",
+                         "the scores")
+        dout = dscores
+        for index in reversed(range(len(self.ops))):
+            dout, _ = self.ops[index].backward(dout, caches[index], need_dx=True)
+        return out, dout
+
     # --- shared pieces of loss() -----------------------------------------------------
+
+    def _forward(self, X, mode):
+        """The ops' forward passes over ``X`` (cast and checked) in ``mode``: the scores and each op's cache."""
+        X = self._prepare_input(X, self._input_shape)
+        self._set_mode(mode)
+        norms = iter(self.bn_params)  # each op takes its norm dicts in forward order
+        out, caches = X, []
+        for op in self.ops:
+            out, cache = op.forward(self.params, out, norms, mode)
+            caches.append(cache)
+        return out, caches
 
     def _set_mode(self, mode):
         """Record ``mode`` ('train' or 'test') where cs231n's models keep it, in the batch norms' and the

@@ -1,13 +1,15 @@
 """A whole training run: a model, its data and settings through the Solver into a run folder.
 
 The folder gets the model file, ``metrics.json``, ``metrics.csv``, the last checkpoint and, with pictures,
-``curves.png`` and ``filters.png``; :func:`run_training` is what ``tinyconv train`` and each sweep trial do.
+``curves.png``, ``filters.png`` and ``report.html``; :func:`run_training` is what ``tinyconv train`` and each
+sweep trial do.
 """
 
 import json
 import re
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,7 @@ from tinyconv.run.models import model_name
 from tinyconv.run.settings import SettingError, solver_keywords
 
 # The files of a finished or interrupted run, which a new run in the same folder would replace.
-RUN_FILES = ("model.npz", "metrics.json", "metrics.csv", "curves.png", "filters.png")
+RUN_FILES = ("model.npz", "metrics.json", "metrics.csv", "curves.png", "filters.png", "report.html")
 # The name of a checkpoint the Solver writes into a run folder; nothing else there is one.
 _CHECKPOINT = re.compile(r"checkpoint_epoch_([0-9]+)\.npz")
 
@@ -54,7 +56,8 @@ def checkpoints(folder):
 def run_files(folder):
     """The files of a run in ``folder`` (results, pictures and checkpoints), which a new run would replace."""
     named = [folder / name for name in RUN_FILES if (folder / name).is_file()]
-    return sorted(named + list(checkpoints(folder).values()))
+    events = (folder / "tensorboard").glob("events.out.tfevents.*")  # --tensorboard's
+    return sorted(named + list(checkpoints(folder).values()) + list(events))
 
 
 def make_folder(out):
@@ -95,15 +98,16 @@ def check_fits_data(settings, data):
 
 
 def run_training(model, data, settings, data_options, seed, out, *, resume=None, device="cpu", verbose=True,
-                 pictures=True, epoch_callback=None):
+                 pictures=True, epoch_callback=None, tensorboard=False):
     """Train ``model`` with run ``settings`` (a RunSettings) and ``seed``, and write the run into the folder
     ``out``.
 
     ``data`` is what :func:`tinyconv.run.datasets.load_dataset` returns for ``data_options`` (dataset,
     num_train, num_val, num_test); ``resume`` a checkpoint to continue. Writes model.npz, metrics.json,
-    metrics.csv and the last checkpoint, and with ``pictures`` curves.png and filters.png; ``verbose``
+    metrics.csv and the last checkpoint, and with ``pictures`` curves.png, filters.png and report.html; ``verbose``
     prints the progress and a summary. ``epoch_callback`` goes to the Solver (a true return value stops the
-    run after that epoch). Returns the metrics that metrics.json holds.
+    run after that epoch). With ``tensorboard``, event files for TensorBoard go to ``out/tensorboard``.
+    Returns the metrics that metrics.json holds.
 
     Raises SettingError for settings the Solver refuses, RunError when training diverges (no model file is
     written then) or the folder cannot be written.
@@ -121,7 +125,7 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
     try:
         solver = Solver(model, data, num_epochs=settings.epochs, checkpoint_name=out / "checkpoint",
                         resume_from=resume, metadata={"run": run}, raise_on_divergence=True, verbose=verbose,
-                        callbacks=[CSVLogger(out / "metrics.csv")], epoch_callback=epoch_callback,
+                        callbacks=_callbacks(out, tensorboard, info.input_dim), epoch_callback=epoch_callback,
                         **solver_keywords(settings, seed))
     except (TypeError, ValueError) as error:
         raise SettingError(None, str(error)) from error
@@ -178,6 +182,7 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
         "final_loss": solver.loss_history[-1] if solver.loss_history else None,
         "train_acc_history": solver.train_acc_history,
         "val_acc_history": solver.val_acc_history,
+        "val_loss_history": [None if np.isnan(loss) else loss for loss in solver.val_loss_history],
         "options": {**settings.as_dict(), **data_options, "dtype": np.dtype(model.dtype).name, "seed": seed,
                     "device": device},
     }
@@ -185,12 +190,15 @@ def run_training(model, data, settings, data_options, seed, out, *, resume=None,
         save_model(out / "model.npz", model, run["model_file"])
         if pictures:
             save_training_curves(solver, out / "curves.png")
-            save_conv_filters(_first_layer_filters(model, info.input_dim)[:64], out / "filters.png",
-                              title="First-layer weights")
+            weights = _first_layer_filters(model, info.input_dim)
+            shown = f"all {len(weights)}" if len(weights) <= 64 else f"64 of {len(weights)}"
+            save_conv_filters(weights[:64], out / "filters.png", title=f"First-layer weights ({shown} units)")
         write_bytes(out / "metrics.json", (json.dumps(metrics, indent=2) + "\n").encode())
         write_bytes(out / "metrics.csv", CSVLogger.table(solver))
     except OSError as error:
         raise RunError(f"cannot write the run into {out}: {error}") from error
+    if pictures:
+        _write_report(out, data)
     if verbose:
         print(_summary(solver, metrics, seconds, epochs_before, out, pictures), flush=True)
     return metrics
@@ -202,7 +210,7 @@ def _summary(solver, metrics, seconds, epochs_before, out, pictures):
     test = "" if metrics["test_acc"] is None else f"; test accuracy {metrics['test_acc']:.4f}"
     stopped = f" (stopped early after epoch {solver.stopped_early})" if solver.stopped_early else ""
     rate = "" if metrics["images_per_second"] is None else f", {metrics['images_per_second']:.0f} images/s"
-    files = "model.npz, metrics.json, metrics.csv" + (", curves.png, filters.png" if pictures else "")
+    files = "model.npz, metrics.json, metrics.csv" + (", curves.png, filters.png, report.html" if pictures else "")
     trained = solver.epoch - epochs_before
     epochs = f"{trained} epoch{'' if trained == 1 else 's'}"
     if epochs_before:
@@ -214,6 +222,28 @@ def _summary(solver, metrics, seconds, epochs_before, out, pictures):
                  f"{solver.best_val_acc:.4f})")
     return (f"The model is epoch {solver.model_epoch}'s, {which}{test}. {epochs}{stopped} in {seconds:.1f} s"
             f"{rate}. Wrote {out}/{files}")
+
+
+def _callbacks(out, tensorboard, input_dim):
+    """The run's own callbacks: the CSV table, and with ``tensorboard`` the event files."""
+    chosen = [CSVLogger(out / "metrics.csv")]
+    if tensorboard:
+        from tinyconv.tensorboard import TensorBoardLogger
+
+        chosen.append(TensorBoardLogger(out / "tensorboard", lambda model: _first_layer_filters(model, input_dim)))
+    return chosen
+
+
+def _write_report(out, data):
+    """report.html, once the model and metrics are saved: a report that cannot be drawn is a warning, never a
+    lost run."""
+    from tinyconv.report import write_report
+
+    try:
+        write_report(out, data)
+    except Exception as error:  # whatever fails in drawing, the run itself is already safe on disk
+        warnings.warn(f"{out / 'report.html'} was not written: {type(error).__name__}: {error}", RuntimeWarning,
+                      stacklevel=3)
 
 
 def _keep_only(out, last_checkpoint):
