@@ -218,7 +218,7 @@ class Solver:
 
     def _record_accuracies(self):
         train_acc = self.check_accuracy(self.X_train, self.y_train, self.num_train_samples)
-        val_acc, val_loss = self._evaluate(self.X_val, self.y_val, self.num_val_samples, 100, "Solver")
+        val_acc, val_loss = self._evaluate(self.X_val, self.y_val, self.num_val_samples, 100, "Solver.check_accuracy")
         self.train_acc_history.append(train_acc)
         self.val_loss_history.append(val_loss)
         self.seconds_history.append(self._seconds_before + time.perf_counter() - self._started)
