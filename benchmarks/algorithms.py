@@ -17,7 +17,7 @@ import statistics
 
 import numpy as np
 
-from harness import FULL  # the checkout's tinyconv first on the path
+from harness import FULL, in_threads  # the checkout's tinyconv first on the path
 from tinyconv.benchmark import QUICK, Contender, LayerCase, make_inputs, race, tinyconv_step  # noqa: E402
 from tinyconv.layers import conv_forward_fast  # noqa: E402
 
@@ -63,7 +63,7 @@ def main():
             arrays = make_inputs(case, dtype)
             contenders = [
                 Contender((algorithm, threads), tinyconv_step(dataclasses.replace(case, algorithm=algorithm), arrays),
-                          threads)
+                          in_threads(threads))
                 for algorithm in ("im2col", *WINOGRADS) for threads in (1, None)
             ]
             times = {name: statistics.median(samples) for name, samples in race(contenders, effort).items()}

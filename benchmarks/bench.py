@@ -46,9 +46,11 @@ from harness import (  # the checkout's tinyconv first on the path, then what th
     BATCH_SWEEP_CASE,
     FULL,
     MEMORY_CASES,
+    in_threads,
     load_average,
     print_table,
     thread_label,
+    thread_settings as settings_of,
 )
 from tinyconv import keep_freed_memory  # noqa: E402
 from tinyconv.benchmark import (  # noqa: E402
@@ -124,7 +126,7 @@ def gemm_section(dtypes, effort: Effort, markdown: bool) -> None:
                 f"({k},{n_filters})x({n_filters},{p}) [w.T]": lambda: w.T @ dout,
             }
             for label, product in products.items():
-                samples = race([Contender(threads, product, threads) for threads in (1, None)], effort)
+                samples = race([Contender(threads, product, in_threads(threads)) for threads in (1, None)], effort)
                 median, best = medians(samples), {threads: min(times) for threads, times in samples.items()}
                 rows.append(
                     [label, np.dtype(dtype).name]
@@ -141,7 +143,7 @@ def gemm_section(dtypes, effort: Effort, markdown: bool) -> None:
 
 def layer_section(cases, dtypes, thread_settings, effort: Effort, markdown: bool) -> None:
     """Race tinyconv against torch on forward + backward of each case, under each thread setting."""
-    times = layer_times(cases, dtypes, thread_settings, effort)
+    times = layer_times(cases, dtypes, effort, settings_of(thread_settings))
     both = len(thread_settings) == 2
 
     def ratios_of(t):
@@ -272,7 +274,8 @@ def memory_section(cases, sweep_case, dtypes, batch_sizes, markdown: bool) -> No
     if cases:
         rows = [memory_row(case, dtype) for case in cases for dtype in dtypes]
         print_table(f"Memory: {note}", MEMORY_HEADERS, rows, markdown)
-    rows = [memory_row(sweep_case.with_batch(batch), dtype) for dtype in dtypes for batch in batch_sizes]
+    rows = [memory_row(dataclasses.replace(sweep_case, x_shape=(batch, *sweep_case.x_shape[1:])), dtype)
+            for dtype in dtypes for batch in batch_sizes]
     print_table(f"Memory vs batch size: {note}", MEMORY_HEADERS, rows, markdown)
 
 
@@ -315,7 +318,7 @@ def e2e_section(dtypes, thread_settings, effort: Effort, markdown: bool) -> None
     the same network, weights and batch in torch (through tinyconv.interop.to_torch), and its peak memory."""
     rows, ratios = [], {}
     linux = sys.platform.startswith("linux")  # peak memory is read from /proc
-    for (network, dtype), times in training_times(dtypes, thread_settings, effort).items():
+    for (network, dtype), times in training_times(dtypes, effort, settings_of(thread_settings)).items():
         label, batch = NETWORKS[network]
         memory = {(lib, since): measure_in_subprocess(["--training-memory-probe",
                                                        json.dumps([lib, network, np.dtype(dtype).name, since])])

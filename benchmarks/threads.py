@@ -18,14 +18,11 @@ Three measurements, each interleaved in one process (``tinyconv.benchmark.race``
 """
 
 import argparse
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
+from harness import in_threads  # the checkout's tinyconv first on the path
 import tinyconv  # noqa: E402
 from tinyconv import _parallel  # noqa: E402
 from tinyconv.benchmark import QUICK, Contender, Effort, medians, race  # noqa: E402
@@ -108,7 +105,8 @@ def layer_passes(sizes_mib, effort):
             }
             ratios = []
             for layer in layers.values():
-                times = medians(race([Contender(threads, held(layer), threads) for threads in (1, 2)], effort))
+                times = medians(race([Contender(threads, held(layer), in_threads(threads)) for threads in (1, 2)],
+                                     effort))
                 ratios.append(times[2] / times[1])
             print(f"  {x.nbytes / MIB:6.1f} MiB  {np.dtype(dtype).name:<8}"
                   f"{ratios[0]:9.2f}{ratios[1]:7.2f}{ratios[2]:12.2f}")

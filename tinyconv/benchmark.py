@@ -3,9 +3,8 @@
 What ``tinyconv bench``'s one-minute race needs: the layer cases, a race in which the contenders take turns
 (so that a change in the machine's load reaches them all alike), the forward + backward steps of each
 library, and a training step of each benchmark network in both libraries. The longer measurements of a
-source checkout (``benchmarks/``: their effort, memory probes, Markdown tables, thread labels) build on
-these in ``benchmarks/harness.py``. PyTorch is imported only where it is raced, and threadpoolctl (the
-``fast`` extra) only where threads are set.
+source checkout (``benchmarks/``: their effort, thread limits, memory probes, Markdown tables) build on
+these in ``benchmarks/harness.py``. PyTorch is imported only where it is raced.
 """
 
 from __future__ import annotations
@@ -15,14 +14,12 @@ import dataclasses
 import gc
 import math
 import statistics
-import sys
 import time
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-import tinyconv
 from tinyconv import layers
 
 LIBRARIES = ("tinyconv", "torch")
@@ -67,8 +64,6 @@ class LayerCase:
         f, _, hh, ww = self.w_shape
         return (n, f, 1 + (h + 2 * self.pad - hh) // self.stride, 1 + (w + 2 * self.pad - ww) // self.stride)
 
-    def with_batch(self, n: int) -> "LayerCase":
-        return dataclasses.replace(self, x_shape=(n, *self.x_shape[1:]))
 
 
 CASES = (
@@ -102,34 +97,17 @@ QUICK = Effort(warmup=1, repeats=3, min_sample_s=0.0, naive_repeats=1, settle_s=
 # ----------------------------------------------------------------------------------------------- timing
 
 
-@contextlib.contextmanager
-def thread_setting(threads: int | None):
-    """Run the body with BLAS, OpenMP, torch and tinyconv's workers limited to ``threads`` (None: defaults)."""
-    if threads is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    # Torch is limited only where something imported it to race it: timing NumPy alone needs no torch.
-    torch = sys.modules.get("torch")
-    torch_default = None if torch is None else torch.get_num_threads()  # torch has no scoped setting
-    with threadpool_limits(limits=threads), tinyconv.num_threads(threads):
-        if torch is not None:
-            torch.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            if torch is not None:
-                torch.set_num_threads(torch_default)
-
-
 @dataclass(frozen=True)
 class Contender:
-    """A callable to time, under a thread setting (None: default threads)."""
+    """A callable to time, inside the context manager that ``setting()`` returns where one is given (such as a
+    limit on threads: ``benchmarks/harness.py`` has one)."""
 
     name: tuple
     fn: Callable[[], object]
-    threads: int | None = None
+    setting: Callable[[], contextlib.AbstractContextManager] | None = None
+
+    def context(self):
+        return contextlib.nullcontext() if self.setting is None else self.setting()
 
 
 def _seconds(fn: Callable[[], object], calls: int) -> float:
@@ -152,7 +130,7 @@ def race(contenders: list[Contender], effort: Effort) -> dict[tuple, list[float]
     """
     calls = dict.fromkeys((contender.name for contender in contenders), 1)
     for contender in contenders:
-        with thread_setting(contender.threads):
+        with contender.context():
             for _ in range(effort.warmup):
                 contender.fn()
             if effort.min_sample_s > 0:
@@ -163,7 +141,7 @@ def race(contenders: list[Contender], effort: Effort) -> dict[tuple, list[float]
     for _ in range(effort.repeats):
         for contender in contenders:
             time.sleep(effort.settle_s)
-            with thread_setting(contender.threads):
+            with contender.context():
                 if effort.settle_s > 0:
                     contender.fn()
                 samples[contender.name].append(_seconds(contender.fn, calls[contender.name]))
@@ -267,16 +245,18 @@ def check_agreement(case: LayerCase, dtype: np.dtype, ours: tuple, theirs: tuple
 # ----------------------------------------------------------------------------------------------- output
 
 
-def layer_times(cases, dtypes, thread_settings, effort):
+def layer_times(cases, dtypes, effort, settings=None):
     """Median seconds of a forward + backward of each case in each dtype, ``{(case, dtype): {(library,
-    threads): seconds}}``, tinyconv and torch raced under each thread setting (None: the defaults)."""
+    label): seconds}}``, tinyconv and torch raced under each of ``settings`` (label -> a Contender's setting;
+    by default ``{None: None}``, the process as it is)."""
     times = {}
     for case in cases:
         for dtype in dtypes:
             arrays = make_inputs(case, dtype)
             steps = {"tinyconv": tinyconv_step(case, arrays), "torch": torch_step(case, arrays)}
             check_agreement(case, dtype, steps["tinyconv"](), steps["torch"]())
-            contenders = [Contender((lib, threads), steps[lib], threads) for threads in thread_settings for lib in LIBRARIES]
+            contenders = [Contender((lib, label), steps[lib], setting) for label, setting in (settings or {None: None}).items()
+                          for lib in LIBRARIES]
             times[case, dtype] = medians(race(contenders, effort))
     return times
 
@@ -393,14 +373,15 @@ def torch_training_step(model, images, labels, learning_rate=1e-3):
     return step
 
 
-def training_times(dtypes, thread_settings, effort):
+def training_times(dtypes, effort, settings=None):
     """Median seconds of a training step of each network in each dtype, ``{(network, dtype): {(library,
-    threads): seconds}}``, tinyconv and torch raced under each thread setting (None: the defaults)."""
+    label): seconds}}``, tinyconv and torch raced under each of ``settings``, as in :func:`layer_times`."""
     times = {}
     for network in NETWORKS:
         for dtype in dtypes:
             steps = dict(zip(LIBRARIES, training_steps(network, dtype)))
-            contenders = [Contender((lib, threads), steps[lib], threads) for threads in thread_settings for lib in LIBRARIES]
+            contenders = [Contender((lib, label), steps[lib], setting) for label, setting in (settings or {None: None}).items()
+                          for lib in LIBRARIES]
             times[network, dtype] = medians(race(contenders, effort))
     return times
 

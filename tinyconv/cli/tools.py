@@ -74,14 +74,14 @@ def bench(dtype):
     except ImportError:
         click.echo("\nPyTorch is not installed: no race against it (pip install 'tinyconv[bench]').")
         return
-    times = benchmark.layer_times(benchmark.CASES, dtypes, [None], effort)
+    times = benchmark.layer_times(benchmark.CASES, dtypes, effort)
     rows, ratios = [], {}
     for (case, layer_dtype), t in times.items():
         value = t["tinyconv", None] / t["torch", None]
         ratios.setdefault(np.dtype(layer_dtype).name, []).append(value)
         rows.append([case.label, np.dtype(layer_dtype).name, benchmark.milliseconds(t["tinyconv", None]),
                      benchmark.milliseconds(t["torch", None]), benchmark.ratio(value)])
-    for (network, step_dtype), t in benchmark.training_times(dtypes, [None], effort).items():
+    for (network, step_dtype), t in benchmark.training_times(dtypes, effort).items():
         label, batch = benchmark.NETWORKS[network]
         rows.append([f"training step: {label}, batch {batch}", np.dtype(step_dtype).name,
                      benchmark.milliseconds(t["tinyconv", None]), benchmark.milliseconds(t["torch", None]),
