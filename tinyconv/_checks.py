@@ -346,18 +346,18 @@ def output_size(where, axis, size, window, pad, stride, dilation=1):
     """
     before, after = (pad, pad) if isinstance(pad, int) else pad
     reach = dilation * (window - 1) + 1
-    pads = f"2*{before}" if before == after else f"{before} + {after}"
-    spans = f"{window}" if dilation == 1 else f"{reach} (the window {window} dilated by {dilation})"
     padded = size + before + after
-    if reach > padded:
+    span = padded - reach
+    if span >= 0 and span % stride == 0:  # the messages below are formatted only when they are raised
+        return 1 + span // stride
+    pads = f"2*{before}" if before == after else f"{before} + {after}"
+    if span < 0:
+        spans = f"{window}" if dilation == 1 else f"{reach} (the window {window} dilated by {dilation})"
         raise ValueError(f"{where}: the window {axis} {spans} is larger than the padded input {axis} "
                          f"{size} + {pads} = {padded}")
-    span = padded - reach
-    if span % stride:
-        raise ValueError(f"{where}: output {axis} 1 + ({size} + {pads} - {reach}) / {stride} = "
-                         f"{1 + span / stride:g} is not a whole number; change the stride, padding or window so "
-                         f"that the stride divides {span}")
-    return 1 + span // stride
+    raise ValueError(f"{where}: output {axis} 1 + ({size} + {pads} - {reach}) / {stride} = "
+                     f"{1 + span / stride:g} is not a whole number; change the stride, padding or window so "
+                     f"that the stride divides {span}")
 
 
 class ConvGeometry(NamedTuple):
@@ -386,6 +386,8 @@ class ConvGeometry(NamedTuple):
 
 def _pair(where, name, value, minimum):
     """An int, or a (height, width) pair of ints, each at least ``minimum``, as a pair."""
+    if type(value) is int and value >= minimum:  # cs231n's plain int, on every call: no ABC checks
+        return (value, value)
     if isinstance(value, (tuple, list)) and len(value) == 2:
         return tuple(integer(where, f"{name}[{i}]", item, minimum) for i, item in enumerate(value))
     if isinstance(value, (tuple, list)):
@@ -401,6 +403,8 @@ def _pair(where, name, value, minimum):
 def _padding(where, value, stride, dilation, window):
     """``conv_param['pad']`` as (top, bottom, left, right): an int, an (h, w) pair, four ints, or 'same'."""
     name = "conv_param['pad']"
+    if type(value) is int and value >= 0:
+        return (value,) * 4
     if isinstance(value, str):
         if value != "same":
             raise ValueError(f"{where}: {name} must be an int, a pair, four ints or 'same', got {value!r}")
@@ -426,7 +430,7 @@ def conv_geometry(where, x, w, b, conv_param):
     w = parameter_array(where, "w", w, x, 4, "(F, C, HH, WW)")
     b = parameter_array(where, "b", b, x, 1, "(F,)")
     param_dict(where, "conv_param", conv_param, ("stride", "pad", "dilation", "groups", "algorithm"))
-    groups = integer(where, "conv_param['groups']", conv_param.get("groups", 1), 1)
+    groups = integer(where, "conv_param['groups']", conv_param["groups"], 1) if "groups" in conv_param else 1
     N, C, H, W = x.shape
     F, HH, WW = w.shape[0], *w.shape[2:]
     if groups == 1 and w.shape[1] != C:
