@@ -87,6 +87,31 @@ def torch_forward_backward(fn, inputs, dout):
     return out.detach().numpy(), [t.grad.numpy() for t in tensors]
 
 
+def assert_naive_and_fast_agree(naive, fast, inputs, dout, what=""):
+    """The forward output and every gradient of the ``naive`` and ``fast`` forms of a layer agree.
+
+    Each form is ``(forward, backward)``: ``forward(*arrays) -> (out, cache)`` (every other argument closed
+    over), ``backward(dout, cache) -> gradients``. float64 results agree elementwise within 1e-10. A float32
+    result is judged normwise against the size of the terms it sums: the naive form run on the inputs'
+    magnitudes in float64, since a result that cancels (a single dx summing two terms of opposite sign) rounds
+    relative to its terms (Winograd's transforms do), not to itself.
+    """
+    dtype = inputs[0].dtype
+    magnitudes = ([np.abs(a, dtype=np.float64) for a in inputs], np.abs(dout, dtype=np.float64))
+    results = []
+    for (forward, backward), (arrays, upstream) in ((naive, (inputs, dout)), (fast, (inputs, dout)),
+                                                    (naive, magnitudes)):
+        out, cache = forward(*arrays)
+        results.append([out, *as_tuple(backward(upstream, cache))])
+    for name, slow, quick, magnitude in zip(["out", "dx", "dw", "db"], *results):
+        label = f"{what} {name}".strip()
+        assert slow.dtype == quick.dtype == dtype and slow.shape == quick.shape, label
+        if dtype == np.float64:
+            np.testing.assert_allclose(quick, slow, rtol=1e-10, atol=1e-12, err_msg=label)
+        else:
+            assert_normwise_close(quick, slow, what=label, scale=np.linalg.norm(magnitude))
+
+
 def assert_normwise_close(actual, expected, tol=FLOAT32_NORMWISE, what="value", scale=None):
     """||actual - expected|| <= tol * max(||expected||, scale).
 

@@ -18,7 +18,7 @@ from tinyconv.layers import (
 from .oracle import F
 from .helpers import (
     DTYPES,
-    assert_normwise_close,
+    assert_naive_and_fast_agree,
     check_against_oracle,
     check_backward,
     check_layer_contract,
@@ -196,24 +196,8 @@ def check_naive_and_fast_agree(case):
     stride, pad, H_out, W_out = geometry[5:]
     inputs = conv_inputs(rng, geometry, dtype)
     dout = rng.standard_normal((geometry[0], geometry[2], H_out, W_out)).astype(dtype)
-    results = []
-    for forward, backward, extra, arrays, upstream in [
-        (conv_forward_naive, conv_backward_naive, None, inputs, dout),
-        (conv_forward_fast, conv_backward_fast, algorithm, inputs, dout),
-        # The same sums over magnitudes: the size of the terms that float32 rounding is relative to.
-        (conv_forward_naive, conv_backward_naive, None, [np.abs(a, dtype=np.float64) for a in inputs],
-         np.abs(dout, dtype=np.float64)),
-    ]:
-        out, cache = conv(forward, stride, pad, extra)(*arrays)
-        results.append([out, *backward(upstream, cache)])
-    for name, naive, fast, magnitude in zip(["out", "dx", "dw", "db"], *results):
-        assert naive.dtype == fast.dtype == dtype, name
-        if dtype == np.float64:
-            np.testing.assert_allclose(fast, naive, rtol=1e-10, atol=1e-12, err_msg=name)
-        else:
-            # A result that cancels (a single dx summing two terms of opposite sign) is judged against
-            # the size of its terms: Winograd's transforms round relative to them, not to the result.
-            assert_normwise_close(fast, naive, what=name, scale=np.linalg.norm(magnitude))
+    assert_naive_and_fast_agree((conv(conv_forward_naive, stride, pad), conv_backward_naive),
+                                (conv(conv_forward_fast, stride, pad, algorithm), conv_backward_fast), inputs, dout)
 
 
 @given(conv_cases())

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tinyconv.layers import conv_backward_fast, conv_backward_naive, conv_forward_fast, conv_forward_naive
 
-from .helpers import DTYPES, assert_normwise_close, check_against_oracle, check_backward, check_layer_contract
+from .helpers import DTYPES, assert_naive_and_fast_agree, check_against_oracle, check_backward, check_layer_contract
 from .oracle import F
 
 CONVS = [
@@ -152,24 +152,10 @@ def test_naive_and_fast_agree(drawn):
     case, dtype, seed = drawn
     rng = np.random.default_rng(seed)
     inputs = case.inputs(rng, dtype)
-    results = []
-    out, _ = conv_forward_naive(*inputs, case.conv_param())
-    dout = rng.standard_normal(out.shape).astype(dtype)
-    for forward, backward, arrays, upstream in [
-        (conv_forward_naive, conv_backward_naive, inputs, dout),
-        (conv_forward_fast, conv_backward_fast, inputs, dout),
-        # The same sums over magnitudes: the size of the terms that float32 rounding is relative to.
-        (conv_forward_naive, conv_backward_naive, [np.abs(a, dtype=np.float64) for a in inputs],
-         np.abs(dout, dtype=np.float64)),
-    ]:
-        out, cache = forward(*arrays, case.conv_param())
-        results.append([out, *backward(upstream, cache)])
-    for name, naive, fast, magnitude in zip(["out", "dx", "dw", "db"], *results):
-        assert naive.dtype == fast.dtype == dtype and naive.shape == fast.shape, name
-        if dtype == np.float64:
-            np.testing.assert_allclose(fast, naive, rtol=1e-10, atol=1e-12, err_msg=f"{case} {name}")
-        else:
-            assert_normwise_close(fast, naive, what=f"{case} {name}", scale=np.linalg.norm(magnitude))
+    dout = rng.standard_normal(conv_forward_naive(*inputs, case.conv_param())[0].shape).astype(dtype)
+    assert_naive_and_fast_agree((lambda *arrays: conv_forward_naive(*arrays, case.conv_param()), conv_backward_naive),
+                                (lambda *arrays: conv_forward_fast(*arrays, case.conv_param()), conv_backward_fast),
+                                inputs, dout, repr(case))
 
 
 @pytest.mark.parametrize("forward", [conv_forward_naive, conv_forward_fast])

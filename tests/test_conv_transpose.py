@@ -15,7 +15,7 @@ from tinyconv.layers import (
     conv_transpose_forward_naive,
 )
 
-from .helpers import DTYPES, assert_normwise_close, check_against_oracle, check_backward, check_layer_contract
+from .helpers import DTYPES, assert_naive_and_fast_agree, check_against_oracle, check_backward, check_layer_contract
 from .oracle import F
 
 TRANSPOSES = [
@@ -135,21 +135,10 @@ def test_naive_and_fast_agree(drawn):
     rng = np.random.default_rng(seed)
     inputs = case.inputs(rng, dtype)
     dout = rng.standard_normal(conv_transpose_forward_naive(*inputs, case.param)[0].shape).astype(dtype)
-    results = []
-    for forward, backward, arrays, upstream in [
-        (conv_transpose_forward_naive, conv_transpose_backward_naive, inputs, dout),
-        (conv_transpose_forward_fast, conv_transpose_backward_fast, inputs, dout),
-        (conv_transpose_forward_naive, conv_transpose_backward_naive, [np.abs(a, dtype=np.float64) for a in inputs],
-         np.abs(dout, dtype=np.float64)),
-    ]:
-        out, cache = forward(*arrays, case.param)
-        results.append([out, *backward(upstream, cache)])
-    for name, naive, fast, magnitude in zip(["out", "dx", "dw", "db"], *results):
-        assert naive.dtype == fast.dtype == dtype and naive.shape == fast.shape, name
-        if dtype == np.float64:
-            np.testing.assert_allclose(fast, naive, rtol=1e-10, atol=1e-12, err_msg=f"{case} {name}")
-        else:
-            assert_normwise_close(fast, naive, what=f"{case} {name}", scale=np.linalg.norm(magnitude))
+    assert_naive_and_fast_agree(
+        (lambda *arrays: conv_transpose_forward_naive(*arrays, case.param), conv_transpose_backward_naive),
+        (lambda *arrays: conv_transpose_forward_fast(*arrays, case.param), conv_transpose_backward_fast),
+        inputs, dout, repr(case))
 
 
 @pytest.mark.parametrize("forward", [conv_transpose_forward_naive, conv_transpose_forward_fast])
