@@ -2,7 +2,6 @@
 name, or a folder of your own images as ``folder:PATH``."""
 
 import dataclasses
-import functools
 
 import numpy as np
 
@@ -30,12 +29,6 @@ def _folder_dataset(channels, height, width, class_names):
                        FOLDER_RECIPE)
 
 
-@functools.lru_cache(maxsize=16)  # a run reads a folder's headers once, not at each step that needs them
-def _folder_info(path, image_size, channels):
-    found = folder.scan(path, image_size, channels)
-    return _folder_dataset(found.channels, found.height, found.width, found.class_names)
-
-
 def dataset_info(name, image_size=None, channels=None, data=None):
     """The :class:`~tinyconv.recipes.DatasetInfo` of dataset ``name``: a known dataset's, or for ``folder:PATH``
     one read from the folder's files (its class names, the shape its images take with ``image_size`` and
@@ -55,9 +48,10 @@ def dataset_info(name, image_size=None, channels=None, data=None):
         channels, height, width = data["X_train"].shape[1:]
         return _folder_dataset(channels, height, width, data["class_names"])
     try:
-        return _folder_info(name[len(FOLDER):], None if image_size is None else tuple(image_size), channels)
+        found = folder.scan(name[len(FOLDER):], image_size, channels)
     except (TypeError, ValueError) as error:
         raise SettingError("dataset", f"`dataset` {name}: {error}") from None
+    return _folder_dataset(found.channels, found.height, found.width, found.class_names)
 
 
 def load_dataset(name, data_dir, dtype, num_train, num_val, num_test, subtract_mean=True, image_size=None,
@@ -68,21 +62,22 @@ def load_dataset(name, data_dir, dtype, num_train, num_val, num_test, subtract_m
     SettingError for an option the dataset does not take; ``tinyconv.data.DataSourceMissing`` when the files
     are not found; ValueError naming the dataset for bad split sizes or a damaged file.
     """
-    info = dataset_info(name, image_size, channels)
-    if info.bundled or is_folder(name):
+    # A folder is read, and its options checked, by its loader; a named dataset has its recipe's split.
+    info = None if is_folder(name) else dataset_info(name, image_size, channels)
+    if is_folder(name) or info.bundled:
         for option, value in (("data_dir", data_dir), ("num_train", num_train)):
             if value is not None:
                 raise SettingError(option, f"`{option}` is not used with `dataset` {name}: "
                                    + ("the folder is the dataset" if is_folder(name) else "the images are bundled")
                                    + ", and training gets every image not in `num_val` and `num_test`.")
     given = {"num_train": num_train, "num_val": num_val, "num_test": num_test}
-    split = {**info.defaults, **{option: value for option, value in given.items() if value is not None}}
+    defaults = {} if info is None else info.defaults
+    split = {**defaults, **{option: value for option, value in given.items() if value is not None}}
     sizes = {_LOADER_KEYWORDS[option]: value for option, value in split.items()}
     try:
         if is_folder(name):
-            image = info.image
-            return folder.get_folder_data(name[len(FOLDER):], (image.height, image.width), image.channels,
-                                          dtype=np.dtype(dtype), subtract_mean=subtract_mean, **sizes)
+            return folder.get_folder_data(name[len(FOLDER):], image_size, channels, dtype=np.dtype(dtype),
+                                          subtract_mean=subtract_mean, **sizes)
         return _LOADERS[name](data_dir, dtype=np.dtype(dtype), subtract_mean=subtract_mean, **sizes)
     except datasets.DataSourceMissing:
         raise
