@@ -109,6 +109,16 @@ def _to_square(pixels, fit, background):
     return pixels[top:top + side, left:left + side]
 
 
+def resize(pixels, height, width):
+    """An image (H, W, C) of float values brought to (height, width, C) by area averaging, channel by channel
+    (as float64)."""
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.fromarray(pixels[:, :, c].astype(np.float32), mode="F")
+                                .resize((width, height), Image.Resampling.BOX), dtype=np.float64)
+                     for c in range(pixels.shape[2])], axis=2)
+
+
 def prepare_image(path, image_format, mean_image, dtype=np.float32):
     """The model input ``(1, C, H, W)`` for the image file at ``path``.
 
@@ -122,8 +132,6 @@ def prepare_image(path, image_format, mean_image, dtype=np.float32):
         Subtracted at the end, as in training.
     dtype : float32 or float64
     """
-    from PIL import Image
-
     dtype = _checks.float_dtype("prepare_image", "dtype", dtype)
     channels, height, width = (image_format[key] for key in ("channels", "height", "width"))
     pixels = read_image(path, channels)
@@ -136,11 +144,8 @@ def prepare_image(path, image_format, mean_image, dtype=np.float32):
     else:
         background = float(np.median(pixels))
     square = _to_square(pixels, image_format.get("fit", "crop"), background)
-    planes = [np.asarray(Image.fromarray(square[:, :, c].astype(np.float32), mode="F")
-                         .resize((width, height), Image.Resampling.BOX), dtype=np.float64)
-              for c in range(channels)]
     low, high = image_format["value_range"]
-    image = low + np.stack(planes) * ((high - low) / 255.0)
+    image = low + resize(square, height, width).transpose(2, 0, 1) * ((high - low) / 255.0)
     if mean_image is not None:
         image = image - np.asarray(mean_image, dtype=np.float64)
     return image[None].astype(dtype)

@@ -97,18 +97,13 @@ def scan(root, image_size=None, channels=None):
 def read_images(found):
     """The images of a :class:`Scan` as an array (N, H, W, C) of values 0..255, each stretched to the scan's
     size where it has another; ImageError naming a file that cannot be decoded."""
-    from PIL import Image
-
-    from ..images import read_image
+    from ..images import read_image, resize
 
     images = np.empty((len(found.files), found.height, found.width, found.channels), dtype=np.float32)
     for index, path in enumerate(found.files):
         pixels = read_image(path, found.channels)
-        if pixels.shape[:2] != (found.height, found.width):
-            pixels = np.stack([np.asarray(Image.fromarray(pixels[:, :, c].astype(np.float32), mode="F")
-                                          .resize((found.width, found.height), Image.Resampling.BOX))
-                               for c in range(found.channels)], axis=2)
-        images[index] = pixels
+        images[index] = pixels if pixels.shape[:2] == (found.height, found.width) else resize(
+            pixels, found.height, found.width)
     return images
 
 
