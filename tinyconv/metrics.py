@@ -7,6 +7,7 @@ import numpy as np
 
 from tinyconv import _checks
 from tinyconv._backend import array_module, to_numpy
+from tinyconv.layers import softmax_loss
 
 
 def scores(model, X, batch_size=200, xp=np):
@@ -43,7 +44,5 @@ def accuracy_and_loss(model, X, y, batch_size=200, where="accuracy", sample=None
         xp = array_module(batch_scores)
         batch_labels = xp.asarray(labels[start:start + batch_size])
         correct += int((batch_scores.argmax(axis=1) == batch_labels).sum())
-        shifted = batch_scores - batch_scores.max(axis=1, keepdims=True)
-        log_norm = xp.log(xp.exp(shifted).sum(axis=1))
-        loss += float((log_norm - shifted[xp.arange(len(batch_labels)), batch_labels]).sum())
+        loss += float(softmax_loss(batch_scores, batch_labels)[0]) * len(batch_labels)
     return correct / len(rows), loss / len(rows)
