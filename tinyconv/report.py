@@ -104,12 +104,12 @@ def write_report(out, data=None, data_dir=None):
     (loaded again, from ``data_dir`` where the dataset needs it) when ``data`` is None. Returns the path."""
     from tinyconv.evaluation import evaluate
     from tinyconv.run.datasets import load_dataset
-    from tinyconv.serialization import load_metadata, load_model
+    from tinyconv.serialization import read_model_file
     from tinyconv.viz import as_seen, confusion_figure, errors_figure, png_bytes
 
     out = Path(out)
     metrics = json.loads((out / "metrics.json").read_text())
-    model, metadata = load_model(out / "model.npz"), load_metadata(out / "model.npz")
+    model, metadata, _ = read_model_file(out / "model.npz")  # one read of the file, its metadata checked
     class_names = list(metadata["class_names"])
     if data is None:
         recorded = metadata["data"]
