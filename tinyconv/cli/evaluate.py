@@ -139,22 +139,10 @@ def predict(model_path, images, top, as_json, device):
     image, and light-on-dark for digits and clothing: a dark drawing on white paper is inverted), from what
     the model file records.
     """
-    from ..images import ImageError, prepare_image
-
     xp = array_module_for(device)
-    model, metadata = load_model_file(model_path)
-    if "input" not in metadata:
-        raise click.BadParameter(f"{model_path} does not record how its images were prepared (it was not written "
-                                 "by tinyconv train 0.2 or later); retrain it, or prepare images in Python.",
-                                 param_hint="MODEL")
-    prepared, errors = {}, {}
-    for path in images:  # one bad file is reported; the others are still classified
-        try:
-            prepared[path] = prepare_image(path, metadata["input"], metadata.get("mean_image"), model.dtype)
-        except ImageError as error:
-            errors[path] = str(error)
+    model, metadata = model_for_images(model_path, "prepare images in Python")
+    prepared, errors = prepare_images(images, metadata, model.dtype)
     class_names = metadata["class_names"]
-    top = min(top, len(class_names))
     ranked_rows = {}
     if prepared:
         move_model(model, xp)
@@ -165,10 +153,9 @@ def predict(model_path, images, top, as_json, device):
         if path in errors:
             results.append({"file": str(path), "error": errors[path]})
             continue
-        row = ranked_rows[path]
-        ranked = np.argsort(-row, kind="stable")[:top]
-        results.append({"file": str(path), "label": class_names[ranked[0]], "probability": float(row[ranked[0]]),
-                        "top": [{"label": class_names[k], "probability": float(row[k])} for k in ranked]})
+        ranked = top_classes(ranked_rows[path], class_names, top)
+        results.append({"file": str(path), "label": ranked[0][0], "probability": ranked[0][1],
+                        "top": [{"label": label, "probability": probability} for label, probability in ranked]})
     if as_json:
         click.echo(json.dumps(results, indent=2))
     else:
@@ -177,10 +164,45 @@ def predict(model_path, images, top, as_json, device):
                 continue
             ranked = ", ".join(f"{entry['label']} {entry['probability']:.3f}" for entry in result["top"])
             click.echo(f"{result['file']}: {result['label']} ({ranked})")
+    exit_if_unreadable(errors, len(images))
+
+
+def model_for_images(model_path, instead):
+    """The model and metadata of a model file that records how its images were prepared, or a usage error
+    naming the file that says to do ``instead``."""
+    model, metadata = load_model_file(model_path)
+    if "input" not in metadata:
+        raise click.BadParameter(f"{model_path} does not record how its images were prepared (it was not written "
+                                 f"by tinyconv train 0.2 or later); retrain it, or {instead}.", param_hint="MODEL")
+    return model, metadata
+
+
+def prepare_images(paths, metadata, dtype):
+    """The model inputs ``(1, C, H, W)`` of the image files that could be read, by path, and the messages of
+    those that could not: one bad file is reported while the others are still classified."""
+    from ..images import ImageError, prepare_image
+
+    prepared, errors = {}, {}
+    for path in paths:
+        try:
+            prepared[path] = prepare_image(path, metadata["input"], metadata.get("mean_image"), dtype)
+        except ImageError as error:
+            errors[path] = str(error)
+    return prepared, errors
+
+
+def top_classes(probabilities, class_names, top):
+    """The ``top`` most probable classes of one image's ``probabilities``, as (label, probability) pairs."""
+    ranked = np.argsort(-probabilities, kind="stable")[:top]
+    return [(class_names[k], float(probabilities[k])) for k in ranked]
+
+
+def exit_if_unreadable(errors, count):
+    """Report the images that could not be read, and exit with status 2, if there are any."""
     if errors:
         for message in errors.values():
             click.echo(f"Error: {message}", err=True)
-        click.echo(f"{len(errors)} of {len(images)} images could not be read.", err=True)
+        click.echo(f"{len(errors)} of {count} images could not be read.", err=True)
         raise SystemExit(2)
 
 

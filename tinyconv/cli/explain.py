@@ -5,8 +5,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ._app import EXIT_STATUS_HELP, integer, load_model_file, main
-from .evaluate import MODEL_ARGUMENT
+from ._app import EXIT_STATUS_HELP, integer, main
+from .evaluate import MODEL_ARGUMENT, exit_if_unreadable, model_for_images, prepare_images, top_classes
 
 
 @main.command(epilog=EXIT_STATUS_HELP)
@@ -28,38 +28,24 @@ def explain(model_path, images, out, top):
     """
     from ..evaluation import softmax
     from ..explain import saliency
-    from ..images import ImageError, prepare_image
     from ..viz import as_seen, explanation_figure, save_png
 
-    model, metadata = load_model_file(model_path)
-    if "input" not in metadata:
-        raise click.BadParameter(f"{model_path} does not record how its images were prepared (it was not written "
-                                 "by tinyconv train 0.2 or later); retrain it, or use tinyconv.explain in Python.",
-                                 param_hint="MODEL")
-    class_names, mean_image = metadata["class_names"], metadata.get("mean_image")
-    top = min(top, len(class_names))
+    model, metadata = model_for_images(model_path, "use tinyconv.explain in Python")
+    class_names = metadata["class_names"]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise click.ClickException(f"cannot write into {out}: {error}") from error
-    failed = 0
-    for path in images:
-        try:
-            X = prepare_image(path, metadata["input"], mean_image, model.dtype)
-        except ImageError as error:
-            click.echo(f"Error: {error}", err=True)
-            failed += 1
-            continue
+    prepared, errors = prepare_images(images, metadata, model.dtype)
+    for path, X in prepared.items():
         probabilities = softmax(model.loss(X).astype(np.float64))[0]
-        ranked = np.argsort(-probabilities, kind="stable")[:top]
-        classes = [(class_names[k], float(probabilities[k])) for k in ranked]
-        seen = as_seen(X, mean_image, metadata["input"]["value_range"])[0]
+        classes = top_classes(probabilities, class_names, top)
+        seen = as_seen(X, metadata.get("mean_image"), metadata["input"]["value_range"])[0]
+        why = saliency(model, X, [probabilities.argmax()])[0]
         picture = out / f"{path.stem}_saliency.png"
         try:
-            save_png(explanation_figure(seen, saliency(model, X, ranked[:1])[0], classes, path.name), picture)
+            save_png(explanation_figure(seen, why, classes, path.name), picture)
         except OSError as error:
             raise click.ClickException(f"cannot write {picture}: {error}") from error
         click.echo(f"{path}: {classes[0][0]} ({classes[0][1]:.3f}); wrote {picture}")
-    if failed:
-        click.echo(f"{failed} of {len(images)} images could not be read.", err=True)
-        raise SystemExit(2)
+    exit_if_unreadable(errors, len(images))
