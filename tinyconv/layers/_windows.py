@@ -10,6 +10,16 @@ def pad_spatial(x, pad):
     return array_module(x).pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
 
 
+def floor_padding(size, window, pad, stride):
+    """``(before, after, cut)`` for one axis of a convolution with PyTorch's output size
+    ``(size + 2 * pad - window) // stride + 1``, where ``window`` is the (dilated) window's reach: tinyconv's
+    convolution, whose windows must fit exactly, pads ``before`` and ``after`` and first cuts the ``cut`` last
+    rows (or columns) of the input, which no window reaches however it is padded (a 1x1 window at stride 2 on
+    an even size); the padding after is only what the windows reach."""
+    short = (size + 2 * pad - window) % stride
+    return pad, max(pad - short, 0), max(short - pad, 0)
+
+
 def offset_view(a, row, col, stride, H_out, W_out):
     """Element (row, col) of every window of a[..., H, W] placed ``stride`` apart (an int, or a pair
     (sh, sw)): a view (..., H_out, W_out)."""

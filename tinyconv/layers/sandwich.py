@@ -19,7 +19,7 @@ from .norms import (
     spatial_groupnorm_forward,
 )
 from .pool import MaxPoolFastCache, max_pool_backward_fast, max_pool_forward_fast
-from ._windows import pad_spatial
+from ._windows import floor_padding
 
 
 class AffineReluCache(NamedTuple):
@@ -179,41 +179,34 @@ def _conv_norm_backward(where, grad, conv_cache, norm_cache, need_dx):
 # --- the residual basic block --------------------------------------------------------------------------
 
 
-class _CroppedConvCache(NamedTuple):
+class _CutConvCache(NamedTuple):
     conv: tuple
     x_shape: tuple
-    pad: int
     forward = "a residual block's strided conv"
 
 
 def _strided_conv_forward(x, w, b, stride, pad):
-    """Conv with PyTorch's output size ``floor((H + 2*pad - HH) / stride) + 1``.
-
-    Where the stride does not divide the padded input evenly (a stride-2 conv on an even size), the padded
-    input is cut to the rows and columns the windows reach, which is what PyTorch's convolution sees.
-    """
+    """Conv with PyTorch's output size ``floor((H + 2*pad - HH) / stride) + 1``: where the stride does not
+    divide the padded input evenly (a stride-2 conv on an even size), padded only as far as the windows reach,
+    and the input's last rows and columns cut where they reach less than it (``_windows.floor_padding``),
+    which is what PyTorch's convolution sees."""
+    (top, bottom, cut_h), (left, right, cut_w) = (floor_padding(size, window, pad, stride)
+                                                  for size, window in zip(x.shape[2:], w.shape[2:]))
     H, W = x.shape[2:]
-    HH, WW = w.shape[2:]
-    H_out, W_out = (H + 2 * pad - HH) // stride + 1, (W + 2 * pad - WW) // stride + 1
-    reach_h, reach_w = (H_out - 1) * stride + HH, (W_out - 1) * stride + WW
-    if (reach_h, reach_w) == (H + 2 * pad, W + 2 * pad):
-        return conv_forward_fast(x, w, b, {"stride": stride, "pad": pad})
-    x_pad = pad_spatial(x, pad)[:, :, :reach_h, :reach_w]
-    out, conv_cache = conv_forward_fast(x_pad, w, b, {"stride": stride, "pad": 0})
-    return out, _CroppedConvCache(conv_cache, x.shape, pad)
+    out, conv_cache = conv_forward_fast(x[:, :, :H - cut_h, :W - cut_w], w, b,
+                                        {"stride": stride, "pad": (top, bottom, left, right)})
+    return out, _CutConvCache(conv_cache, x.shape) if cut_h or cut_w else conv_cache
 
 
 def _strided_conv_backward(dout, cache, need_dx):
-    if not isinstance(cache, _CroppedConvCache):
+    if not isinstance(cache, _CutConvCache):
         return conv_backward_fast(dout, cache, need_dx)
     dx_cut, dw, db = conv_backward_fast(dout, cache.conv, need_dx)
     if not need_dx:
         return None, dw, db
-    N, C, H, W = cache.x_shape
-    pad = cache.pad
-    dx_pad = array_module(dout).zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=dx_cut.dtype)
-    dx_pad[:, :, :dx_cut.shape[2], :dx_cut.shape[3]] = dx_cut
-    return dx_pad[:, :, pad:pad + H, pad:pad + W], dw, db
+    dx = array_module(dout).zeros(cache.x_shape, dtype=dx_cut.dtype)  # the cut rows and columns get none
+    dx[:, :, :dx_cut.shape[2], :dx_cut.shape[3]] = dx_cut
+    return dx, dw, db
 
 
 class ResidualBlockCache(NamedTuple):

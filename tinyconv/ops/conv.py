@@ -19,6 +19,7 @@ from tinyconv.layers import (
     residual_block_backward,
     residual_block_forward,
 )
+from tinyconv.layers._windows import floor_padding
 from tinyconv.ops import inference
 from tinyconv.ops._op import Op, Plan, inference_norm, norm_names
 
@@ -46,13 +47,6 @@ def _conv_params(suffix, filters, channels, size, normalization):
         shape = (1, filters, 1, 1) if normalization == "groupnorm" else (filters,)
         shapes.update({f"gamma{suffix}": shape, f"beta{suffix}": shape})
     return shapes
-
-
-def torch_pads(size, reach, pad, stride):
-    """(before, after) padding of one axis that makes the output size exactly PyTorch's
-    ``(size + 2 * pad - reach) // stride + 1``: the rows a strided window never reaches are left out of
-    the padding after. ``reach`` is the dilated window, ``dilation * (size - 1) + 1``."""
-    return pad, pad - (size + 2 * pad - reach) % stride
 
 
 @dataclass(frozen=True)
@@ -87,8 +81,8 @@ class ConvBlock(Op):
         param = {"stride": self.stride, "pad": self._pad}
         if self.stride > 1:  # a window that would hang over the last rows leaves them out, as PyTorch does
             reach = self.dilation * (self.size - 1) + 1
-            param["pad"] = (*torch_pads(height, reach, self._pad, self.stride),
-                            *torch_pads(width, reach, self._pad, self.stride))
+            param["pad"] = (*floor_padding(height, reach, self._pad, self.stride)[:2],
+                            *floor_padding(width, reach, self._pad, self.stride)[:2])
         if self.dilation > 1:
             param["dilation"] = self.dilation
         if self.depthwise:
@@ -109,7 +103,7 @@ class ConvBlock(Op):
                              f"to {self.dilation * (self.size - 1) + 1} pixels, more than its {height}x{width} "
                              "input padded; use a smaller dilation or a larger input_dim")
         reach = self.dilation * (self.size - 1) + 1
-        if self.stride > 1 and min(torch_pads(size, reach, self._pad, self.stride)[1] for size in (height, width)) < 0:
+        if any(floor_padding(size, reach, self._pad, self.stride)[2] for size in (height, width)):
             raise ValueError(f"{where}: {self.label} strides {self.size}x{self.size} filters by {self.stride} over a "
                              f"{height}x{width} input, which leaves a row or column its windows never reach and its "
                              "padding cannot drop; use filter_size 3 or more, or an input size the stride divides")
